@@ -1,0 +1,76 @@
+// The validated configuration, after defaults are applied. The YAML keys follow the smart
+// proxy's own settings.yml names where one exists; the JSON schema in schema.ts is the
+// single source of truth for what is accepted.
+
+export type PolicyName = 'replicate' | 'failover' | 'primary';
+export type FailoverOrder = 'ordered' | 'round_robin';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+/** smart-proxy `:enabled:` — true, false, or only on one listener. */
+export type EnabledOn = boolean | 'http' | 'https';
+
+export interface BackendConfig {
+  name: string;
+  /** Base URL of the smart proxy, e.g. https://proxy1.example.com:8443 */
+  url: string;
+  /** Client certificate presented to the backend (its CN must be in the backend's trusted_hosts). */
+  ssl_certificate?: string;
+  ssl_private_key?: string;
+  /** CA that signed the backend's server certificate. */
+  ssl_ca_file?: string;
+  connect_timeout_ms: number;
+  response_timeout_ms: number;
+}
+
+export interface HealthCheckConfig {
+  interval_ms: number;
+  timeout_ms: number;
+  /** consecutive good checks before a down backend is up again (HAProxy `rise`) */
+  rise: number;
+  /** consecutive bad checks before an up backend is down (HAProxy `fall`) */
+  fall: number;
+}
+
+export interface PassiveEjectionConfig {
+  /** consecutive failed live calls that eject a backend */
+  consecutive_failures: number;
+  base_ejection_ms: number;
+  max_ejection_ms: number;
+}
+
+export interface FeatureConfig {
+  name: string;
+  enabled: EnabledOn;
+  policy: PolicyName;
+  /** Ordered backend names; for `primary` the first is the primary. */
+  backends: string[];
+  /** failover only: walk the list in order, or start at a rotating offset. */
+  order: FailoverOrder;
+  /** Overrides for exposed settings in /v2/features (e.g. tftp_servername). */
+  settings: Record<string, string | number | boolean | null>;
+}
+
+export interface Config {
+  /** File the config was read from; absent for configs built in code. */
+  source?: string;
+  bind_host: string[];
+  http_port?: number;
+  https_port?: number;
+  ssl_certificate?: string;
+  ssl_private_key?: string;
+  ssl_ca_file?: string;
+  /** undefined → everyone allowed; [] → everyone denied (as the smart proxy). */
+  trusted_hosts?: string[];
+  forward_verify: boolean;
+  foreman_url?: string;
+  log_level: LogLevel;
+  /** Largest request body accepted, bytes; more → 413. */
+  max_body_bytes: number;
+  /** How long SIGTERM waits for in-flight requests. */
+  shutdown_timeout_ms: number;
+  /** Reported by /version when no backend has told us its own version yet. */
+  fallback_version: string;
+  health_check: HealthCheckConfig;
+  passive_ejection: PassiveEjectionConfig;
+  backends: Record<string, BackendConfig>;
+  features: Record<string, FeatureConfig>;
+}

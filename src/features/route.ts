@@ -1,0 +1,129 @@
+// What a feature file declares about each smart-proxy route. Feature files are data plus small
+// pure functions; they know nothing about sockets, backends or policies.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { PolicyName } from '../config/types.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** A request as the policy engine and feature functions see it. */
+export interface IncomingCall {
+  /** Effective method: HEAD is reported as GET, `_method=DELETE` form overrides are applied. */
+  method: HttpMethod;
+  /** Path as it will be forwarded: `//` collapsed, query removed, percent-encoding as received. */
+  path: string;
+  /** Raw query string without '?', '' when none. */
+  rawQuery: string;
+  query: URLSearchParams;
+  /** Named path parameters, percent-decoded. A `*name` splat captures the rest of the path. */
+  params: Record<string, string>;
+  /** Form fields when the body is application/x-www-form-urlencoded (the only kind SP reads). */
+  form: URLSearchParams;
+  body: Buffer;
+  headers: IncomingHttpHeaders;
+}
+
+/** A request the daemon itself sends to a backend (snapshot reads, restores, confirmations). */
+export interface BackendCall {
+  method: HttpMethod;
+  path: string;
+  /** Raw query string without '?'. */
+  query?: string;
+  /** Sent as application/x-www-form-urlencoded. */
+  form?: URLSearchParams;
+}
+
+export interface BackendAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Rejection answered by the daemon in smart-proxy style; the request reaches no backend. */
+export interface Rejection {
+  status: number;
+  message: string;
+}
+
+/** An answer the daemon composes itself (settings overrides, its own /logs). */
+export interface LocalAnswer {
+  status: number;
+  /** 'json' → application/json; 'html' → text/html;charset=utf-8 with SP's extra headers. */
+  contentType: 'json' | 'html';
+  body: string;
+}
+
+/** What a local handler may consult. */
+export interface LocalContext {
+  /** Effective `settings` overrides of this feature from the config. */
+  settings: Record<string, string | number | boolean | null>;
+  logs: { query(fromTimestamp: number | undefined): unknown };
+}
+
+export type AuthKind =
+  /** trusted_hosts + client certificate on HTTPS (dhcp, dns, tftp, …, /v2/features) */
+  | 'trusted'
+  /** no checks at all (/features, /version, templates, registration, httpboot) */
+  | 'none';
+
+export interface RouteSpec {
+  /** Stable id used in logs and metrics, e.g. 'tftp.create'. */
+  name: string;
+  method: HttpMethod;
+  /**
+   * Path pattern. `:name` matches one segment, `*name` the rest (may contain '/'),
+   * a trailing `/?` makes a final slash optional (only where the smart proxy accepts one).
+   */
+  pattern: string;
+  kind: 'read' | 'write';
+  /**
+   * May this request be sent to another backend after it may already have reached one
+   * (5xx answer or response timeout)? True for reads and idempotent writes.
+   */
+  retrySafe: boolean;
+  /** Must never reach two backends: BMC power, realm create, registration, puppetca sign. */
+  exactlyOnce?: boolean;
+  /** Overrides the module's auth for this route. */
+  auth?: AuthKind;
+  /** Bad input is rejected here with SP's status and message, before any backend sees it. */
+  validate?(call: IncomingCall): Rejection | undefined;
+  /** The read that captures a backend's current value for this write's key. */
+  snapshot?(call: IncomingCall): BackendCall;
+  /**
+   * Requests that put the snapshot back on a backend after this write succeeded there.
+   * Re-creates what was there and deletes only what the write created. An empty list means
+   * the backend already holds the snapshot's state.
+   */
+  restore?(call: IncomingCall, snapshot: BackendAnswer): BackendCall[];
+  /** For writes without restore: why no undo exists (logged when a rollback cannot happen). */
+  noInverse?: string;
+  /**
+   * Under `replicate`, a read whose answer must hold on every backend (DHCP unused_ip): given
+   * the first backend's answer, the read to run on each other backend, and how to judge it.
+   */
+  confirm?: {
+    check(call: IncomingCall, first: BackendAnswer): BackendCall | undefined;
+    accepts(answer: BackendAnswer): boolean;
+  };
+  /**
+   * Answer without a backend. Return undefined to fall through to the backends (e.g. a
+   * settings override that is not configured).
+   */
+  local?(call: IncomingCall, ctx: LocalContext): LocalAnswer | undefined;
+}
+
+export interface FeatureModule {
+  /** Module name as the smart proxy reports it in /features ('tftp', 'puppetca', …). */
+  name: string;
+  /**
+   * Path prefixes the module is mounted at. A 403 names the path relative to the mount
+   * ("attempted to access /serverName"), as the smart proxy's Sinatra apps do.
+   */
+  mounts: string[];
+  defaultPolicy: PolicyName;
+  auth: AuthKind;
+  /** Answered entirely by proxy-proxy (logs); has no backends. */
+  localOnly?: boolean;
+  /** Settings exposed in /v2/features that may be overridden from config. */
+  exposedSettings: string[];
+  routes: RouteSpec[];
+}
