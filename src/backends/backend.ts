@@ -1,0 +1,116 @@
+// One smart proxy behind proxy-proxy: a keep-alive undici pool (mTLS when configured), its
+// health, and the one method the policies use to talk to it.
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { BackendConfig, HealthCheckConfig, PassiveEjectionConfig } from '../config/types.js';
+import type { BackendAnswer, HttpMethod } from '../features/route.js';
+import { BackendCallError, classifyCallError } from './call-error.js';
+import { HealthState, type BackendState } from './health-state.js';
+
+export interface OutgoingRequest {
+  method: HttpMethod;
+  /** Path plus optional '?query', exactly as it should reach the backend. */
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer | string;
+}
+
+export interface TlsMaterial {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+export function readTlsMaterial(cfg: BackendConfig): TlsMaterial {
+  return {
+    ca: cfg.ssl_ca_file ? readFileSync(cfg.ssl_ca_file) : undefined,
+    cert: cfg.ssl_certificate ? readFileSync(cfg.ssl_certificate) : undefined,
+    key: cfg.ssl_private_key ? readFileSync(cfg.ssl_private_key) : undefined,
+  };
+}
+
+export class Backend {
+  readonly name: string;
+  readonly origin: string;
+  readonly health: HealthState;
+  readonly tls: TlsMaterial;
+  private readonly pool: Pool;
+
+  constructor(
+    readonly config: BackendConfig,
+    checks: HealthCheckConfig,
+    ejection: PassiveEjectionConfig,
+    onStateChange: (backend: string, from: BackendState, to: BackendState, why: string) => void,
+  ) {
+    this.name = config.name;
+    this.origin = new URL(config.url).origin;
+    this.tls = readTlsMaterial(config);
+    this.health = new HealthState(checks, ejection, Date.now, (from, to, why) => onStateChange(this.name, from, to, why));
+    this.pool = new Pool(this.origin, {
+      connections: 128,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      headersTimeout: config.response_timeout_ms,
+      bodyTimeout: config.response_timeout_ms,
+      connect: {
+        timeout: config.connect_timeout_ms,
+        ca: this.tls.ca,
+        cert: this.tls.cert,
+        key: this.tls.key,
+        // Identity is checked against the URL's host name, as any TLS client would.
+        rejectUnauthorized: true,
+      },
+    });
+  }
+
+  get state(): BackendState {
+    return this.health.state;
+  }
+
+  /**
+   * Send one request and read the whole answer. Throws BackendCallError on transport failure;
+   * any HTTP status is an answer. Live outcomes feed passive ejection.
+   */
+  async send(req: OutgoingRequest): Promise<BackendAnswer> {
+    try {
+      const res = await this.pool.request({
+        method: req.method,
+        path: req.path,
+        headers: req.headers,
+        body: req.body,
+      });
+      const body = Buffer.from(await res.body.arrayBuffer());
+      const answer: BackendAnswer = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
+      if (res.statusCode >= 500 && res.statusCode !== 501) this.health.recordLiveFailure(`HTTP ${res.statusCode}`);
+      else this.health.recordLiveSuccess();
+      return answer;
+    } catch (err) {
+      const failure = classifyCallError(this.name, err);
+      this.health.recordLiveFailure(failure.code);
+      throw failure;
+    }
+  }
+
+  /** Refuse without trying when the circuit is open; used by the policies before send(). */
+  circuitOpenError(): BackendCallError {
+    return new BackendCallError(this.name, 'circuit_open', 'CIRCUIT_OPEN', `${this.name} is ejected after repeated failures`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close().catch(() => this.pool.destroy());
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// proxy-proxy command line: run the daemon, check a config, run the simulated smart proxy, or
+// start the demo (two simulated backends behind the daemon).
+import { fileURLToPath } from 'node:url';
+import { loadConfig, ConfigError } from './config/load.js';
+import { checkConfigCommand } from './config/check-config.js';
+import { Daemon } from './daemon.js';
+import { runDemo } from './demo.js';
+import { runSimCli } from './sim/main.js';
+
+export const DEFAULT_CONFIG = '/etc/proxy-proxy/proxy-proxy.yaml';
+
+const USAGE = `usage: proxy-proxy [run] [--config FILE] [--log-format json|text]
+       proxy-proxy check-config FILE
+       proxy-proxy demo
+       proxy-proxy sim [--port N] [--control-port N] [--tftproot DIR] …
+       proxy-proxy version`;
+
+interface RunFlags {
+  config: string;
+  logFormat?: 'json' | 'text';
+}
+
+function parseRunFlags(args: string[]): RunFlags {
+  const flags: RunFlags = { config: DEFAULT_CONFIG };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--config' || a === '-c') flags.config = value();
+    else if (a.startsWith('--config=')) flags.config = a.slice('--config='.length);
+    else if (a === '--log-format') {
+      const f = value();
+      if (f !== 'json' && f !== 'text') throw new UsageError('--log-format must be json or text');
+      flags.logFormat = f;
+    } else throw new UsageError(`unknown argument: ${a}`);
+  }
+  return flags;
+}
+
+class UsageError extends Error {}
+
+/** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the config file. */
+export async function runDaemon(flags: RunFlags): Promise<Daemon> {
+  const config = loadConfig(flags.config);
+  const daemon = new Daemon(config, { logFormat: flags.logFormat });
+  await daemon.start();
+  const stop = (signal: string) => {
+    daemon.logger.info(`${signal} received`);
+    void daemon.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void daemon.reload());
+  return daemon;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'run':
+      await runDaemon(parseRunFlags(rest));
+      return -1;
+    case 'check-config': {
+      if (rest.length !== 1) throw new UsageError('check-config needs exactly one FILE');
+      return checkConfigCommand(rest[0]!, process.stdout, process.stderr);
+    }
+    case 'demo':
+      await runDemo();
+      return -1;
+    case 'sim':
+      await runSimCli(rest);
+      return -1;
+    case 'version':
+    case '--version':
+      process.stdout.write(`${await packageVersion()}\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      if (command.startsWith('-')) {
+        await runDaemon(parseRunFlags(argv));
+        return -1;
+      }
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(await readFile(pkg, 'utf8')) as { version: string }).version;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err: unknown) => {
+      if (err instanceof UsageError) process.stderr.write(`proxy-proxy: ${err.message}\n${USAGE}\n`);
+      else if (err instanceof ConfigError) process.stderr.write(`proxy-proxy: invalid configuration, not starting:\n${err.message}\n`);
+      else process.stderr.write(`proxy-proxy: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(err instanceof UsageError ? 64 : 1);
+    },
+  );
+}

@@ -1,0 +1,109 @@
+// Builds the running daemon from a validated configuration: logger, runtime (backends, health,
+// routes), listeners. Stops gracefully: stop accepting, let in-flight requests finish within a
+// bound, then close. SIGHUP-style reloads swap the runtime atomically.
+import type { Config } from './config/types.js';
+import { loadConfig } from './config/load.js';
+import { RequestHandler } from './http/request-handler.js';
+import { openListeners, type BoundListener } from './http/listeners.js';
+import { SystemResolver, type NameResolver } from './http/trusted-hosts.js';
+import { LogBuffer } from './ops/log-buffer.js';
+import { createLogger, type Logger } from './ops/logger.js';
+import { Runtime } from './runtime.js';
+
+export interface DaemonOptions {
+  logFormat?: 'json' | 'text';
+  resolver?: NameResolver;
+  /** Quiet logger for in-process tests. */
+  silent?: boolean;
+}
+
+const LISTENER_KEYS = ['bind_host', 'http_port', 'https_port', 'ssl_certificate', 'ssl_private_key', 'ssl_ca_file'] as const;
+
+export class Daemon {
+  readonly logs = new LogBuffer();
+  readonly logger: Logger;
+  listeners: BoundListener[] = [];
+  private current: Runtime;
+  private readonly handler: RequestHandler;
+  private stopping: Promise<void> | undefined;
+
+  constructor(config: Config, private readonly options: DaemonOptions = {}) {
+    this.logger = createLogger(config.log_level, this.logs, options.logFormat);
+    if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
+    this.current = new Runtime(config, this.logger);
+    this.handler = new RequestHandler(() => this.current, this.logger, this.logs, options.resolver ?? new SystemResolver());
+  }
+
+  get runtime(): Runtime {
+    return this.current;
+  }
+
+  get config(): Config {
+    return this.current.config;
+  }
+
+  async start(): Promise<void> {
+    this.current.start();
+    this.listeners = await openListeners(this.current.config, this.handler.listener);
+    for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
+    const features = Object.values(this.config.features).map((f) => `${f.name}=${f.policy}[${f.backends.join(',')}]`);
+    this.logger.info(`proxy-proxy started: ${features.join(' ')}`);
+  }
+
+  /** URL of the first listener of a scheme, for tests and the demo banner. */
+  url(scheme: 'http' | 'https'): string | undefined {
+    const l = this.listeners.find((x) => x.scheme === scheme);
+    if (!l) return undefined;
+    const host = l.host === '::' || l.host === '0.0.0.0' ? '127.0.0.1' : l.host.includes(':') ? `[${l.host}]` : l.host;
+    return `${scheme}://${host}:${l.port}`;
+  }
+
+  /**
+   * Re-read the config file through the same loader as start-up. An invalid file is refused and
+   * the running configuration stays. Listener changes need a restart and are reported as such.
+   */
+  async reload(): Promise<boolean> {
+    const source = this.config.source;
+    if (!source) return false;
+    let next: Config;
+    try {
+      next = loadConfig(source);
+    } catch (err) {
+      this.logger.error(`reload refused, keeping the running configuration:\n${(err as Error).message}`);
+      return false;
+    }
+    const changed = LISTENER_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
+    if (changed.length) this.logger.warn(`reload: ${changed.join(', ')} changed; listeners are kept until a restart`);
+    const old = this.current;
+    const fresh = new Runtime(next, this.logger);
+    fresh.start();
+    this.current = fresh;
+    this.logger.level = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' }[next.log_level];
+    this.logger.info(`configuration reloaded from ${source}`);
+    // Requests already dispatched finish on the old pools: close() waits for them.
+    void old.stop();
+    return true;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const bound = this.config.shutdown_timeout_ms;
+    this.logger.info(`stopping: no new connections, waiting up to ${bound} ms for ${this.handler.inFlight} in-flight request(s)`);
+    const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
+    for (const l of this.listeners) l.server.closeIdleConnections();
+    const deadline = Date.now() + bound;
+    while (this.handler.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      for (const l of this.listeners) l.server.closeIdleConnections();
+    }
+    if (this.handler.inFlight > 0) this.logger.warn(`stop: ${this.handler.inFlight} request(s) cut off after ${bound} ms`);
+    for (const l of this.listeners) l.server.closeAllConnections();
+    await Promise.all(closed);
+    await this.current.stop();
+    this.logger.info('stopped');
+  }
+}

@@ -1,0 +1,63 @@
+// Builds the requests sent to backends: the client's own request, passed through with its
+// end-to-end headers, or a request proxy-proxy makes itself (snapshot, restore, confirm).
+import type { BackendCall, IncomingCall } from '../features/route.js';
+import type { OutgoingRequest } from '../backends/backend.js';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+]);
+
+/** End-to-end headers of the client's request, with request ids and X-Forwarded-For set. */
+export function forwardHeaders(call: IncomingCall, requestId: string, clientAddress: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(call.headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  out['x-request-id'] = requestId;
+  const xff = out['x-forwarded-for'];
+  out['x-forwarded-for'] = xff ? `${xff}, ${clientAddress}` : clientAddress;
+  return out;
+}
+
+export function passThrough(call: IncomingCall, headers: Record<string, string>, methodOverridden: boolean): OutgoingRequest {
+  const path = call.rawQuery ? `${call.path}?${call.rawQuery}` : call.path;
+  if (methodOverridden) {
+    // `_method=DELETE` arrives as a form POST; backends get a plain DELETE.
+    const { 'content-type': _ct, ...rest } = headers;
+    return { method: call.method, path, headers: rest };
+  }
+  const hasBody = call.body.length > 0 && call.method !== 'GET';
+  return { method: call.method, path, headers, body: hasBody ? call.body : undefined };
+}
+
+/** Requests proxy-proxy makes itself carry only what identifies them and what SP reads. */
+export function ownRequest(call: BackendCall, requestId: string): OutgoingRequest {
+  const path = call.query ? `${call.path}?${call.query}` : call.path;
+  const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': requestId };
+  if (call.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    return { method: call.method, path, headers, body: call.form.toString() };
+  }
+  return { method: call.method, path, headers };
+}
+
+const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+
+/** Backend response headers worth passing back to the client. */
+export function responseHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (!RESPONSE_SKIP.has(k)) out[k] = v;
+  return out;
+}

@@ -1,0 +1,196 @@
+// One request, start to end: path and body, root documents, route, authorization, validation,
+// local answers, then the feature's policy over its backends; one log line at the end.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { HttpMethod, IncomingCall, LocalAnswer } from '../features/route.js';
+import type { Runtime } from '../runtime.js';
+import { dispatch } from '../fanout/dispatch.js';
+import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
+import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
+import type { Logger } from '../ops/logger.js';
+import type { LogBuffer } from '../ops/log-buffer.js';
+import { reportedVersion, runningFeatures, v2Features, versionDocument } from '../root/advertise.js';
+import { hasPeerCertificate, peerCommonName, type Scheme } from './listeners.js';
+import { errorAnswer, notFoundAnswer, writeNative, type NativeAnswer } from './native-answer.js';
+import { BodyTooLarge, readBody } from './request-body.js';
+import { parseRequestTarget } from './request-target.js';
+import { checkTrustedClient, plainAddress, type ClientIdentity, type NameResolver } from './trusted-hosts.js';
+
+const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'DELETE']);
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+interface Served {
+  status: number;
+  feature?: string;
+  route?: string;
+  policy?: string;
+  attempts?: Attempt[];
+  note?: string;
+}
+
+export class RequestHandler {
+  private active = 0;
+
+  constructor(
+    private readonly runtime: () => Runtime,
+    private readonly logger: Logger,
+    private readonly logs: LogBuffer,
+    private readonly resolver: NameResolver,
+  ) {}
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  readonly listener = (req: IncomingMessage, res: ServerResponse, scheme: Scheme): void => {
+    this.active += 1;
+    res.once('close', () => (this.active -= 1));
+    const started = performance.now();
+    const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
+    this.serve(req, res, scheme, requestId).then(
+      (served) => this.logLine(req, requestId, served, started),
+      (err: unknown) => {
+        this.logger.error(`unexpected failure serving ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`, { request_id: requestId });
+        if (!res.headersSent) writeNative(res, errorAnswer(req.headers, 500, 'Internal error in proxy-proxy'), 'foreman-proxy', false);
+        else res.destroy();
+      },
+    );
+  };
+
+  private async serve(req: IncomingMessage, res: ServerResponse, scheme: Scheme, requestId: string): Promise<Served> {
+    const rt = this.runtime();
+    const cfg = rt.config;
+    const server = `foreman-proxy/${reportedVersion(cfg, rt.catalog)}`;
+    const headOnly = req.method === 'HEAD';
+    let method = headOnly ? 'GET' : (req.method ?? 'GET');
+    const { path, rawQuery } = parseRequestTarget(req.url ?? '/');
+    const identity = clientIdentity(req, scheme);
+    const answer = (a: NativeAnswer, extra: Partial<Served> = {}): Served => {
+      writeNative(res, a, server, headOnly);
+      return { status: a.status, ...extra };
+    };
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, cfg.max_body_bytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        res.setHeader('Connection', 'close');
+        return answer(errorAnswer(req.headers, 413, err.message));
+      }
+      throw err;
+    }
+
+    if (method === 'GET' && (path === '/features' || path === '/version' || path === '/v2/features')) {
+      if (path === '/v2/features') {
+        const refusal = await checkTrustedClient(cfg, identity, '/features', this.resolver);
+        if (refusal) return answer(errorAnswer(req.headers, 403, refusal));
+      }
+      const doc =
+        path === '/features' ? runningFeatures(cfg) : path === '/version' ? versionDocument(cfg, rt.catalog) : v2Features(cfg, rt.catalog);
+      return answer({ status: 200, contentType: 'json', body: JSON.stringify(doc) });
+    }
+
+    const form = isForm(req) ? new URLSearchParams(body.toString('utf8')) : new URLSearchParams();
+    // Rack::MethodOverride: a form POST with _method=DELETE is a DELETE.
+    const override = method === 'POST' ? form.get('_method')?.toUpperCase() : undefined;
+    if (override) method = override;
+    if (!METHODS.has(method)) return answer(notFoundAnswer());
+
+    const match = rt.router.match(method as HttpMethod, path);
+    const featureCfg = match ? cfg.features[match.module.name] : undefined;
+    if (!match || !featureCfg || !(featureCfg.enabled === true || featureCfg.enabled === scheme)) {
+      return answer(notFoundAnswer());
+    }
+    const { module, route } = match;
+    const traits: Partial<Served> = { feature: module.name, route: route.name, policy: module.localOnly ? 'local' : featureCfg.policy };
+
+    if ((route.auth ?? module.auth) === 'trusted') {
+      const refusal = await checkTrustedClient(cfg, identity, match.pathInModule, this.resolver);
+      if (refusal) return answer(errorAnswer(req.headers, 403, refusal), { ...traits, note: 'refused' });
+    }
+
+    const call: IncomingCall = {
+      method: method as HttpMethod,
+      path,
+      rawQuery,
+      query: new URLSearchParams(rawQuery),
+      params: match.params,
+      form,
+      body,
+      headers: req.headers,
+    };
+    const rejection = route.validate?.(call);
+    if (rejection) return answer(errorAnswer(req.headers, rejection.status, rejection.message), { ...traits, note: 'invalid' });
+
+    const local = route.local?.(call, { settings: featureCfg.settings, logs: this.logs });
+    if (local) return answer(fromLocal(local), traits);
+    if (module.localOnly) return answer(notFoundAnswer(), traits);
+
+    const feature = rt.features.get(module.name)!;
+    const outcome = await dispatch({
+      call,
+      route,
+      feature,
+      requestId,
+      outgoing: passThrough(call, forwardHeaders(call, requestId, plainAddress(identity.remoteAddress)), override !== undefined),
+      attempts: [],
+    });
+    if (outcome.warning) this.logger.error(`${route.name}: ${outcome.warning}`, { request_id: requestId, feature: module.name });
+    return { ...this.writeOutcome(res, req, outcome, server, headOnly), ...traits, attempts: outcome.attempts };
+  }
+
+  private writeOutcome(res: ServerResponse, req: IncomingMessage, outcome: PolicyOutcome, server: string, headOnly: boolean): Served {
+    const a = outcome.answer;
+    if (a.kind === 'error') {
+      writeNative(res, errorAnswer(req.headers, a.status, a.message), server, headOnly);
+      return { status: a.status };
+    }
+    const headers: Record<string, string | number> = responseHeaders(a.answer.headers);
+    headers['content-length'] = a.answer.body.length;
+    res.writeHead(a.answer.status, headers);
+    res.end(headOnly ? undefined : a.answer.body);
+    return { status: a.answer.status };
+  }
+
+  private logLine(req: IncomingMessage, requestId: string, served: Served, started: number): void {
+    const ms = Math.round((performance.now() - started) * 100) / 100;
+    const tried = (served.attempts ?? []).map((a) => `${a.backend}:${a.phase === 'send' ? '' : `${a.phase}:`}${a.outcome}:${a.ms}ms`);
+    const where = served.feature ? ` ${served.feature}/${served.policy}` : '';
+    const msg = `${req.method} ${req.url} ${served.status} ${ms}ms${where}${tried.length ? ` [${tried.join(' ')}]` : ''}`;
+    this.logger.info(msg, {
+      request_id: requestId,
+      session_id: headerValue(req, 'x-session-id'),
+      method: req.method,
+      path: req.url,
+      status: served.status,
+      ms,
+      feature: served.feature,
+      route: served.route,
+      policy: served.policy,
+      backends: served.attempts,
+    });
+  }
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isForm(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_TYPE);
+}
+
+function clientIdentity(req: IncomingMessage, scheme: Scheme): ClientIdentity {
+  const remoteAddress = req.socket.remoteAddress ?? '';
+  if (scheme === 'http') return { https: false, certCn: null, hasCert: false, remoteAddress };
+  const socket = req.socket as TLSSocket;
+  const hasCert = socket.authorized && hasPeerCertificate(socket);
+  return { https: true, hasCert, certCn: hasCert ? peerCommonName(socket) : null, remoteAddress };
+}
+
+function fromLocal(a: LocalAnswer): NativeAnswer {
+  return { status: a.status, contentType: a.contentType, body: a.body };
+}
