@@ -1,0 +1,53 @@
+// Shapes schema-valid data (defaults already filled in by the validator) into a Config: the
+// normalisations the schema allows for convenience are resolved here, once.
+import { FEATURE_DEFAULTS } from '../features/catalog.js';
+import type { BackendConfig, Config, FeatureConfig, LogLevel } from './types.js';
+
+/** The file's shape once the schema has accepted it and filled in defaults. */
+interface ValidData extends Omit<Config, 'bind_host' | 'trusted_hosts' | 'backends' | 'features' | 'log_level'> {
+  bind_host: string | string[];
+  trusted_hosts?: string[] | null;
+  log_level: string;
+  backends: Record<string, Omit<BackendConfig, 'name'>>;
+  features: Record<string, Partial<Omit<FeatureConfig, 'name'>> & Pick<FeatureConfig, 'enabled' | 'settings'>>;
+}
+
+export function buildConfig(valid: unknown, source?: string): Config {
+  const data = valid as ValidData;
+  const backendNames = Object.keys(data.backends);
+  const optional = ['http_port', 'https_port', 'ssl_certificate', 'ssl_private_key', 'ssl_ca_file', 'foreman_url'] as const;
+  const config: Config = {
+    ...(source === undefined ? {} : { source }),
+    bind_host: typeof data.bind_host === 'string' ? [data.bind_host] : data.bind_host,
+    ...Object.fromEntries(optional.filter((key) => data[key] !== undefined).map((key) => [key, data[key]])),
+    forward_verify: data.forward_verify,
+    log_level: data.log_level.toUpperCase() as LogLevel,
+    max_body_bytes: data.max_body_bytes,
+    shutdown_timeout_ms: data.shutdown_timeout_ms,
+    fallback_version: data.fallback_version,
+    health_check: data.health_check,
+    passive_ejection: data.passive_ejection,
+    backends: {},
+    features: {},
+  };
+  // The smart proxy compares client names lower-cased; null means unset, as in settings.yml.
+  if (Array.isArray(data.trusted_hosts)) config.trusted_hosts = data.trusted_hosts.map((h) => h.toLowerCase());
+
+  for (const [name, backend] of Object.entries(data.backends)) {
+    // Origin form (no trailing '/'), so request paths can be appended as they are.
+    config.backends[name] = { name, ...backend, url: new URL(backend.url).origin };
+  }
+  for (const [name, feature] of Object.entries(data.features)) {
+    if (feature.enabled === false) continue;
+    const defaults = FEATURE_DEFAULTS[name];
+    config.features[name] = {
+      name,
+      enabled: feature.enabled,
+      policy: feature.policy ?? defaults.policy,
+      backends: defaults.localOnly ? [] : [...(feature.backends ?? backendNames)],
+      order: feature.order ?? 'ordered',
+      settings: { ...feature.settings },
+    };
+  }
+  return config;
+}

@@ -1,0 +1,96 @@
+// Rules that relate one part of the file to another, which a JSON schema cannot say well.
+// They run on the same data as the schema (defaults filled in) and even when the schema found
+// problems, so an administrator sees everything in one pass; hence every read is guarded.
+import { FEATURE_DEFAULTS } from '../features/catalog.js';
+import { closestName } from './closest-name.js';
+import type { FoundProblem } from './problems.js';
+
+type Mapping = Record<string, unknown>;
+
+function mapping(value: unknown): Mapping | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Mapping) : undefined;
+}
+
+export function crossCheck(data: unknown): FoundProblem[] {
+  const root = mapping(data);
+  if (!root) return [];
+  return [...checkListeners(root), ...checkFeatures(root), ...checkTimers(root)];
+}
+
+function checkListeners(root: Mapping): FoundProblem[] {
+  if (root.http_port !== undefined && root.http_port === root.https_port) {
+    return [{ path: ['https_port'], message: `must differ from http_port (${String(root.http_port)})` }];
+  }
+  return [];
+}
+
+function checkFeatures(root: Mapping): FoundProblem[] {
+  const features = mapping(root.features);
+  if (!features) return [];
+  const backendMap = mapping(root.backends);
+  const backendNames = backendMap ? Object.keys(backendMap) : [];
+  const problems: FoundProblem[] = [];
+  const needBackends: string[] = [];
+
+  for (const [name, value] of Object.entries(features)) {
+    const feature = mapping(value);
+    const defaults = FEATURE_DEFAULTS[name];
+    if (!feature || !defaults) continue;
+    const at = ['features', name];
+
+    for (const listener of ['http', 'https'] as const) {
+      if (feature.enabled === listener && root[`${listener}_port`] === undefined) {
+        problems.push({ path: [...at, 'enabled'], message: `is '${listener}' but ${listener}_port is not set` });
+      }
+    }
+    if (defaults.localOnly) continue;
+    if (feature.enabled !== false && feature.backends === undefined) needBackends.push(name);
+
+    if (feature.order === 'round_robin' && feature.policy !== 'failover') {
+      problems.push({
+        path: [...at, 'order'],
+        message: `round_robin only applies to policy failover (this feature's policy is ${String(feature.policy)})`,
+      });
+    }
+    if (Array.isArray(feature.backends) && backendMap) {
+      feature.backends.forEach((backend: unknown, index) => {
+        if (typeof backend !== 'string' || backendNames.includes(backend)) return;
+        const guess = closestName(backend, backendNames);
+        const hint = guess ? `did you mean '${guess}'?` : `configured: ${backendNames.join(', ') || 'none'}`;
+        problems.push({ path: [...at, 'backends', index], message: `unknown backend '${backend}' (${hint})` });
+      });
+    }
+  }
+
+  // Features without their own list use every backend, so there has to be at least one.
+  if (needBackends.length > 0 && backendMap && backendNames.length === 0) {
+    problems.push({
+      path: ['backends'],
+      message: `at least one backend is needed: ${needBackends.join(', ')} ${needBackends.length === 1 ? 'forwards' : 'forward'} requests to backends`,
+    });
+  }
+  return problems;
+}
+
+function checkTimers(root: Mapping): FoundProblem[] {
+  const problems: FoundProblem[] = [];
+  const health = mapping(root.health_check);
+  if (health && typeof health.timeout_ms === 'number' && typeof health.interval_ms === 'number') {
+    if (health.timeout_ms > health.interval_ms) {
+      problems.push({
+        path: ['health_check', 'timeout_ms'],
+        message: `must not exceed interval_ms (${health.interval_ms}), or checks of one backend would overlap`,
+      });
+    }
+  }
+  const ejection = mapping(root.passive_ejection);
+  if (ejection && typeof ejection.base_ejection_ms === 'number' && typeof ejection.max_ejection_ms === 'number') {
+    if (ejection.max_ejection_ms < ejection.base_ejection_ms) {
+      problems.push({
+        path: ['passive_ejection', 'max_ejection_ms'],
+        message: `must be at least base_ejection_ms (${ejection.base_ejection_ms})`,
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,247 @@
+// The JSON schema of proxy-proxy.yaml: the single statement of what the file accepts. Every
+// property carries a `description` (the configuration reference is generated from them) and,
+// where it has one, a `default` (applied by the validator, so defaults live only here).
+// Keys follow the smart proxy's settings.yml names where one exists.
+import { FEATURE_DEFAULTS, KNOWN_FEATURES } from '../features/catalog.js';
+
+export const BACKEND_NAME_PATTERN = '^[A-Za-z0-9_.-]+$';
+export const VERSION_PATTERN = '^[0-9]+\\.[0-9]+\\.[0-9]+';
+
+/** What a failed `pattern` means, in words; the raw regex is no help to an administrator. */
+export const PATTERN_MESSAGES: Record<string, string> = {
+  [BACKEND_NAME_PATTERN]: "may only contain letters, digits, '_', '.' and '-'",
+  [VERSION_PATTERN]: 'must be a version such as 3.11.0',
+};
+
+/** Custom formats (registered on the validator in validator.ts) and what a failure means. */
+export const FORMAT_MESSAGES: Record<string, string> = {
+  'http-url': 'must be an http:// or https:// URL',
+  'http-base-url': "must be an http:// or https:// URL without a path (other than '/'), query or fragment",
+};
+
+const POLICIES = ['replicate', 'failover', 'primary'];
+
+const FEATURE_DESCRIPTIONS: Record<string, string> = {
+  tftp: 'TFTP: PXE loader configs per MAC, default menus and boot file downloads.',
+  dhcp: 'DHCP: subnets, reservations and free-IP suggestions.',
+  dns: 'DNS: A/AAAA/PTR/CNAME records.',
+  templates: 'Templates: relays /unattended and /userdata requests from hosts to Foreman.',
+  registration: 'Registration: relays host registration (/register) to Foreman.',
+  puppetca: 'Puppet CA: certificate signing, autosign entries and tokens.',
+  puppet: 'Puppet: environments and classes.',
+  realm: 'Realm: joins hosts to FreeIPA / Active Directory realms.',
+  bmc: 'BMC: IPMI/Redfish power and boot-device control.',
+  httpboot: 'HTTPBoot: serves the TFTP root over HTTP(S) for UEFI HTTP boot.',
+  facts: 'Facts: the proxy host\'s own facts.',
+  logs: 'Logs: proxy-proxy\'s own recent log buffer (answered locally).',
+};
+
+const SETTING_DESCRIPTIONS: Record<string, string> = {
+  tftp_servername: 'TFTP server name reported to Foreman (DHCP next-server); set it to the address hosts should boot from.',
+  template_url: 'Template URL reported to Foreman; set it to the VIP or name in front of proxy-proxy.',
+  registration_url: 'Registration URL reported to Foreman; set it to the VIP or name in front of proxy-proxy.',
+  http_port: 'HTTP port reported for HTTP boot.',
+  https_port: 'HTTPS port reported for HTTP boot.',
+};
+
+function integer(description: string, minimum: number, def?: number, maximum?: number): object {
+  return {
+    description,
+    type: 'integer',
+    minimum,
+    ...(maximum === undefined ? {} : { maximum }),
+    ...(def === undefined ? {} : { default: def }),
+  };
+}
+
+function port(description: string): object {
+  return integer(description, 1, undefined, 65535);
+}
+
+function file(description: string): object {
+  return { description, type: 'string', minLength: 1 };
+}
+
+function featureSchema(name: string): object {
+  const defaults = FEATURE_DEFAULTS[name];
+  const settings = {
+    description: defaults.exposedSettings.length
+      ? `Overrides for the settings this feature reports in /v2/features (${defaults.exposedSettings.join(', ')}); unset ones come from the backends.`
+      : 'Overrides for exposed settings; this feature exposes none.',
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: Object.fromEntries(
+      defaults.exposedSettings.map((key) => [
+        key,
+        {
+          description: SETTING_DESCRIPTIONS[key] ?? `Value reported for ${key} in /v2/features.`,
+          type: ['string', 'number', 'boolean', 'null'],
+        },
+      ]),
+    ),
+  };
+  const enabled = {
+    description: "Whether the feature is offered: true, false, or only on the 'http' or 'https' listener (smart-proxy :enabled:).",
+    enum: [true, false, 'http', 'https'],
+    default: true,
+  };
+  const description = FEATURE_DESCRIPTIONS[name] ?? `The ${name} smart-proxy module.`;
+  if (defaults.localOnly) {
+    // Answered by proxy-proxy itself: nothing to route, so no policy and no backends.
+    return {
+      description: `${description} Takes no backends.`,
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: { enabled, settings },
+    };
+  }
+  return {
+    description: `${description} Default policy: ${defaults.policy}. null or {} means all defaults.`,
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: {
+      enabled,
+      policy: {
+        description:
+          'replicate: every write on every backend (undone on the others if one refuses); failover: one backend, the next if it is unreachable; primary: always the first backend.',
+        enum: POLICIES,
+        default: defaults.policy,
+      },
+      backends: {
+        description:
+          'Backend names this feature uses, in order (for primary the first is the primary). Default: all backends in the order they are configured.',
+        type: 'array',
+        minItems: 1,
+        uniqueItems: true,
+        items: { description: 'A name from backends.', type: 'string' },
+      },
+      order: {
+        description:
+          'failover only: ordered always tries the first healthy backend first; round_robin starts at a rotating offset to spread load.',
+        enum: ['ordered', 'round_robin'],
+        default: 'ordered',
+      },
+      settings,
+    },
+  };
+}
+
+const backendSchema = {
+  description: 'One real smart proxy behind proxy-proxy.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  // A client certificate is useless without its key and vice versa.
+  dependentRequired: { ssl_certificate: ['ssl_private_key'], ssl_private_key: ['ssl_certificate'] },
+  properties: {
+    url: {
+      description: 'Base URL of the smart proxy, e.g. https://proxy1.example.com:8443 (no path).',
+      type: 'string',
+      format: 'http-base-url',
+    },
+    ssl_certificate: file(
+      "Client certificate presented to this backend (PEM); its CN must be in the backend's trusted_hosts.",
+    ),
+    ssl_private_key: file('Private key of ssl_certificate (PEM).'),
+    ssl_ca_file: file("CA bundle that signed the backend's server certificate (PEM); default: the system CAs."),
+    connect_timeout_ms: integer('Time allowed to open a connection to this backend, ms.', 1, 2000),
+    response_timeout_ms: integer('Time allowed for this backend to answer a request, ms.', 1, 60000),
+  },
+};
+
+export const configSchema = {
+  $schema: 'https://json-schema.org/draft/2019-09/schema',
+  title: 'proxy-proxy configuration',
+  description:
+    'proxy-proxy.yaml: one smart proxy towards Foreman, 1..N real smart proxies behind it. At least one of http_port and https_port must be set.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['features'],
+  anyOf: [{ required: ['http_port'] }, { required: ['https_port'] }],
+  // As the smart proxy: HTTPS needs all three files.
+  dependentRequired: { https_port: ['ssl_certificate', 'ssl_private_key', 'ssl_ca_file'] },
+  properties: {
+    bind_host: {
+      description: "Address(es) to listen on, a string or a list; '*' means all interfaces.",
+      type: ['string', 'array'],
+      minLength: 1,
+      minItems: 1,
+      items: { description: "An address or host name; '*' means all interfaces.", type: 'string', minLength: 1 },
+      default: ['*'],
+    },
+    http_port: port('Plain HTTP listener port (smart-proxy example: 8000). Unset: no HTTP listener.'),
+    https_port: port(
+      'HTTPS listener port (smart-proxy default 8443). Needs ssl_certificate, ssl_private_key and ssl_ca_file.',
+    ),
+    ssl_certificate: file('Server certificate for the HTTPS listener (PEM); also the client certificate towards Foreman.'),
+    ssl_private_key: file('Private key of ssl_certificate (PEM).'),
+    ssl_ca_file: file('CA bundle that client certificates (Foreman, hosts) are verified against (PEM).'),
+    trusted_hosts: {
+      description:
+        'Host names allowed to call authenticated routes (client-certificate CN on HTTPS, reverse DNS on HTTP). Unset or null: everyone; []: no one.',
+      type: ['array', 'null'],
+      items: { description: 'A host name, compared case-insensitively.', type: 'string', minLength: 1 },
+    },
+    forward_verify: {
+      description: 'On HTTP, also require the forward DNS lookup of the reverse name to contain the client address.',
+      type: 'boolean',
+      default: true,
+    },
+    foreman_url: {
+      description: 'URL of Foreman, for calls proxy-proxy makes itself (remote-execution callbacks).',
+      type: 'string',
+      format: 'http-url',
+    },
+    log_level: {
+      description: 'Log verbosity: DEBUG, INFO, WARN or ERROR (case-insensitive).',
+      enum: ['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error'],
+      default: 'INFO',
+    },
+    max_body_bytes: integer('Largest request body accepted, bytes; larger requests get 413.', 1, 1048576),
+    shutdown_timeout_ms: integer('How long SIGTERM waits for in-flight requests before closing, ms.', 0, 10000),
+    fallback_version: {
+      description: 'Version reported by /version until a backend has reported its own.',
+      type: 'string',
+      pattern: VERSION_PATTERN,
+      default: '3.11.0',
+    },
+    health_check: {
+      description: 'Active health checks of every backend (GET /version).',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        interval_ms: integer('Time between two checks of one backend, ms.', 1, 2000),
+        timeout_ms: integer('Time a check may take before it counts as failed, ms; at most interval_ms.', 1, 1000),
+        rise: integer('Consecutive good checks before a down backend is up again.', 1, 2),
+        fall: integer('Consecutive failed checks before an up backend is down.', 1, 3),
+      },
+    },
+    passive_ejection: {
+      description: 'Ejection of a backend on failures seen in live traffic; the ejection doubles on each repeat.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        consecutive_failures: integer('Consecutive failed live calls that eject a backend.', 1, 5),
+        base_ejection_ms: integer('Length of the first ejection, ms.', 1, 10000),
+        max_ejection_ms: integer('Longest ejection, ms; at least base_ejection_ms.', 1, 300000),
+      },
+    },
+    backends: {
+      description:
+        "The real smart proxies, by name (letters, digits, '_', '.', '-'). Required unless every feature is answered locally.",
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: BACKEND_NAME_PATTERN },
+      additionalProperties: backendSchema,
+    },
+    features: {
+      description: `Smart-proxy features offered to Foreman, by name (${KNOWN_FEATURES.join(', ')}). Features not listed are not offered.`,
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(KNOWN_FEATURES.map((name) => [name, featureSchema(name)])),
+    },
+  },
+};
