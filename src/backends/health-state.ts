@@ -80,6 +80,12 @@ export class HealthState {
     this.emit(before, `health check ${ok ? 'passed' : 'failed'}: ${detail}`);
   }
 
+  /** Lift a passive ejection now (an operator's "enable"). */
+  clearEjection(): void {
+    this.ejectedUntil = 0;
+    this.liveFailures = 0;
+  }
+
   recordLiveSuccess(): void {
     this.liveFailures = 0;
     // Forget earlier ejections once the backend has behaved for the longest back-off.

@@ -1,0 +1,73 @@
+// Starts N simulated smart proxies as their own processes and proxy-proxy in-process in front
+// of them, all on loopback with free ports.
+import { parseConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon.js';
+import type { NameResolver } from '../../src/http/trusted-hosts.js';
+import { startSimProcess, type SimProcess } from './sim-process.js';
+import { client, type Client } from './http-client.js';
+
+export interface Harness {
+  sims: SimProcess[];
+  daemon: Daemon;
+  http: Client;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  backends?: number;
+  /** YAML for the `features:` map, indented by two spaces per level; `{B}` is replaced by the backend list. */
+  features?: string;
+  /** Extra top-level YAML. */
+  extra?: string;
+  backendExtra?: string;
+  resolver?: NameResolver;
+  simArgs?: string[];
+  /** Active checks; slow them down to observe what live traffic alone does. */
+  healthCheck?: string;
+}
+
+export const ALL_FEATURES_YAML = `
+  tftp: { policy: replicate }
+  dhcp: { policy: failover }
+  dns: {}
+  templates: {}
+  registration: {}
+  puppetca: {}
+  puppet: {}
+  realm: {}
+  bmc: {}
+  httpboot: {}
+  facts: {}
+  logs: {}
+`;
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const n = opts.backends ?? 2;
+  const sims = await Promise.all(
+    Array.from({ length: n }, (_, i) => startSimProcess({ name: `sim-${String.fromCharCode(97 + i)}`, args: opts.simArgs })),
+  );
+  const backendsYaml = sims
+    .map((s) => `  ${s.name}:\n    url: ${s.url}\n    connect_timeout_ms: 500\n    response_timeout_ms: 1500\n${opts.backendExtra ?? ''}`)
+    .join('');
+  const yaml = `bind_host: 127.0.0.1
+http_port: 0
+log_level: DEBUG
+health_check: ${opts.healthCheck ?? '{ interval_ms: 200, timeout_ms: 300, rise: 2, fall: 2 }'}
+passive_ejection: { consecutive_failures: 3, base_ejection_ms: 2000, max_ejection_ms: 10000 }
+${opts.extra ?? ''}
+backends:
+${backendsYaml}features:${opts.features ?? ALL_FEATURES_YAML}`;
+  const daemon = new Daemon(parseConfig(yaml), { silent: true, resolver: opts.resolver });
+  await daemon.start();
+  const http = client(daemon.url('http')!);
+  return {
+    sims,
+    daemon,
+    http,
+    async stop() {
+      await http.close();
+      await daemon.stop();
+      await Promise.all(sims.map((s) => s.stop()));
+    },
+  };
+}
