@@ -18,7 +18,8 @@ export function crossCheck(data: unknown): FoundProblem[] {
 }
 
 function checkListeners(root: Mapping): FoundProblem[] {
-  if (root.http_port !== undefined && root.http_port === root.https_port) {
+  // Port 0 means "any free port", so two zeros do not clash.
+  if (typeof root.http_port === 'number' && root.http_port > 0 && root.http_port === root.https_port) {
     return [{ path: ['https_port'], message: `must differ from http_port (${String(root.http_port)})` }];
   }
   return [];
@@ -74,15 +75,6 @@ function checkFeatures(root: Mapping): FoundProblem[] {
 
 function checkTimers(root: Mapping): FoundProblem[] {
   const problems: FoundProblem[] = [];
-  const health = mapping(root.health_check);
-  if (health && typeof health.timeout_ms === 'number' && typeof health.interval_ms === 'number') {
-    if (health.timeout_ms > health.interval_ms) {
-      problems.push({
-        path: ['health_check', 'timeout_ms'],
-        message: `must not exceed interval_ms (${health.interval_ms}), or checks of one backend would overlap`,
-      });
-    }
-  }
   const ejection = mapping(root.passive_ejection);
   if (ejection && typeof ejection.base_ejection_ms === 'number' && typeof ejection.max_ejection_ms === 'number') {
     if (ejection.max_ejection_ms < ejection.base_ejection_ms) {

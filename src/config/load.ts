@@ -2,7 +2,7 @@
 // Every problem is collected before anything is refused, and a Config is only returned when
 // there are none, so start-up and SIGHUP never act on a half-valid file.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, stringify, type YAMLError } from 'yaml';
+import { LineCounter, parseDocument, stringify, visit, type Document, type YAMLError } from 'yaml';
 import { describeSchemaErrors } from './ajv-messages.js';
 import { buildConfig } from './build.js';
 import { crossCheck } from './cross-checks.js';
@@ -42,7 +42,9 @@ export function parseConfig(text: string, source?: string): Config {
   try {
     data = doc.toJS();
   } catch (error) {
-    throw new ConfigError([{ path: TOP_LEVEL, message: (error as Error).message }], source);
+    // Only a dangling alias (`*name` with no `&name` before it) gets here; say where it is.
+    const line = danglingAliasLine(doc, lineCounter);
+    throw new ConfigError([{ path: '(yaml)', message: (error as Error).message, line }], source);
   }
   defaultNullFeatures(data);
 
@@ -60,8 +62,23 @@ export function configFromObject(object: unknown, source?: string): Config {
 
 function syntaxProblem(error: YAMLError): ConfigProblem {
   // The parser's message ends with its own position and a source excerpt; we give the line.
-  const message = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  const message =
+    error.code === 'MULTIPLE_DOCS'
+      ? "the file must hold a single YAML document (found another '---')"
+      : error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
   return { path: '(yaml)', message, line: error.linePos?.[0].line };
+}
+
+function danglingAliasLine(doc: Document, lineCounter: LineCounter): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined || !alias.range) return undefined;
+      line = lineCounter.linePos(alias.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 /** `tftp:` with nothing after it means "all defaults", as `{}` does (the schema fills those in). */

@@ -1,0 +1,246 @@
+import { describe, it, expect } from '@jest/globals';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { problemsOf, yaml } from './problems-of.js';
+
+// A valid head for files that test one mistake further down.
+const head = ['http_port: 8000', 'backends:', '  a: {url: "http://a:8000"}', '  b: {url: "http://b:8000"}'];
+
+describe('a file with several mistakes', () => {
+  const text = yaml(
+    /* 1 */ 'bind_hots: 0.0.0.0',
+    /* 2 */ 'http_port: 70000',
+    /* 3 */ 'https_port: 8443',
+    /* 4 */ 'ssl_certificate: /etc/pp/cert.pem',
+    /* 5 */ 'log_level: verbose',
+    /* 6 */ 'health_check:',
+    /* 7 */ '  interval_ms: fast',
+    /* 8 */ 'backends:',
+    /* 9 */ '  a:',
+    /* 10 */ '    url: https://a.example.com:8443/proxy',
+    /* 11 */ '  b:',
+    /* 12 */ '    connect_timeout_ms: 500',
+    /* 13 */ 'features:',
+    /* 14 */ '  tftp:',
+    /* 15 */ '    policy: mirror',
+    /* 16 */ '  dhcp:',
+    /* 17 */ '    backends:',
+    /* 18 */ '      - a',
+    /* 19 */ '      - c',
+    /* 20 */ '  dsn: {}',
+  );
+
+  it('reports every one of them, in file order, with path and line', () => {
+    expect(problemsOf(text)).toEqual([
+      "bind_hots: unknown key 'bind_hots' (did you mean 'bind_host'?) (line 1)",
+      'http_port: must be at most 65535 (line 2)',
+      "https_port: requires 'ssl_private_key' and 'ssl_ca_file' to be set as well (line 3)",
+      'log_level: must be one of DEBUG, INFO, WARN, ERROR (line 5)',
+      'health_check.interval_ms: must be an integer (line 7)',
+      "backends.a.url: must be an http:// or https:// URL without a path (other than '/'), query or fragment (line 10)",
+      "backends.b.url: missing required key 'url' (line 11)",
+      'features.tftp.policy: must be one of replicate, failover, primary (line 15)',
+      "features.dhcp.backends[1]: unknown backend 'c' (configured: a, b) (line 19)",
+      "features.dsn: unknown feature 'dsn' (did you mean 'dns'?) (line 20)",
+    ]);
+  });
+
+  it('throws one ConfigError whose message is the problems, one per line', () => {
+    let caught: unknown;
+    try {
+      parseConfig(text, 'bad.yaml');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const error = caught as ConfigError;
+    expect(error.problems).toHaveLength(10);
+    expect(error.problems[7]).toEqual({
+      path: 'features.tftp.policy',
+      message: 'must be one of replicate, failover, primary',
+      line: 15,
+    });
+    expect(error.source).toBe('bad.yaml');
+    expect(error.message.split('\n')).toEqual(problemsOf(text));
+  });
+});
+
+describe('single mistakes', () => {
+  it('unknown key, nested', () => {
+    expect(problemsOf(yaml(...head, 'features: {dns: }', 'passive_ejection:', '  consecutive_failure: 3'))).toEqual([
+      "passive_ejection.consecutive_failure: unknown key 'consecutive_failure' (did you mean 'consecutive_failures'?) (line 7)",
+    ]);
+  });
+
+  it('unknown feature name', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  kerberos:'))).toEqual([
+      "features.kerberos: unknown feature 'kerberos' (known features: tftp, dhcp, dns, templates, registration, puppetca, puppet, realm, bmc, httpboot, facts, logs) (line 6)",
+    ]);
+  });
+
+  it('bad policy', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  dns: {policy: active}'))).toEqual([
+      'features.dns.policy: must be one of replicate, failover, primary (line 6)',
+    ]);
+  });
+
+  it('unknown backend reference, with a suggestion', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  dns:', '    backends: [a, proxy-b]'))).toEqual([
+      "features.dns.backends[1]: unknown backend 'proxy-b' (configured: a, b) (line 7)",
+    ]);
+    expect(
+      problemsOf(yaml('http_port: 1', 'backends: {proxy1: {url: "http://p:1"}}', 'features: {dns: {backends: [proxyl]}}')),
+    ).toEqual(["features.dns.backends[0]: unknown backend 'proxyl' (did you mean 'proxy1'?) (line 3)"]);
+  });
+
+  it('a backend listed twice in one feature', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  tftp:', '    backends:', '      - a', '      - b', '      - a'))).toEqual([
+      "features.tftp.backends[2]: 'a' is listed twice (also at [0]) (line 10)",
+    ]);
+  });
+
+  it('https_port without the certificate files', () => {
+    expect(problemsOf(yaml('https_port: 8443', 'features: {logs: }'))).toEqual([
+      "https_port: requires 'ssl_certificate', 'ssl_private_key' and 'ssl_ca_file' to be set as well (line 1)",
+    ]);
+  });
+
+  it('a backend client certificate without its key', () => {
+    expect(
+      problemsOf(yaml('http_port: 1', 'backends:', '  a:', '    url: https://a:8443', '    ssl_certificate: c.pem', 'features: {dns: }')),
+    ).toEqual(["backends.a.ssl_certificate: requires 'ssl_private_key' to be set as well (line 5)"]);
+  });
+
+  it('bad URLs', () => {
+    expect(
+      problemsOf(
+        yaml('http_port: 1', 'foreman_url: foreman.example.com', 'backends:', '  a: {url: "ftp://a"}', 'features: {dns: }'),
+      ),
+    ).toEqual([
+      'foreman_url: must be an http:// or https:// URL (line 2)',
+      "backends.a.url: must be an http:// or https:// URL without a path (other than '/'), query or fragment (line 4)",
+    ]);
+  });
+
+  it('settings override the feature does not expose', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  tftp:', '    settings:', '      tftp_server: tftp.example.com'))).toEqual([
+      "features.tftp.settings.tftp_server: feature 'tftp' does not expose setting 'tftp_server' (did you mean 'tftp_servername'?) (line 8)",
+    ]);
+    expect(problemsOf(yaml(...head, 'features:', '  dhcp: {settings: {server: x}}'))).toEqual([
+      "features.dhcp.settings.server: feature 'dhcp' does not expose setting 'server' (it exposes no settings) (line 6)",
+    ]);
+  });
+
+  it('backends on a local-only feature', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  logs:', '    backends: [a]'))).toEqual([
+      "features.logs.backends: feature 'logs' is answered by proxy-proxy itself and takes no backends (line 7)",
+    ]);
+  });
+
+  it('port 0 (any free port) is accepted, also on both listeners', () => {
+    const config = parseConfig(yaml('http_port: 0', 'https_port: 0', 'ssl_certificate: c', 'ssl_private_key: k', 'ssl_ca_file: ca', 'features: {logs: }'));
+    expect([config.http_port, config.https_port]).toEqual([0, 0]);
+    expect(problemsOf(yaml('http_port: -1', 'features: {logs: }'))).toEqual(['http_port: must be at least 0 (line 1)']);
+  });
+
+  it('no listener at all', () => {
+    expect(problemsOf(yaml('features: {logs: }'))).toEqual([
+      "(top level): needs at least one of 'http_port' or 'https_port' (line 1)",
+    ]);
+  });
+
+  it('no backends for features that need them', () => {
+    expect(problemsOf(yaml('http_port: 8000', 'features:', '  dns:', '  dhcp:'))).toEqual([
+      'backends: at least one backend is needed: dns, dhcp forward requests to backends (line 1)',
+    ]);
+  });
+
+  it('missing features', () => {
+    expect(problemsOf(yaml('http_port: 8000'))).toEqual(["features: missing required key 'features' (line 1)"]);
+  });
+
+  it('bad backend name', () => {
+    expect(problemsOf(yaml('http_port: 1', 'backends:', '  "proxy 1": {url: "http://p:1"}', 'features: {logs: }'))).toEqual([
+      `backends["proxy 1"]: invalid name: may only contain letters, digits, '_', '.' and '-' (line 3)`,
+    ]);
+  });
+
+  it('wrong types say what was expected', () => {
+    expect(problemsOf(yaml('http_port: "8000"', 'bind_host: {a: 1}', 'forward_verify: yes', 'features: []'))).toEqual([
+      'http_port: must be an integer (line 1)',
+      'bind_host: must be a string or a list (line 2)',
+      'forward_verify: must be true or false (line 3)',
+      'features: must be a mapping (line 4)',
+    ]);
+  });
+
+  it('rules relating two keys', () => {
+    expect(
+      problemsOf(
+        yaml(
+          ...head,
+          'https_port: 8000',
+          'ssl_certificate: c',
+          'ssl_private_key: k',
+          'ssl_ca_file: ca',
+          'health_check: {interval_ms: 500, timeout_ms: 1000}',
+          'passive_ejection: {base_ejection_ms: 60000, max_ejection_ms: 30000}',
+          'features:',
+          '  tftp: {order: round_robin}',
+          '  dns: {enabled: http}',
+          '  bmc: {enabled: nope}',
+        ),
+      ),
+    ).toEqual([
+      'https_port: must differ from http_port (8000) (line 5)',
+      'passive_ejection.max_ejection_ms: must be at least base_ejection_ms (60000) (line 10)',
+      "features.tftp.order: round_robin only applies to policy failover (this feature's policy is replicate) (line 12)",
+      'features.bmc.enabled: must be one of true, false, http, https (line 14)',
+    ]);
+  });
+
+  it("a feature enabled only on a listener that isn't configured", () => {
+    expect(problemsOf(yaml(...head, 'features:', '  dns: {enabled: https}'))).toEqual([
+      "features.dns.enabled: is 'https' but https_port is not set (line 6)",
+    ]);
+  });
+});
+
+describe('files that are not a configuration at all', () => {
+  it('YAML syntax error, with its line', () => {
+    expect(problemsOf(yaml('http_port: 8000', 'features:', '  dns: [a, b', 'log_level: INFO'))).toEqual([
+      expect.stringMatching(/^\(yaml\): .+ \(line \d\)$/),
+    ]);
+    expect(problemsOf(yaml('http_port: 8000', 'features:', '  dns:', '   bad: indentation', '  - x'))[0]).toMatch(/\(line 5\)$/);
+  });
+
+  it('a key given twice', () => {
+    expect(problemsOf(yaml('http_port: 8000', 'features: {logs: }', 'http_port: 8001'))).toEqual([
+      '(yaml): Map keys must be unique (line 3)',
+    ]);
+  });
+
+  it('an empty file', () => {
+    expect(problemsOf('')).toEqual([
+      '(top level): the file is empty: it needs at least a listener port, backends and features',
+    ]);
+    expect(problemsOf('# only a comment\n')).toHaveLength(1);
+  });
+
+  it('a list instead of a mapping', () => {
+    expect(problemsOf(yaml('- http_port: 8000'))).toEqual(['(top level): must be a mapping (line 1)']);
+  });
+});
+
+describe('YAML-level mistakes', () => {
+  it('an alias with no anchor', () => {
+    expect(problemsOf(yaml('http_port: 8000', 'features:', '  dns: *defaults'))).toEqual([
+      expect.stringMatching(/^\(yaml\): Unresolved alias.*defaults \(line 3\)$/),
+    ]);
+  });
+
+  it('two documents in one file', () => {
+    expect(problemsOf('http_port: 1\n---\nhttp_port: 2\n')).toEqual([
+      "(yaml): the file must hold a single YAML document (found another '---') (line 2)",
+    ]);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config/load.js';
+import { configSchema } from '../../src/config/schema.js';
+import { KNOWN_FEATURES } from '../../src/features/catalog.js';
+
+const shipped = (name: string) => fileURLToPath(new URL(`../../config/${name}`, import.meta.url));
+
+describe('config/demo.yaml', () => {
+  const config = loadConfig(shipped('demo.yaml'));
+
+  it('is the loopback demo in front of two simulated proxies', () => {
+    expect(config.bind_host).toEqual(['127.0.0.1']);
+    expect(config.http_port).toBe(8000);
+    expect(config.https_port).toBeUndefined();
+    expect(config.trusted_hosts).toBeUndefined();
+    expect(Object.values(config.backends).map((b) => [b.name, b.url])).toEqual([
+      ['sim-a', 'http://127.0.0.1:18001'],
+      ['sim-b', 'http://127.0.0.1:18002'],
+    ]);
+    expect(config.health_check.interval_ms).toBe(1000);
+  });
+
+  it('offers every known feature with the expected policies', () => {
+    expect(Object.keys(config.features).sort()).toEqual([...KNOWN_FEATURES].sort());
+    expect(config.features.tftp.policy).toBe('replicate');
+    expect(config.features.dhcp.policy).toBe('failover');
+    expect(config.features.dns.policy).toBe('failover');
+    expect(config.features.puppetca.policy).toBe('primary');
+  });
+});
+
+describe('config/proxy-proxy.example.yaml', () => {
+  const file = shipped('proxy-proxy.example.yaml');
+  const config = loadConfig(file);
+
+  it('validates as a production setup: HTTPS with mTLS to two backends', () => {
+    expect(config.https_port).toBe(8443);
+    expect(config.ssl_certificate).toMatch(/^\/etc\/foreman-proxy\//);
+    expect(Object.keys(config.backends)).toEqual(['proxy1', 'proxy2']);
+    for (const backend of Object.values(config.backends)) {
+      expect(backend.url).toMatch(/^https:/);
+      expect(backend.ssl_certificate).toBeDefined();
+      expect(backend.ssl_private_key).toBeDefined();
+    }
+    expect(config.features.tftp.policy).toBe('replicate');
+    expect(config.features.dhcp.policy).toBe('failover');
+    expect(config.features.dns.policy).toBe('failover');
+    expect(config.features.puppetca.policy).toBe('primary');
+    expect(config.features.templates.settings.template_url).toBeDefined();
+    expect(config.features.logs).toBeDefined();
+  });
+
+  it('mentions every top-level and backend key of the schema', () => {
+    const text = readFileSync(file, 'utf8');
+    const properties = configSchema.properties as Record<string, { properties?: object; additionalProperties?: unknown }>;
+    const backendKeys = Object.keys((properties.backends.additionalProperties as { properties: object }).properties);
+    const nestedKeys = ['health_check', 'passive_ejection'].flatMap((k) => Object.keys(properties[k].properties ?? {}));
+    for (const key of [...Object.keys(properties), ...backendKeys, ...nestedKeys, 'policy', 'order', 'settings']) {
+      expect(text).toMatch(new RegExp(`^\\s*${key}:`, 'm'));
+    }
+  });
+});
