@@ -9,7 +9,7 @@ import type { FoundProblem, PathSegment } from './problems.js';
 export function describeSchemaErrors(errors: readonly ErrorObject[], data: unknown): FoundProblem[] {
   const { shown, branches } = withoutAlternatives(errors);
   const problems: FoundProblem[] = [];
-  const dependents = new Map<string, { path: PathSegment[]; property: string; missing: string[] }>();
+  const dependents = new Map<string, { path: PathSegment[]; missing: string[] }>();
 
   for (const error of shown) {
     const at = pointerToPath(error.instancePath, data);
@@ -21,7 +21,7 @@ export function describeSchemaErrors(errors: readonly ErrorObject[], data: unkno
         // Ajv reports each missing key separately; one line per triggering key reads better.
         const property = String(params.property);
         const key = `${error.instancePath}/${property}`;
-        const entry = dependents.get(key) ?? { path: [...at, property], property, missing: [] };
+        const entry = dependents.get(key) ?? { path: [...at, property], missing: [] };
         entry.missing.push(String(params.missingProperty));
         dependents.set(key, entry);
         break;
