@@ -10,13 +10,13 @@ import { client } from '../support/http-client.js';
 
 const CLI = resolve('dist/src/cli.js');
 
-function freePortYaml(dir: string, sims: SimProcess[], port: number): string {
+function writeConfig(dir: string, sims: SimProcess[]): string {
   const file = join(dir, 'proxy-proxy.yaml');
   writeFileSync(
     file,
     `# end-to-end test configuration
 bind_host: 127.0.0.1
-http_port: ${port}
+http_port: 0
 shutdown_timeout_ms: 5000
 backends:
 ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
@@ -60,8 +60,7 @@ describe('proxy-proxy as a process', () => {
   });
 
   it('starts from YAML, answers like a smart proxy, replicates TFTP, logs JSON lines, exits 0 on SIGTERM', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const { child, base, lines } = await startDaemonProcess(freePortYaml(dir, sims, port));
+    const { child, base, lines } = await startDaemonProcess(writeConfig(dir, sims));
     const http = client(base);
     try {
       const features = await http.get('/features');
