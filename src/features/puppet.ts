@@ -1,0 +1,33 @@
+// Puppet (/puppet, but not /puppet/ca): read-only views of the puppetserver's environments and
+// classes. `POST /puppet/run` is kept only because SP still routes it (always 501).
+import { FEATURE_DEFAULTS } from './catalog.js';
+import type { FeatureModule } from './route.js';
+
+export const puppet: FeatureModule = {
+  name: 'puppet',
+  mounts: ['/puppet'],
+  defaultPolicy: FEATURE_DEFAULTS.puppet.policy,
+  auth: 'trusted',
+  exposedSettings: FEATURE_DEFAULTS.puppet.exposedSettings,
+  routes: [
+    { name: 'puppet.environments', method: 'GET', pattern: '/puppet/environments', kind: 'read', retrySafe: true },
+    { name: 'puppet.environment', method: 'GET', pattern: '/puppet/environments/:environment', kind: 'read', retrySafe: true },
+    { name: 'puppet.classes', method: 'GET', pattern: '/puppet/environments/:environment/classes', kind: 'read', retrySafe: true },
+    {
+      name: 'puppet.classes_and_errors',
+      method: 'GET',
+      pattern: '/puppet/environments/:environment/classes_and_errors',
+      kind: 'read',
+      retrySafe: true,
+    },
+    {
+      name: 'puppet.run',
+      method: 'POST',
+      pattern: '/puppet/run',
+      kind: 'write',
+      retrySafe: false,
+      exactlyOnce: true,
+      noInverse: 'a puppet run cannot be taken back',
+    },
+  ],
+};
