@@ -1,0 +1,61 @@
+// Entry point of the simulated smart proxy: `node dist/src/sim/main.js [options]`, or
+// `proxy-proxy sim [options]` through runSimCli. Prints one JSON "listening" line on stdout
+// and exits 0 on SIGTERM/SIGINT.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseSimArgs, SIM_USAGE, UsageError } from './options.js';
+import { startSim } from './sim.js';
+
+export async function runSimCli(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(SIM_USAGE + '\n');
+    return;
+  }
+  let options;
+  try {
+    options = parseSimArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`sim: ${err.message}\n${SIM_USAGE}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const sim = await startSim(options);
+  const line: Record<string, unknown> = {
+    event: 'listening',
+    name: sim.name,
+    port: sim.port,
+    controlPort: sim.controlPort,
+    tftproot: sim.tftproot,
+    scheme: sim.apiTls ? 'https' : 'http',
+  };
+  if (sim.httpsPort !== undefined) line.httpsPort = sim.httpsPort;
+  process.stdout.write(JSON.stringify(line) + '\n');
+
+  const shutdown = () => {
+    sim.stop().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+function executedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (executedDirectly()) {
+  runSimCli(process.argv.slice(2)).catch((err: Error) => {
+    process.stderr.write(`sim: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,164 @@
+// Command-line options of the simulated smart proxy (`proxy-proxy sim …` / dist/src/sim/main.js).
+
+/** Every module the simulator implements, in the order the real proxy lists them in /v2/features. */
+export const SIM_MODULES = [
+  'facts',
+  'dns',
+  'templates',
+  'tftp',
+  'dhcp',
+  'puppetca',
+  'puppet',
+  'bmc',
+  'realm',
+  'logs',
+  'httpboot',
+  'registration',
+] as const;
+export type SimModule = (typeof SIM_MODULES)[number];
+
+export interface SimOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  controlPort: number;
+  /** Extra HTTPS listener next to the plain API port (the recorded proxy had both). */
+  httpsPort?: number;
+  name: string;
+  /** undefined = a fresh temporary directory, removed again on exit. */
+  tftproot?: string;
+  tftpServername: string;
+  templateUrl?: string;
+  foremanUrl?: string;
+  registrationUrl?: string;
+  version: string;
+  features: Set<SimModule>;
+  sslCertificate?: string;
+  sslPrivateKey?: string;
+  sslCaFile?: string;
+  /** undefined = everyone is trusted; [] = nobody (smart-proxy semantics). */
+  trustedHosts?: string[];
+  dnsZones: string[];
+  realm: string;
+  /** Copy the request log to stderr. */
+  verbose: boolean;
+}
+
+export class UsageError extends Error {}
+
+const VALUE_OPTIONS = new Set([
+  'host',
+  'port',
+  'control-port',
+  'https-port',
+  'name',
+  'tftproot',
+  'tftp-servername',
+  'template-url',
+  'foreman-url',
+  'registration-url',
+  'version',
+  'features',
+  'ssl-certificate',
+  'ssl-private-key',
+  'ssl-ca-file',
+  'trusted-hosts',
+  'dns-zones',
+  'realm',
+]);
+const FLAG_OPTIONS = new Set(['verbose']);
+
+export const SIM_USAGE = `usage: sim [options]
+  --host H                 listen address (default 127.0.0.1)
+  --port N                 API port, 0 = any free port (default 0)
+  --control-port N         control API port, 0 = any free port (default 0)
+  --https-port N           additional HTTPS API listener (needs the --ssl-* files)
+  --name NAME              name reported in the listening line
+  --tftproot DIR           TFTP root, created if missing (default: fresh temp dir)
+  --tftp-servername S      exposed tftp_servername (default 192.0.2.1)
+  --template-url URL       exposed template_url (default none)
+  --foreman-url URL        upstream Foreman for templates/registration relays
+  --registration-url URL   exposed registration_url (default none)
+  --version V              proxy version (default 3.11.0-develop)
+  --features a,b,...       enabled modules (default: all of ${SIM_MODULES.join(',')})
+  --ssl-certificate F --ssl-private-key F --ssl-ca-file F
+                           serve HTTPS (on the API port unless --https-port is given)
+  --trusted-hosts a,b      smart-proxy trusted_hosts (default: unset = everyone)
+  --dns-zones a,b          zones the DNS backend serves (default example.test,2.0.192.in-addr.arpa)
+  --realm R                the realm the realm module manages (default EXAMPLE.TEST)
+  --verbose                copy request log lines to stderr`;
+
+function parsePort(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name}: not a port: ${value}`);
+  return n;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export function parseSimArgs(argv: string[]): SimOptions {
+  const raw = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument: ${arg}`);
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (FLAG_OPTIONS.has(name)) {
+      raw.set(name, eq >= 0 ? arg.slice(eq + 1) : 'true');
+      continue;
+    }
+    if (!VALUE_OPTIONS.has(name)) throw new UsageError(`unknown option: --${name}`);
+    let value: string | undefined;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    }
+    raw.set(name, value);
+  }
+
+  let features = new Set<SimModule>(SIM_MODULES);
+  const featureList = raw.get('features');
+  if (featureList !== undefined) {
+    features = new Set();
+    for (const f of list(featureList)) {
+      if (!(SIM_MODULES as readonly string[]).includes(f)) throw new UsageError(`--features: unknown module ${f}`);
+      features.add(f as SimModule);
+    }
+  }
+
+  const ssl = ['ssl-certificate', 'ssl-private-key', 'ssl-ca-file'].filter((k) => raw.has(k));
+  if (ssl.length !== 0 && ssl.length !== 3) {
+    throw new UsageError('--ssl-certificate, --ssl-private-key and --ssl-ca-file go together');
+  }
+  if (raw.has('https-port') && ssl.length === 0) throw new UsageError('--https-port needs the --ssl-* files');
+
+  const trusted = raw.get('trusted-hosts');
+  const zones = raw.get('dns-zones');
+  return {
+    host: raw.get('host') ?? '127.0.0.1',
+    port: parsePort('port', raw.get('port') ?? '0'),
+    controlPort: parsePort('control-port', raw.get('control-port') ?? '0'),
+    httpsPort: raw.has('https-port') ? parsePort('https-port', raw.get('https-port') as string) : undefined,
+    name: raw.get('name') ?? 'sim',
+    tftproot: raw.get('tftproot'),
+    tftpServername: raw.get('tftp-servername') ?? '192.0.2.1',
+    templateUrl: raw.get('template-url'),
+    foremanUrl: raw.get('foreman-url'),
+    registrationUrl: raw.get('registration-url'),
+    version: raw.get('version') ?? '3.11.0-develop',
+    features,
+    sslCertificate: raw.get('ssl-certificate'),
+    sslPrivateKey: raw.get('ssl-private-key'),
+    sslCaFile: raw.get('ssl-ca-file'),
+    trustedHosts: trusted === undefined ? undefined : list(trusted).map((h) => h.toLowerCase()),
+    dnsZones: zones === undefined ? ['example.test', '2.0.192.in-addr.arpa'] : list(zones),
+    realm: raw.get('realm') ?? 'EXAMPLE.TEST',
+    verbose: raw.has('verbose') && raw.get('verbose') !== 'false',
+  };
+}
