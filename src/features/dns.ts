@@ -26,10 +26,12 @@ function checkCreate(call: IncomingCall): Rejection | undefined {
   const fqdn = p.get('fqdn');
   const value = p.get('value');
   const rawType = p.get('type');
+  // SP upcases the type before anything else; on a nested value that fails in Ruby's words.
+  if (rawType === NESTED) return undefined;
   if (fqdn === undefined || value === undefined || rawType === undefined) {
     return reject(400, "'create' requires fqdn, value, and type parameters");
   }
-  if (fqdn === NESTED || value === NESTED || rawType === NESTED) return undefined;
+  if (fqdn === NESTED || value === NESTED) return undefined;
   const type = rawType.toUpperCase();
   const badName = invalidName(fqdn, type);
   if (badName) return badName;
