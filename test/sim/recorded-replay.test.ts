@@ -157,11 +157,11 @@ describe('simulator replays the recorded smart-proxy exchanges', () => {
 
   function send(ex: Exchange): Promise<Answer> {
     const r = ex.request;
-    let query = r.query ? new URLSearchParams(Object.entries(r.query).map(([k, v]) => [k, localize(v)])) : undefined;
+    let query = r.query ? new URLSearchParams(Object.entries(r.query).map(([k, v]): [string, string] => [k, localize(v)])) : undefined;
     if (ex.id === 'logs-from-timestamp') query = new URLSearchParams({ from_timestamp: fromTimestamp.toFixed(6) });
     const path = r.path + (query ? '?' + query.toString() : '');
     let body: Buffer | undefined;
-    if (r.form) body = Buffer.from(new URLSearchParams(Object.entries(r.form).map(([k, v]) => [k, localize(v)])).toString());
+    if (r.form) body = Buffer.from(new URLSearchParams(Object.entries(r.form).map(([k, v]): [string, string] => [k, localize(v)])).toString());
     else if (r.body !== undefined) body = Buffer.from(r.body);
     const headers: Record<string, string> = { ...r.headers };
     if (body !== undefined) headers['Content-Length'] = String(body.length);
