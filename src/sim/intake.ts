@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { RequestHandler } from 'express';
 import type { SimContext } from './context.js';
 import type { CallLog, Faults } from './faults.js';
-import { acceptsJson, reply, CT_HTML, CT_JSON } from './headers.js';
+import { acceptsJson, notFound, reply, CT_HTML, CT_JSON } from './headers.js';
 import { parseParams, type Params } from './params.js';
 import type { RequestState } from './request-state.js';
 
@@ -92,6 +92,8 @@ export function intake(ctx: SimContext, calls: CallLog, faults: Faults): Request
         state.log('ERROR', `Injected failure ${decision.status}`);
         return reply(res, decision.status, acceptsJson(req) ? CT_JSON : CT_HTML, decision.body);
       }
+      // No SP module has OPTIONS routes; keep Express from answering them with an Allow list.
+      if (req.method === 'OPTIONS') return notFound(res);
       next();
     });
   };
