@@ -110,11 +110,15 @@ export interface CallRecord {
   at: number;
 }
 
+/** Oldest calls are dropped past this many, so long benchmark runs stay bounded. */
+const MAX_CALLS = 100_000;
+
 export class CallLog {
   calls: CallRecord[] = [];
 
   push(c: CallRecord): void {
     this.calls.push(c);
+    if (this.calls.length > MAX_CALLS) this.calls.splice(0, this.calls.length - MAX_CALLS);
   }
 
   clear(): void {

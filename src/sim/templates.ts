@@ -20,14 +20,11 @@ class UpstreamStatus extends Error {
   }
 }
 
+/** template_url, or without one the address the host used to reach this proxy. */
 function templateUrl(ctx: SimContext, req: Request): string {
   if (ctx.options.templateUrl) return ctx.options.templateUrl;
-  const scheme = requestStateScheme(req);
-  return `${scheme}://${req.headers.host ?? `${ctx.options.host}`}`;
-}
-
-function requestStateScheme(req: Request): string {
-  return (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const scheme = requestState(req.res as Response).https ? 'https' : 'http';
+  return `${scheme}://${req.headers.host ?? ctx.options.host}`;
 }
 
 async function relay(
