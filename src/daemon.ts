@@ -46,7 +46,9 @@ export class Daemon {
     this.current.start();
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
-    const features = Object.values(this.config.features).map((f) => `${f.name}=${f.policy}[${f.backends.join(',')}]`);
+    const features = Object.values(this.config.features).map((f) =>
+      this.current.modules.get(f.name)?.localOnly ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
+    );
     this.logger.info(`proxy-proxy started: ${features.join(' ')}`);
   }
 

@@ -84,6 +84,26 @@ describe('proxy-proxy as a process', () => {
     expect(code).toBe(0);
   });
 
+  it('SIGTERM lets an in-flight request finish, then exits 0', async () => {
+    const { child, base } = await startDaemonProcess(writeConfig(dir, sims));
+    const http = client(base);
+    await sims[0]!.faults({ delay_ms: 800 });
+    try {
+      const slow = http.post('/dns/', { fqdn: 'slow.example.test', value: '192.0.2.77', type: 'A' });
+      // Let the request reach the (slow) backend before the signal.
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      child.kill('SIGTERM');
+      const answer = await slow;
+      expect(answer.status).toBe(200);
+      expect((await sims[0]!.state()).dns).toContainEqual(expect.objectContaining({ name: 'slow.example.test' }));
+      expect(await exited).toBe(0);
+    } finally {
+      await sims[0]!.faults({ delay_ms: 0 });
+      await http.close();
+    }
+  });
+
   it('refuses to start on an invalid file and says where', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'http_port: 8000\nbackends:\n  a:\n    url: http://127.0.0.1:1\nfeatures:\n  tftp:\n    policy: sometimes\n');
