@@ -6,11 +6,20 @@ export interface FailNth {
   body: string;
 }
 
+/**
+ * What a matching call gets: an error answer (default); no answer at all; a broken connection
+ * before anything is applied; or the call applied with its answer never sent (the case where a
+ * proxy cannot know whether its write happened).
+ */
+export type FailAction = 'answer' | 'hang' | 'reset' | 'apply_then_hang';
+const FAIL_ACTIONS: FailAction[] = ['answer', 'hang', 'reset', 'apply_then_hang'];
+
 export interface FailPath {
   method?: string;
   pattern: string;
   status: number;
   body: string;
+  action: FailAction;
 }
 
 export interface FaultState {
@@ -23,7 +32,12 @@ export interface FaultState {
 }
 
 /** What the intake does with one API call. */
-export type FaultDecision = { kind: 'pass' } | { kind: 'hang' } | { kind: 'fail'; status: number; body: string };
+export type FaultDecision =
+  | { kind: 'pass' }
+  | { kind: 'hang' }
+  | { kind: 'reset' }
+  | { kind: 'apply_then_hang' }
+  | { kind: 'fail'; status: number; body: string };
 
 export class FaultInputError extends Error {}
 
@@ -69,11 +83,14 @@ export class Faults {
         } catch {
           throw new FaultInputError('fail_path.pattern is not a valid regular expression');
         }
+        const action = (f.action ?? 'answer') as FailAction;
+        if (!FAIL_ACTIONS.includes(action)) throw new FaultInputError(`fail_path.action must be one of ${FAIL_ACTIONS.join(', ')}`);
         this.state.fail_path.push({
           method: f.method === undefined ? undefined : String(f.method).toUpperCase(),
           pattern,
           status: statusOf(f.status ?? 500, 'fail_path'),
           body: String(f.body ?? ''),
+          action,
         });
       }
     }
@@ -92,6 +109,7 @@ export class Faults {
     if (this.state.hang) return { kind: 'hang' };
     for (const f of this.state.fail_path) {
       if ((f.method === undefined || f.method === method) && new RegExp(f.pattern).test(path)) {
+        if (f.action !== 'answer') return { kind: f.action };
         return { kind: 'fail', status: f.status, body: f.body };
       }
     }

@@ -88,6 +88,12 @@ export function intake(ctx: SimContext, calls: CallLog, faults: Faults): Request
 
       const decision = faults.decide(req.method, rawPath);
       if (decision.kind === 'hang') return; // the socket stays open, unanswered
+      if (decision.kind === 'reset') return void req.socket.destroy();
+      if (decision.kind === 'apply_then_hang') {
+        // The module runs and changes state; its answer is swallowed.
+        res.end = (() => res) as unknown as typeof res.end;
+        return next();
+      }
       if (decision.kind === 'fail') {
         state.log('ERROR', `Injected failure ${decision.status}`);
         return reply(res, decision.status, acceptsJson(req) ? CT_JSON : CT_HTML, decision.body);

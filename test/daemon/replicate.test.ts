@@ -62,12 +62,34 @@ describe('replicate: TFTP and DHCP writes land on every backend or on none', () 
     for (const s of h.sims) expect((await s.state()).tftp[FILE]).toBeUndefined();
   });
 
-  it('one is down (connection refused during the write): 503 and nothing left behind', async () => {
+  it('one refuses connections: 503 and nothing written anywhere', async () => {
     await h.sims[1]!.faults({ refuse: true });
     const r = await h.http.post(`/tftp/PXELinux/${MAC}`, { pxeconfig: 'new config\n' });
     expect(r.status).toBe(503);
     expect(r.body).toMatch(/sim-b/);
     for (const s of [h.sims[0]!, h.sims[2]!]) expect((await s.state()).tftp[FILE]).toBeUndefined();
+  });
+
+  it('connection cut mid-write on one: the write is undone on the others, 503', async () => {
+    await h.sims[2]!.faults({ fail_path: { method: 'POST', pattern: '^/tftp/', action: 'reset' } });
+    const r = await h.http.post(`/tftp/PXELinux/${MAC}`, { pxeconfig: 'new config\n' });
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/sim-c .*rolled back on/);
+    for (const s of h.sims) expect((await s.state()).tftp[FILE]).toBeUndefined();
+  });
+
+  it('applied on one but its answer never came: undone there too, the others restored', async () => {
+    const before = 'kept\n';
+    for (const s of h.sims) expect((await client(s.url).post(`/tftp/PXELinux/${MAC}`, { pxeconfig: before })).status).toBe(200);
+    await h.sims[0]!.faults({ fail_path: { method: 'POST', pattern: '^/tftp/', action: 'apply_then_hang' } });
+    const r = await h.http.post(`/tftp/PXELinux/${MAC}`, { pxeconfig: 'lost answer\n' });
+    expect(r.status).toBe(503);
+    await h.sims[0]!.faults({ clear: true });
+    for (const s of h.sims.slice(1)) expect((await s.state()).tftp[FILE]).toBe(before);
+    // sim-a applied the write; the daemon's restore POST was swallowed too while the fault
+    // held, so sim-a is the one backend left out of step — and the log says so.
+    const logs = h.daemon.logs.query(undefined) as { logs: { level: string; message: string }[] };
+    expect(logs.logs.some((l) => l.level === 'ERROR' && /rollback incomplete.*sim-a/.test(l.message))).toBe(true);
   });
 
   it('one is known down by health checks: refused before anything is written', async () => {

@@ -49,7 +49,7 @@ export interface SimFaults {
   delay_ms: number;
   hang: boolean;
   fail_nth: { n: number; status: number; body: string; remaining: number } | null;
-  fail_path: { method?: string; pattern: string; status: number; body: string }[];
+  fail_path: { method?: string; pattern: string; status: number; body: string; action: string }[];
 }
 
 export interface SimProcess {
