@@ -27,7 +27,7 @@ export class Daemon {
   private readonly handler: RequestHandler;
   private stopping: Promise<void> | undefined;
 
-  constructor(config: Config, private readonly options: DaemonOptions = {}) {
+  constructor(config: Config, options: DaemonOptions = {}) {
     this.logger = createLogger(config.log_level, this.logs, options.logFormat);
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);

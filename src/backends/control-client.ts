@@ -13,7 +13,7 @@ export interface ControlAnswer {
 export class ControlClient {
   private readonly client: Got;
 
-  constructor(private readonly backend: Backend, timeoutMs: number) {
+  constructor(backend: Backend, timeoutMs: number) {
     const { ca, cert, key } = backend.tls;
     this.client = got.extend({
       prefixUrl: backend.origin,

@@ -1,11 +1,9 @@
 // Builds IncomingCalls as the request handler does, and finds a route the way the router does
 // (longest mount first, then the first route of that module that matches).
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ALL_FEATURES } from '../../src/features/index.js';
 import { compilePattern } from '../../src/features/pattern.js';
 import type { BackendAnswer, FeatureModule, HttpMethod, IncomingCall, RouteSpec } from '../../src/features/route.js';
+import { recordedLines } from '../support/recorded.js';
 
 export interface Found {
   module: FeatureModule;
@@ -84,17 +82,9 @@ export interface Exchange {
   response: { status: number; content_type: string | null; body: string };
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/**
- * The exchanges recorded from a real smart proxy: a copy of shared/spec/recorded/smart-proxy.jsonl
- * kept beside the tests so they run from the repository alone.
- */
+/** The exchanges recorded from a real smart proxy. */
 export function recordedExchanges(): Exchange[] {
-  return readFileSync(join(here, 'recorded/smart-proxy.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Exchange);
+  return recordedLines() as Exchange[];
 }
 
 /** The request of an exchange as the daemon's request handler would present it. */

@@ -3,14 +3,13 @@
 // recorded side effects. Only what the recording's README calls variable is compared loosely:
 // unused_ip values, lease times and log contents/timestamps.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPki, type Pki } from '../support/pki.js';
 import { startSimProcess, type SimProcess, type SimState } from '../support/sim-process.js';
+import { RECORDED_FILE } from '../support/recorded.js';
 
 interface Exchange {
   id: string;
@@ -40,16 +39,8 @@ interface Exchange {
   };
 }
 
-function specFile(): string {
-  const override = process.env.PROXY_PROXY_SPEC_DIR;
-  if (override) return join(override, 'recorded', 'smart-proxy.jsonl');
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  // CI clones the repo with shared/ beside it.
-  return join(dir, '..', 'shared', 'spec', 'recorded', 'smart-proxy.jsonl');
-}
 
-const EXCHANGES: Exchange[] = readFileSync(specFile(), 'utf8')
+const EXCHANGES: Exchange[] = readFileSync(RECORDED_FILE, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as Exchange);
