@@ -5,6 +5,8 @@
 export type PolicyName = 'replicate' | 'failover' | 'primary';
 export type FailoverOrder = 'ordered' | 'round_robin';
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+/** What a replicated write does when one of its backends is down (not refusing the write). */
+export type OnBackendDown = 'refuse' | 'catch_up';
 /** smart-proxy `:enabled:` — true, false, or only on one listener. */
 export type EnabledOn = boolean | 'http' | 'https';
 
@@ -47,6 +49,30 @@ export interface FeatureConfig {
   order: FailoverOrder;
   /** Overrides for exposed settings in /v2/features (e.g. tftp_servername). */
   settings: Record<string, string | number | boolean | null>;
+  /** replicate only: refuse writes while a backend is down, or apply them and catch it up later. */
+  on_backend_down: OnBackendDown;
+  /** replicate + catch_up only: backends that must apply a write before Foreman hears success. */
+  min_success: number;
+}
+
+export interface DriftConfig {
+  /** node-cron expression for a scheduled drift check; null = off. */
+  schedule: string | null;
+  /** Whether the scheduled run also repairs what it finds. */
+  repair: boolean;
+}
+
+export interface RetryConfig {
+  base_ms: number;
+  max_ms: number;
+}
+
+export interface RuntimeApiConfig {
+  /**
+   * Who may use /proxy_proxy/* (status, drain, maintenance, enable): IP addresses or CIDRs for
+   * the client address, or client-certificate CNs on HTTPS. Loopback only by default.
+   */
+  allow: string[];
 }
 
 export interface Config {
@@ -69,6 +95,12 @@ export interface Config {
   shutdown_timeout_ms: number;
   /** Reported by /version when no backend has told us its own version yet. */
   fallback_version: string;
+  /** Directory of the SQLite state file (saga log, desired-state ledger). */
+  state_dir: string;
+  drift: DriftConfig;
+  /** Back-off for retrying a compensation that failed. */
+  compensation_retry: RetryConfig;
+  runtime_api: RuntimeApiConfig;
   health_check: HealthCheckConfig;
   passive_ejection: PassiveEjectionConfig;
   backends: Record<string, BackendConfig>;

@@ -1,0 +1,127 @@
+// The one interface to durable state. Everything that must survive a crash goes through it:
+// the saga log of replicated writes and the desired-state ledger of replicated features.
+// SQLite implements it today (sqlite-store.ts); a PostgreSQL store can sit beside it so that
+// several proxy-proxy instances share state.
+
+/** A request as it is replayed to a backend: enough to send it again byte for byte. */
+export interface StoredRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  /** Raw query string without '?', '' when none. */
+  query: string;
+  /** Request body (UTF-8 form text for smart-proxy writes); '' when none. */
+  body: string;
+  /** The headers that matter to the backend (content-type, accept, x-request-id…). */
+  headers: Record<string, string>;
+}
+
+/** A backend's answer kept as a snapshot. Body base64 so that any byte survives. */
+export interface StoredAnswer {
+  status: number;
+  headers: Record<string, string>;
+  bodyBase64: string;
+}
+
+export type SagaStatus =
+  /** Recorded, backend calls may be in flight. */
+  | 'open'
+  /** Every target applied it and Foreman was (or will be) told success. */
+  | 'completed'
+  /** The write failed somewhere; undo is pending on some backends (retried with back-off). */
+  | 'compensating'
+  /** Undone everywhere it was applied. */
+  | 'compensated';
+
+export type BackendOutcome =
+  /** Not yet answered. After a crash this means: may or may not have been applied. */
+  | 'pending'
+  /** 2xx */
+  | 'applied'
+  /** A definite error answer (4xx/5xx): not applied. */
+  | 'rejected'
+  /** Surely never reached the backend (refused, connect timeout, circuit open). */
+  | 'not_sent'
+  /** Sent, no answer (timeout, broken connection): may have been applied. */
+  | 'unknown'
+  /** Undo done on this backend. */
+  | 'compensated'
+  /** Not sent because the backend was down; the ledger catches it up later. */
+  | 'deferred';
+
+export interface BackendResult {
+  outcome: BackendOutcome;
+  /** HTTP status or transport error code. */
+  detail?: string;
+}
+
+export interface SagaRecord {
+  id: number;
+  feature: string;
+  /** Route id, e.g. 'tftp.create'. */
+  route: string;
+  request: StoredRequest;
+  /** Backends the write was sent to. */
+  targets: string[];
+  /** Per target, its snapshot before the write (absent when the route has no snapshot read). */
+  snapshots: Record<string, StoredAnswer>;
+  results: Record<string, BackendResult>;
+  status: SagaStatus;
+  /** Status Foreman was answered with, when it was. */
+  answerStatus: number | null;
+  /** Compensation retries so far, when the next one is due, and why the last one failed. */
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One intended value in the ledger: the request that puts a key in its desired state. */
+export interface LedgerEntry {
+  feature: string;
+  /** Object key, e.g. 'pxelinux/00:11:22:33:44:55' or '192.0.2.0/52:54:00:aa:00:01'. */
+  key: string;
+  /** 'put': `request` creates/overwrites the object; 'delete': a tombstone, `request` deletes it. */
+  op: 'put' | 'delete';
+  request: StoredRequest;
+  /** Monotonic over the whole ledger: orders writes, and marks what each backend has applied. */
+  version: number;
+  updatedAt: number;
+}
+
+export interface StateStore {
+  // --- saga log ---
+  /** Recorded before the first backend call. Returns the saga id. */
+  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): number;
+  recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): void;
+  recordResult(id: number, backend: string, result: BackendResult): void;
+  setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): void;
+  /** A failed compensation attempt: count it and schedule the next one. */
+  scheduleRetry(id: number, nextAttemptAt: number, error: string): void;
+  getSaga(id: number): SagaRecord | undefined;
+  /** Sagas with status 'open' or 'compensating', oldest first. */
+  unfinishedSagas(): SagaRecord[];
+  /** Drop finished sagas older than the given epoch ms; returns how many. */
+  pruneSagas(olderThan: number): number;
+
+  // --- desired-state ledger ---
+  /**
+   * Record the latest intended value for a key (replacing the previous one) and return its
+   * new version. A 'delete' replaces the value with a tombstone.
+   */
+  putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): number;
+  getDesired(feature: string, key: string): LedgerEntry | undefined;
+  /** Every entry of a feature (tombstones included), ordered by version. */
+  ledger(feature: string): LedgerEntry[];
+  /** Note that a backend holds a key's state as of `version` (never moves backwards). */
+  markApplied(feature: string, key: string, backend: string, version: number): void;
+  /** Version of a key a backend is known to hold, 0 when never applied. */
+  appliedVersion(feature: string, key: string, backend: string): number;
+  /** Entries a backend has not applied yet (its catch-up backlog), ordered by version. */
+  backlog(feature: string, backend: string): LedgerEntry[];
+  backlogSize(feature: string, backend: string): number;
+  /** Remove tombstones every listed backend has applied; returns how many. */
+  pruneTombstones(feature: string, backends: string[]): number;
+
+  close(): void;
+}
