@@ -7,7 +7,7 @@ import { isReservation, recordOf, recordsOf, reservationForm, type DhcpRecord } 
 import { segment } from './path-segment.js';
 import { rackParams } from './rack-params.js';
 import { reject } from './rejection.js';
-import type { BackendAnswer, BackendCall, FeatureModule, IncomingCall, Rejection } from './route.js';
+import type { BackendAnswer, BackendCall, FeatureModule, IncomingCall, LedgerChange, Rejection } from './route.js';
 import { isIPv4, isIp } from './validate/ip.js';
 import { isValidMac } from './validate/mac.js';
 
@@ -92,6 +92,27 @@ function undoDeleteByIp(call: IncomingCall, snapshot: BackendAnswer): BackendCal
   return (recordsOf(snapshot) ?? []).filter(isReservation).map((r) => recreate(call, r));
 }
 
+/** A reservation is keyed by its subnet and lower-case MAC, whatever spelling Foreman used. */
+const reservationKey = (network: string, mac: string) => `${network}/${mac.toLowerCase()}`;
+
+const putReservation = (call: IncomingCall): LedgerChange[] => [
+  { key: reservationKey(call.params.network!, createdMac(call)), op: 'put' },
+];
+
+const deleteReservation = (call: IncomingCall): LedgerChange[] => [
+  { key: reservationKey(call.params.network!, call.params.mac!), op: 'delete' },
+];
+
+/** A delete by IP removes the reservations that held it: tombstone each by its MAC. */
+function deleteReservationsAt(call: IncomingCall, snapshot: BackendAnswer | undefined): LedgerChange[] {
+  if (!snapshot || snapshot.status !== 200) return [];
+  const network = call.params.network!;
+  return (recordsOf(snapshot) ?? [])
+    .filter(isReservation)
+    .filter((r): r is DhcpRecord & { mac: string } => typeof r.mac === 'string')
+    .map((r) => ({ key: reservationKey(network, r.mac), op: 'delete' as const, request: { method: 'DELETE' as const, path: byMac(network, r.mac) } }));
+}
+
 /** The address the first backend offered, if any. */
 function offeredIp(first: BackendAnswer): string | undefined {
   try {
@@ -163,6 +184,7 @@ export const dhcp: FeatureModule = {
       validate: checkCreate,
       snapshot: (call) => ({ method: 'GET', path: byMac(call.params.network!, createdMac(call)) }),
       restore: undoCreate,
+      ledger: putReservation,
     },
     {
       name: 'dhcp.delete_by_ip',
@@ -173,6 +195,7 @@ export const dhcp: FeatureModule = {
       validate: (call) => checkAddresses(call.params.network, call.params.ip),
       snapshot: (call) => ({ method: 'GET', path: call.path }),
       restore: undoDeleteByIp,
+      ledger: deleteReservationsAt,
     },
     {
       name: 'dhcp.delete_by_mac',
@@ -183,6 +206,7 @@ export const dhcp: FeatureModule = {
       validate: (call) => checkAddresses(call.params.network) ?? checkMac(call.params.mac),
       snapshot: (call) => ({ method: 'GET', path: call.path }),
       restore: undoDeleteByMac,
+      ledger: deleteReservation,
     },
   ],
 };

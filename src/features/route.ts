@@ -38,6 +38,15 @@ export interface BackendAnswer {
   body: Buffer;
 }
 
+/** A write's effect on the desired-state ledger of a replicated feature. */
+export interface LedgerChange {
+  /** Object key, stable across spellings (lower-case MAC, lower-case variant…). */
+  key: string;
+  op: 'put' | 'delete';
+  /** The request that brings a backend to this state; the client's own request when absent. */
+  request?: BackendCall;
+}
+
 /** Rejection answered by the daemon in smart-proxy style; the request reaches no backend. */
 export interface Rejection {
   status: number;
@@ -94,6 +103,12 @@ export interface RouteSpec {
    * the backend already holds the snapshot's state.
    */
   restore?(call: IncomingCall, snapshot: BackendAnswer): BackendCall[];
+  /**
+   * Replicated features: the desired-state keys this write sets or deletes, so that a backend
+   * that missed it (down, rebuilt, newly added) can be brought up to date. `snapshot` is the
+   * first target's snapshot, for writes whose keys depend on what was there (DHCP delete by IP).
+   */
+  ledger?(call: IncomingCall, snapshot: BackendAnswer | undefined): LedgerChange[];
   /** For writes without restore: why no undo exists (logged when a rollback cannot happen). */
   noInverse?: string;
   /**

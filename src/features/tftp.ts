@@ -6,7 +6,7 @@ import { FEATURE_DEFAULTS } from './catalog.js';
 import { segment } from './path-segment.js';
 import { rackParams } from './rack-params.js';
 import { reject } from './rejection.js';
-import type { BackendAnswer, BackendCall, FeatureModule, IncomingCall, Rejection, RouteSpec } from './route.js';
+import type { BackendAnswer, BackendCall, FeatureModule, IncomingCall, LedgerChange, Rejection, RouteSpec } from './route.js';
 import { settingText } from './setting-value.js';
 import { bootFileName, bootFileOutsideRoot, unknownBootSourceScheme } from './validate/boot-file.js';
 import { isValidMac } from './validate/mac.js';
@@ -78,6 +78,22 @@ function undoDelete(call: IncomingCall, snapshot: BackendAnswer): BackendCall[] 
   return snapshot.status === 200 ? [writeBack(call, snapshot)] : [];
 }
 
+/** One key per file set: variant (syslinux is pxelinux's legacy name) and lower-case MAC. */
+function configKey(call: IncomingCall): string {
+  const variant = variantOf(call).toLowerCase();
+  return `${variant === 'syslinux' ? 'pxelinux' : variant}/${call.params.mac!.toLowerCase()}`;
+}
+
+const putConfig = (call: IncomingCall): LedgerChange[] => [{ key: configKey(call), op: 'put' }];
+const deleteConfig = (call: IncomingCall): LedgerChange[] => [{ key: configKey(call), op: 'delete' }];
+const putDefault = (call: IncomingCall): LedgerChange[] => [{ key: `default/${variantOf(call).toLowerCase()}`, op: 'put' }];
+
+/** A boot file is keyed by where it lands; the download is idempotent, so replay is safe. */
+function putBootFile(call: IncomingCall): LedgerChange[] {
+  const prefix = rackParams(call)?.get('prefix');
+  return typeof prefix === 'string' ? [{ key: `boot/${prefix}`, op: 'put' }] : [];
+}
+
 const NO_DEFAULT_READ = 'default menus cannot be read back through the API; the write is idempotent, retry it';
 
 function configRoutes(kind: 'variant' | 'legacy'): RouteSpec[] {
@@ -93,6 +109,7 @@ function configRoutes(kind: 'variant' | 'legacy'): RouteSpec[] {
       validate: checkCreate,
       snapshot: configRead,
       restore: undoCreate,
+      ledger: putConfig,
     },
     {
       name: `tftp.delete${suffix}`,
@@ -103,6 +120,7 @@ function configRoutes(kind: 'variant' | 'legacy'): RouteSpec[] {
       validate: (call) => checkTarget(variantOf(call), call.params.mac),
       snapshot: configRead,
       restore: undoDelete,
+      ledger: deleteConfig,
     },
   ];
 }
@@ -121,6 +139,7 @@ export const tftp: FeatureModule = {
       kind: 'write',
       retrySafe: true,
       validate: checkBootFile,
+      ledger: putBootFile,
       noInverse: 'SP has no API to delete a boot file; the download is idempotent, retry it',
     },
     {
@@ -149,6 +168,7 @@ export const tftp: FeatureModule = {
       kind: 'write',
       retrySafe: true,
       validate: checkDefault,
+      ledger: putDefault,
       noInverse: NO_DEFAULT_READ,
     },
     {
@@ -167,6 +187,7 @@ export const tftp: FeatureModule = {
       kind: 'write',
       retrySafe: true,
       validate: checkDefault,
+      ledger: putDefault,
       noInverse: NO_DEFAULT_READ,
     },
     ...configRoutes('legacy'),
