@@ -78,8 +78,11 @@ function describe(error: ErrorObject, at: PathSegment[], branches: Branches): st
       return params.limit === 1 ? 'must not be an empty list' : `must list at least ${String(params.limit)} items`;
     case 'pattern':
       return PATTERN_MESSAGES[String(params.pattern)] ?? `must match the pattern ${String(params.pattern)}`;
-    case 'format':
-      return FORMAT_MESSAGES[String(params.format)] ?? `must be a valid ${String(params.format)}`;
+    case 'format': {
+      const message = FORMAT_MESSAGES[String(params.format)];
+      if (typeof message === 'function') return message(String(error.data));
+      return message ?? `must be a valid ${String(params.format)}`;
+    }
     case 'anyOf':
       return alternativesMessage(branches.get(error) ?? []);
     default:

@@ -1,5 +1,6 @@
 // Shapes schema-valid data (defaults already filled in by the validator) into a Config: the
 // normalisations the schema allows for convenience are resolved here, once.
+import { dirname, resolve } from 'node:path';
 import { FEATURE_DEFAULTS } from '../features/catalog.js';
 import type { BackendConfig, Config, FeatureConfig, LogLevel } from './types.js';
 
@@ -25,6 +26,12 @@ export function buildConfig(valid: unknown, source?: string): Config {
     max_body_bytes: data.max_body_bytes,
     shutdown_timeout_ms: data.shutdown_timeout_ms,
     fallback_version: data.fallback_version,
+    // Relative to the file, not to wherever the daemon happens to be started from.
+    state_dir: resolve(source === undefined ? '.' : dirname(source), data.state_dir),
+    drift: { ...data.drift },
+    compensation_retry: { ...data.compensation_retry },
+    // Compared case-insensitively, as trusted_hosts (CNs; IPv6 hex digits).
+    runtime_api: { allow: data.runtime_api.allow.map((entry) => entry.toLowerCase()) },
     health_check: data.health_check,
     passive_ejection: data.passive_ejection,
     backends: {},
@@ -47,6 +54,9 @@ export function buildConfig(valid: unknown, source?: string): Config {
       backends: defaults.localOnly ? [] : [...(feature.backends ?? backendNames)],
       order: feature.order ?? 'ordered',
       settings: { ...feature.settings },
+      // Local-only features have neither key; the values are inert there.
+      on_backend_down: feature.on_backend_down ?? 'refuse',
+      min_success: feature.min_success ?? 1,
     };
   }
   return config;

@@ -1,6 +1,8 @@
 // Rules that relate one part of the file to another, which a JSON schema cannot say well.
 // They run on the same data as the schema (defaults filled in) and even when the schema found
 // problems, so an administrator sees everything in one pass; hence every read is guarded.
+// Rules about what the administrator wrote (not what the defaults made of it) read `given`,
+// the document as it was before the schema filled in defaults.
 import { FEATURE_DEFAULTS } from '../features/catalog.js';
 import { closestName } from './closest-name.js';
 import type { FoundProblem } from './problems.js';
@@ -11,10 +13,10 @@ function mapping(value: unknown): Mapping | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Mapping) : undefined;
 }
 
-export function crossCheck(data: unknown): FoundProblem[] {
+export function crossCheck(data: unknown, given: unknown): FoundProblem[] {
   const root = mapping(data);
   if (!root) return [];
-  return [...checkListeners(root), ...checkFeatures(root), ...checkTimers(root)];
+  return [...checkListeners(root), ...checkFeatures(root, mapping(given)), ...checkTimers(root)];
 }
 
 function checkListeners(root: Mapping): FoundProblem[] {
@@ -25,7 +27,7 @@ function checkListeners(root: Mapping): FoundProblem[] {
   return [];
 }
 
-function checkFeatures(root: Mapping): FoundProblem[] {
+function checkFeatures(root: Mapping, givenRoot: Mapping | undefined): FoundProblem[] {
   const features = mapping(root.features);
   if (!features) return [];
   const backendMap = mapping(root.backends);
@@ -53,6 +55,12 @@ function checkFeatures(root: Mapping): FoundProblem[] {
         message: `round_robin only applies to policy failover (this feature's policy is ${String(feature.policy)})`,
       });
     }
+    problems.push(...checkReplicateOnly(name, feature, mapping(mapping(givenRoot?.features)?.[name])));
+    const count = Array.isArray(feature.backends) ? new Set(feature.backends).size : backendMap ? backendNames.length : 0;
+    // With no backends at all, the missing backends are the problem to report, not the count.
+    if (feature.policy === 'replicate' && typeof feature.min_success === 'number' && count > 0 && feature.min_success > count) {
+      problems.push({ path: [...at, 'min_success'], message: `must be at most the number of this feature's backends (${count})` });
+    }
     if (Array.isArray(feature.backends) && backendMap) {
       feature.backends.forEach((backend: unknown, index) => {
         if (typeof backend !== 'string' || backendNames.includes(backend)) return;
@@ -73,6 +81,18 @@ function checkFeatures(root: Mapping): FoundProblem[] {
   return problems;
 }
 
+/** Keys that only mean something to a replicated feature, refused wherever they are set on another. */
+function checkReplicateOnly(name: string, feature: Mapping, given: Mapping | undefined): FoundProblem[] {
+  // An invalid policy is the schema's to report; guessing what was meant would only add noise.
+  if (feature.policy !== 'failover' && feature.policy !== 'primary') return [];
+  return (['on_backend_down', 'min_success'] as const)
+    .filter((key) => given?.[key] !== undefined)
+    .map((key) => ({
+      path: ['features', name, key],
+      message: `only applies to policy replicate (this feature's policy is ${String(feature.policy)})`,
+    }));
+}
+
 function checkTimers(root: Mapping): FoundProblem[] {
   const problems: FoundProblem[] = [];
   const ejection = mapping(root.passive_ejection);
@@ -83,6 +103,10 @@ function checkTimers(root: Mapping): FoundProblem[] {
         message: `must be at least base_ejection_ms (${ejection.base_ejection_ms})`,
       });
     }
+  }
+  const retry = mapping(root.compensation_retry);
+  if (retry && typeof retry.base_ms === 'number' && typeof retry.max_ms === 'number' && retry.max_ms < retry.base_ms) {
+    problems.push({ path: ['compensation_retry', 'max_ms'], message: `must be at least base_ms (${retry.base_ms})` });
   }
   return problems;
 }

@@ -48,7 +48,9 @@ export function parseConfig(text: string, source?: string): Config {
   }
   defaultNullFeatures(data);
 
-  const found = [...describeSchemaErrors(schemaErrors(data), data), ...crossCheck(data)];
+  // The schema writes defaults into `data`; some rules need to know what was actually written.
+  const given: unknown = structuredClone(data);
+  const found = [...describeSchemaErrors(schemaErrors(data), data), ...crossCheck(data, given)];
   if (found.length > 0) {
     throw new ConfigError(placeProblems(found, new YamlPositions(doc, lineCounter)), source);
   }

@@ -3,6 +3,7 @@
 // where it has one, a `default` (applied by the validator, so defaults live only here).
 // Keys follow the smart proxy's settings.yml names where one exists.
 import { FEATURE_DEFAULTS, KNOWN_FEATURES } from '../features/catalog.js';
+import { ALLOW_ENTRY_MESSAGE, allowEntryProblem } from './runtime-allow.js';
 
 export const BACKEND_NAME_PATTERN = '^[A-Za-z0-9_.-]+$';
 export const VERSION_PATTERN = '^[0-9]+\\.[0-9]+\\.[0-9]+';
@@ -13,10 +14,15 @@ export const PATTERN_MESSAGES: Record<string, string> = {
   [VERSION_PATTERN]: 'must be a version such as 3.11.0',
 };
 
-/** Custom formats (registered on the validator in validator.ts) and what a failure means. */
-export const FORMAT_MESSAGES: Record<string, string> = {
+/**
+ * Custom formats (registered on the validator in validator.ts) and what a failure means; a
+ * function when the words depend on the value.
+ */
+export const FORMAT_MESSAGES: Record<string, string | ((value: string) => string)> = {
   'http-url': 'must be an http:// or https:// URL',
   'http-base-url': "must be an http:// or https:// URL without a path (other than '/'), query or fragment",
+  cron: 'is not a valid cron expression',
+  'runtime-client': (value) => allowEntryProblem(value) ?? ALLOW_ENTRY_MESSAGE,
 };
 
 const POLICIES = ['replicate', 'failover', 'primary'];
@@ -123,6 +129,17 @@ function featureSchema(name: string): object {
         enum: ['ordered', 'round_robin'],
         default: 'ordered',
       },
+      on_backend_down: {
+        description:
+          'replicate only: what a write does while one of the backends is down. refuse: it fails (nothing is applied anywhere); catch_up: it is applied on the backends that are up and replayed on the down one when it is back (needs a writable state_dir).',
+        enum: ['refuse', 'catch_up'],
+        default: 'refuse',
+      },
+      min_success: integer(
+        "replicate only: how many backends must apply a write before Foreman is told it succeeded; at most the number of this feature's backends. Matters with on_backend_down: catch_up (with refuse every backend applies every write).",
+        1,
+        1,
+      ),
       settings,
     },
   };
@@ -206,6 +223,65 @@ export const configSchema = {
       type: 'string',
       pattern: VERSION_PATTERN,
       default: '3.11.0',
+    },
+    state_dir: {
+      description:
+        'Directory of the state file (SQLite: saga log of replicated writes, desired-state ledger); must be writable. A relative path is resolved against the directory of this configuration file.',
+      type: 'string',
+      minLength: 1,
+      default: '/var/lib/proxy-proxy',
+    },
+    drift: {
+      description:
+        'Drift check: compares what the backends hold with the desired-state ledger of replicated features.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        schedule: {
+          description:
+            "When to run the check: a node-cron expression (5 fields, or 6 with seconds first), e.g. '0 3 * * *' for 03:00 daily. null: no scheduled check.",
+          type: ['string', 'null'],
+          format: 'cron',
+          default: null,
+        },
+        repair: {
+          description: 'Whether the scheduled check also repairs what it finds, or only reports it.',
+          type: 'boolean',
+          default: false,
+        },
+      },
+    },
+    compensation_retry: {
+      description:
+        'Back-off for retrying a compensation (the undo of a partly applied replicated write) that failed: the wait grows from base_ms up to max_ms.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        base_ms: integer('Wait before the first retry, ms.', 1, 1000),
+        max_ms: integer('Longest wait between two retries, ms; at least base_ms.', 1, 60000),
+      },
+    },
+    runtime_api: {
+      description: "proxy-proxy's own runtime API under /proxy_proxy/ (status, drain, maintenance, enable).",
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        allow: {
+          description:
+            'Who may call it: IP addresses or CIDRs matched against the client address, or client-certificate CNs (HTTPS), compared case-insensitively. Default: loopback only; []: no one.',
+          type: 'array',
+          uniqueItems: true,
+          items: {
+            description: 'An IPv4 or IPv6 address (127.0.0.1, ::1), a CIDR (10.0.0.0/8, fd00::/8) or a client-certificate CN (foreman.example.com).',
+            type: 'string',
+            format: 'runtime-client',
+          },
+          default: ['127.0.0.1', '::1'],
+        },
+      },
     },
     health_check: {
       description: 'Active health checks of every backend (GET /version).',

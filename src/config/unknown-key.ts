@@ -18,7 +18,7 @@ export function unknownKeyMessage(parent: readonly PathSegment[], key: string, a
       : 'it exposes no settings';
     return `feature '${parent[1]}' does not expose setting '${key}'${hint || ` (${exposed})`}`;
   }
-  if (feature?.localOnly && parent.length === 2 && ['backends', 'policy', 'order'].includes(key)) {
+  if (feature?.localOnly && parent.length === 2 && ['backends', 'policy', 'order', 'on_backend_down', 'min_success'].includes(key)) {
     return `feature '${parent[1]}' is answered by proxy-proxy itself and takes no ${key}`;
   }
   return `unknown key '${key}'${hint}`;

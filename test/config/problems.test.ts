@@ -205,6 +205,128 @@ describe('single mistakes', () => {
   });
 });
 
+describe('state and convergence settings', () => {
+  it('a drift schedule that is not a cron expression', () => {
+    expect(problemsOf(yaml(...head, 'drift:', '  schedule: "0 25 * * *"', '  repair: maybe', 'features: {logs: }'))).toEqual([
+      'drift.schedule: is not a valid cron expression (line 6)',
+      'drift.repair: must be true or false (line 7)',
+    ]);
+    expect(problemsOf(yaml(...head, 'drift: {schedule: every night}', 'features: {logs: }'))).toEqual([
+      'drift.schedule: is not a valid cron expression (line 5)',
+    ]);
+    expect(problemsOf(yaml(...head, 'drift: {schedule: 3}', 'features: {logs: }'))).toEqual([
+      'drift.schedule: must be a string or empty (line 5)',
+    ]);
+  });
+
+  it('compensation_retry.max_ms below base_ms, and out of range', () => {
+    expect(problemsOf(yaml(...head, 'compensation_retry:', '  base_ms: 5000', '  max_ms: 1000', 'features: {logs: }'))).toEqual([
+      'compensation_retry.max_ms: must be at least base_ms (5000) (line 7)',
+    ]);
+    // Against the default base_ms too.
+    expect(problemsOf(yaml(...head, 'compensation_retry: {max_ms: 500}', 'features: {logs: }'))).toEqual([
+      'compensation_retry.max_ms: must be at least base_ms (1000) (line 5)',
+    ]);
+    expect(problemsOf(yaml(...head, 'compensation_retry: {base_ms: 0, retries: 3}', 'features: {logs: }'))).toEqual([
+      "compensation_retry.retries: unknown key 'retries' (line 5)",
+      'compensation_retry.base_ms: must be at least 1 (line 5)',
+    ]);
+  });
+
+  it('an empty or non-string state_dir', () => {
+    expect(problemsOf(yaml(...head, 'state_dir: ""', 'features: {logs: }'))).toEqual(['state_dir: must not be empty (line 5)']);
+    expect(problemsOf(yaml(...head, 'state_dir: [a]', 'features: {logs: }'))).toEqual(['state_dir: must be a string (line 5)']);
+  });
+
+  it('runtime_api.allow entries that are neither an address, a CIDR nor a name', () => {
+    expect(
+      problemsOf(
+        yaml(
+          ...head,
+          'runtime_api:',
+          '  allow:',
+          '    - 10.0.0.0/33',
+          '    - fd00::/129',
+          '    - 10.0.0/8',
+          '    - 10.0.0.0/x',
+          '    - 10.0.0.256',
+          '    - "admin host"',
+          '    - "::1"',
+          '    - "::1"',
+          '    - foreman.example.com',
+          '    - 192.168.0.0/16',
+          'features: {logs: }',
+        ),
+      ),
+    ).toEqual([
+      'runtime_api.allow[0]: is not a valid CIDR: an IPv4 prefix length is at most 32 (got 33) (line 7)',
+      'runtime_api.allow[1]: is not a valid CIDR: an IPv6 prefix length is at most 128 (got 129) (line 8)',
+      "runtime_api.allow[2]: is not a valid CIDR: '10.0.0' is not an IP address (line 9)",
+      "runtime_api.allow[3]: is not a valid CIDR: the prefix length after '/' must be a number (line 10)",
+      'runtime_api.allow[4]: must be an IP address, a CIDR such as 10.0.0.0/8 or fd00::/8, or a client-certificate CN (a host name) (line 11)',
+      'runtime_api.allow[5]: must be an IP address, a CIDR such as 10.0.0.0/8 or fd00::/8, or a client-certificate CN (a host name) (line 12)',
+      "runtime_api.allow[7]: '::1' is listed twice (also at [6]) (line 14)",
+    ]);
+    expect(problemsOf(yaml(...head, 'runtime_api: {allow: 127.0.0.1}', 'features: {logs: }'))).toEqual([
+      'runtime_api.allow: must be a list (line 5)',
+    ]);
+  });
+
+  it('on_backend_down and min_success set on a feature that does not replicate', () => {
+    expect(
+      problemsOf(
+        yaml(
+          ...head,
+          'features:',
+          '  dhcp:',
+          '    on_backend_down: catch_up',
+          '    min_success: 1',
+          '  puppetca: {on_backend_down: refuse}',
+          '  dns: {policy: failover, min_success: 2}',
+        ),
+      ),
+    ).toEqual([
+      "features.dhcp.on_backend_down: only applies to policy replicate (this feature's policy is failover) (line 7)",
+      "features.dhcp.min_success: only applies to policy replicate (this feature's policy is failover) (line 8)",
+      "features.puppetca.on_backend_down: only applies to policy replicate (this feature's policy is primary) (line 9)",
+      "features.dns.min_success: only applies to policy replicate (this feature's policy is failover) (line 10)",
+    ]);
+  });
+
+  it('bad on_backend_down and min_success values', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  tftp:', '    on_backend_down: later', '    min_success: 0'))).toEqual([
+      'features.tftp.on_backend_down: must be one of refuse, catch_up (line 7)',
+      'features.tftp.min_success: must be at least 1 (line 8)',
+    ]);
+    expect(problemsOf(yaml(...head, 'features:', '  tftp: {min_success: 1.5}'))).toEqual([
+      'features.tftp.min_success: must be an integer (line 6)',
+    ]);
+  });
+
+  it("min_success above the number of the feature's backends", () => {
+    expect(
+      problemsOf(
+        yaml(
+          ...head,
+          'features:',
+          '  tftp: {on_backend_down: catch_up, min_success: 3}',
+          '  httpboot: {policy: replicate, backends: [a], min_success: 2}',
+        ),
+      ),
+    ).toEqual([
+      "features.tftp.min_success: must be at most the number of this feature's backends (2) (line 6)",
+      "features.httpboot.min_success: must be at most the number of this feature's backends (1) (line 7)",
+    ]);
+  });
+
+  it('on_backend_down and min_success on a local-only feature', () => {
+    expect(problemsOf(yaml(...head, 'features:', '  logs:', '    on_backend_down: catch_up', '    min_success: 1'))).toEqual([
+      "features.logs.on_backend_down: feature 'logs' is answered by proxy-proxy itself and takes no on_backend_down (line 7)",
+      "features.logs.min_success: feature 'logs' is answered by proxy-proxy itself and takes no min_success (line 8)",
+    ]);
+  });
+});
+
 describe('files that are not a configuration at all', () => {
   it('YAML syntax error, with its line', () => {
     expect(problemsOf(yaml('http_port: 8000', 'features:', '  dns: [a, b', 'log_level: INFO'))).toEqual([

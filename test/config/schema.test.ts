@@ -34,4 +34,16 @@ describe('configSchema', () => {
       else expect(features[name].properties.policy.default).toBe(FEATURE_DEFAULTS[name].policy);
     }
   });
+
+  it('offers on_backend_down and min_success, with their defaults, on every feature with backends', () => {
+    const features = (configSchema.properties.features as Node).properties as Record<string, Node & { properties: Record<string, { default?: unknown }> }>;
+    for (const name of KNOWN_FEATURES) {
+      const { on_backend_down: onDown, min_success: minSuccess } = features[name].properties;
+      if (FEATURE_DEFAULTS[name].localOnly) {
+        expect([onDown, minSuccess]).toEqual([undefined, undefined]);
+      } else {
+        expect([onDown.default, minSuccess.default]).toEqual(['refuse', 1]);
+      }
+    }
+  });
 });

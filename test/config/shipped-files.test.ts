@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -20,6 +21,14 @@ describe('config/demo.yaml', () => {
       ['sim-b', 'http://127.0.0.1:18002'],
     ]);
     expect(config.health_check.interval_ms).toBe(1000);
+  });
+
+  it("keeps its state in the repository's git-ignored .state/ and catches up tftp", () => {
+    const repo = dirname(dirname(shipped('demo.yaml')));
+    expect(config.state_dir).toBe(join(repo, '.state'));
+    expect(readFileSync(join(repo, '.gitignore'), 'utf8')).toMatch(/^\/?\.state\/?$/m);
+    expect(config.features.tftp).toMatchObject({ on_backend_down: 'catch_up', min_success: 1 });
+    expect(config.runtime_api.allow).toEqual(['127.0.0.1', '::1']);
   });
 
   it('offers every known feature with the expected policies', () => {
@@ -52,12 +61,23 @@ describe('config/proxy-proxy.example.yaml', () => {
     expect(config.features.logs).toBeDefined();
   });
 
-  it('mentions every top-level and backend key of the schema', () => {
+  it('shows the state and convergence settings, tftp catching up', () => {
+    expect(config.state_dir).toBe('/var/lib/proxy-proxy');
+    expect(config.drift.schedule).toBe('0 3 * * *');
+    expect(config.compensation_retry).toEqual({ base_ms: 1000, max_ms: 60000 });
+    expect(config.runtime_api.allow).toContain('127.0.0.1');
+    expect(config.features.tftp).toMatchObject({ on_backend_down: 'catch_up', min_success: 1 });
+  });
+
+  it('mentions every top-level, nested, backend and feature key of the schema', () => {
     const text = readFileSync(file, 'utf8');
     const properties = configSchema.properties as Record<string, { properties?: object; additionalProperties?: unknown }>;
     const backendKeys = Object.keys((properties.backends.additionalProperties as { properties: object }).properties);
-    const nestedKeys = ['health_check', 'passive_ejection'].flatMap((k) => Object.keys(properties[k].properties ?? {}));
-    for (const key of [...Object.keys(properties), ...backendKeys, ...nestedKeys, 'policy', 'order', 'settings']) {
+    const nestedKeys = ['health_check', 'passive_ejection', 'drift', 'compensation_retry', 'runtime_api'].flatMap((k) =>
+      Object.keys(properties[k].properties ?? {}),
+    );
+    const featureKeys = ['policy', 'order', 'settings', 'on_backend_down', 'min_success'];
+    for (const key of [...Object.keys(properties), ...backendKeys, ...nestedKeys, ...featureKeys]) {
       expect(text).toMatch(new RegExp(`^\\s*${key}:`, 'm'));
     }
   });
