@@ -9,6 +9,10 @@ import { SystemResolver, type NameResolver } from './http/trusted-hosts.js';
 import { LogBuffer } from './ops/log-buffer.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import { Runtime } from './runtime.js';
+import { Convergence } from './converge/convergence.js';
+import { openStateStore } from './state/open-store.js';
+import { runtimeApi } from './ops/runtime-api.js';
+import type { StateStore } from './state/store.js';
 
 export interface DaemonOptions {
   logFormat?: 'json' | 'text';
@@ -23,6 +27,8 @@ export class Daemon {
   readonly logs = new LogBuffer();
   readonly logger: Logger;
   listeners: BoundListener[] = [];
+  readonly store: StateStore;
+  readonly converge: Convergence;
   private current: Runtime;
   private readonly handler: RequestHandler;
   private stopping: Promise<void> | undefined;
@@ -31,7 +37,10 @@ export class Daemon {
     this.logger = createLogger(config.log_level, this.logs, options.logFormat);
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
-    this.handler = new RequestHandler(() => this.current, this.logger, this.logs, options.resolver ?? new SystemResolver());
+    this.store = openStateStore(config.state_dir);
+    this.converge = new Convergence(this.store, () => this.current, this.logger);
+    this.handler = new RequestHandler(() => this.current, this.logger, this.logs, options.resolver ?? new SystemResolver(), this.converge);
+    this.handler.ops = (method, path, client) => runtimeApi(this, method, path, client);
   }
 
   get runtime(): Runtime {
@@ -44,6 +53,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.current.start();
+    // Sagas a crash left open are settled before the first request can touch their keys.
+    this.converge.start();
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
     const features = Object.values(this.config.features).map((f) =>
@@ -80,6 +91,8 @@ export class Daemon {
     const fresh = new Runtime(next, this.logger);
     fresh.start();
     this.current = fresh;
+    // A backend added to a replicated feature starts with the whole ledger as its backlog.
+    this.converge.scanBacklogs();
     this.logger.level = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' }[next.log_level];
     this.logger.info(`configuration reloaded from ${source}`);
     // Requests already dispatched finish on the old pools: close() waits for them.
@@ -105,7 +118,9 @@ export class Daemon {
     if (this.handler.inFlight > 0) this.logger.warn(`stop: ${this.handler.inFlight} request(s) cut off after ${bound} ms`);
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);
+    this.converge.stop();
     await this.current.stop();
+    this.store.close();
     this.logger.info('stopped');
   }
 }

@@ -35,6 +35,8 @@ export class Runtime {
         order: f.order,
         backends: f.backends.map((n) => this.backends.get(n)!),
         cursor: 0,
+        onBackendDown: f.on_backend_down,
+        minSuccess: f.min_success,
       });
     }
     for (const m of ALL_FEATURES) this.modules.set(m.name, m);

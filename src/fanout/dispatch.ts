@@ -2,7 +2,8 @@
 // write, exactly-once, snapshot/restore, confirm), never by module.
 import { runFailover } from './failover.js';
 import { runPrimary } from './primary.js';
-import { inService, runConfirmedRead, runReplicatedWrite } from './replicate.js';
+import { runConfirmedRead } from './confirmed-read.js';
+import { inService, readPool, runReplicatedWrite } from './replicate-write.js';
 import type { PolicyOutcome } from './outcome.js';
 import type { RequestContext } from './request-context.js';
 
@@ -15,7 +16,7 @@ export function dispatch(ctx: RequestContext): Promise<PolicyOutcome> {
       return runFailover(ctx, feature.backends.filter((b) => b.health.inService));
     case 'replicate':
       if (route.kind === 'read') {
-        return route.confirm ? runConfirmedRead(ctx, inService(ctx)) : runFailover(ctx, inService(ctx));
+        return route.confirm ? runConfirmedRead(ctx, readPool(ctx)) : runFailover(ctx, readPool(ctx));
       }
       // Exactly-once writes (BMC power, realm join…) never fan out, whatever the policy says.
       if (route.exactlyOnce) return runFailover(ctx, inService(ctx));

@@ -20,8 +20,10 @@ export type PolicyAnswer =
 export interface PolicyOutcome {
   answer: PolicyAnswer;
   attempts: Attempt[];
-  /** Something an administrator must know (e.g. a rollback that failed). */
+  /** Something an administrator must act on (e.g. a rollback that failed): logged as an error. */
   warning?: string;
+  /** Expected but worth a line (e.g. a backend left to catch-up): logged as a warning. */
+  notice?: string;
 }
 
 export function errorAnswer(status: number, message: string): PolicyAnswer {

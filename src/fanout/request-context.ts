@@ -1,5 +1,6 @@
 // Everything a policy needs to serve one request, and the timed send every policy uses.
-import type { FailoverOrder, PolicyName } from '../config/types.js';
+import type { FailoverOrder, OnBackendDown, PolicyName } from '../config/types.js';
+import type { Convergence } from '../converge/convergence.js';
 import type { BackendAnswer, IncomingCall, RouteSpec } from '../features/route.js';
 import type { Backend, OutgoingRequest } from '../backends/backend.js';
 import { BackendCallError, classifyCallError } from '../backends/call-error.js';
@@ -13,6 +14,8 @@ export interface FeatureRuntime {
   backends: Backend[];
   /** Round-robin cursor, advanced once per request. */
   cursor: number;
+  onBackendDown: OnBackendDown;
+  minSuccess: number;
 }
 
 export interface RequestContext {
@@ -23,6 +26,8 @@ export interface RequestContext {
   /** The client's request as it goes to a backend. */
   outgoing: OutgoingRequest;
   attempts: Attempt[];
+  /** Saga log, ledger, key locks, catch-up state. */
+  converge: Convergence;
 }
 
 export type SendResult = { backend: Backend; answer: BackendAnswer } | { backend: Backend; error: BackendCallError };

@@ -5,6 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { HttpMethod, IncomingCall, LocalAnswer } from '../features/route.js';
 import type { Runtime } from '../runtime.js';
+import type { Convergence } from '../converge/convergence.js';
+import { RUNTIME_API_PREFIX, type ApiAnswer } from '../ops/runtime-api.js';
 import { dispatch } from '../fanout/dispatch.js';
 import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
 import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
@@ -31,12 +33,15 @@ interface Served {
 
 export class RequestHandler {
   private active = 0;
+  /** The runtime operations API (/proxy_proxy/…), answered before any smart-proxy route. */
+  ops: ((method: string, path: string, client: ClientIdentity) => ApiAnswer) | undefined;
 
   constructor(
     private readonly runtime: () => Runtime,
     private readonly logger: Logger,
     private readonly logs: LogBuffer,
     private readonly resolver: NameResolver,
+    private readonly converge: Convergence,
   ) {}
 
   get inFlight(): number {
@@ -80,6 +85,12 @@ export class RequestHandler {
         return answer(errorAnswer(req.headers, 413, err.message));
       }
       throw err;
+    }
+
+    if (this.ops && path.startsWith(RUNTIME_API_PREFIX)) {
+      const a = this.ops(method, path, identity);
+      if (a.json === undefined) return answer(errorAnswer(req.headers, a.status, a.message ?? ''), { note: 'runtime api' });
+      return answer({ status: a.status, contentType: 'json', body: JSON.stringify(a.json) }, { note: 'runtime api' });
     }
 
     if (method === 'GET' && (path === '/features' || path === '/version' || path === '/v2/features')) {
@@ -136,8 +147,10 @@ export class RequestHandler {
       requestId,
       outgoing: passThrough(call, forwardHeaders(call, requestId, plainAddress(identity.remoteAddress)), override !== undefined),
       attempts: [],
+      converge: this.converge,
     });
     if (outcome.warning) this.logger.error(`${route.name}: ${outcome.warning}`, { request_id: requestId, feature: module.name });
+    if (outcome.notice) this.logger.warn(`${route.name}: ${outcome.notice}`, { request_id: requestId, feature: module.name });
     return { ...this.writeOutcome(res, req, outcome, server, headOnly), ...traits, attempts: outcome.attempts };
   }
 

@@ -1,6 +1,8 @@
 // trusted_hosts over real TLS with generated certificates, as the smart proxy does it.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { createPki, type Pki } from '../support/pki.js';
 import { startSimProcess, type SimProcess } from '../support/sim-process.js';
@@ -28,6 +30,7 @@ describe('HTTPS listener: client certificates and trusted_hosts', () => {
     });
     const yaml = `bind_host: 127.0.0.1
 https_port: 0
+state_dir: ${mkdtempSync(join(tmpdir(), 'pp-state-'))}
 ssl_certificate: ${server.cert}
 ssl_private_key: ${server.key}
 ssl_ca_file: ${pki.caCert}

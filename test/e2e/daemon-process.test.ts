@@ -17,6 +17,7 @@ function writeConfig(dir: string, sims: SimProcess[]): string {
     `# end-to-end test configuration
 bind_host: 127.0.0.1
 http_port: 0
+state_dir: ${join(dir, 'state')}
 shutdown_timeout_ms: 5000
 backends:
 ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:

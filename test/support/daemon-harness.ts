@@ -1,5 +1,8 @@
 // Starts N simulated smart proxies as their own processes and proxy-proxy in-process in front
 // of them, all on loopback with free ports.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import type { NameResolver } from '../../src/http/trusted-hosts.js';
@@ -49,8 +52,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const backendsYaml = sims
     .map((s) => `  ${s.name}:\n    url: ${s.url}\n    connect_timeout_ms: 500\n    response_timeout_ms: 1500\n${opts.backendExtra ?? ''}`)
     .join('');
+  const stateDir = mkdtempSync(join(tmpdir(), 'pp-state-'));
   const yaml = `bind_host: 127.0.0.1
 http_port: 0
+state_dir: ${stateDir}
 log_level: DEBUG
 health_check: ${opts.healthCheck ?? '{ interval_ms: 200, timeout_ms: 300, rise: 2, fall: 2 }'}
 passive_ejection: { consecutive_failures: 3, base_ejection_ms: 2000, max_ejection_ms: 10000 }

@@ -1,0 +1,124 @@
+// `replicate`: a write goes to every in-service backend of the feature, in parallel, as a small
+// saga: recorded before the first backend call, each backend's snapshot and outcome recorded as
+// they come. All applied → the ledger learns the new value and Foreman gets one answer. A
+// definite failure somewhere → undo where it was (or may have been) applied, answer with that
+// failure. A backend that is down → refuse (`on_backend_down: refuse`), or, with `catch_up`,
+// write to the others once `min_success` of them applied it and catch the missing one up later.
+import type { Backend } from '../backends/backend.js';
+import type { BackendAnswer } from '../features/route.js';
+import type { BackendOutcome, StoredAnswer } from '../state/store.js';
+import { storeAnswer, storeRequest } from '../converge/stored-form.js';
+import { ownRequest } from './outgoing.js';
+import { errorAnswer, type PolicyOutcome } from './outcome.js';
+import { describeFailure, timedSend, unavailableReason, type RequestContext, type SendResult } from './request-context.js';
+
+/** Snapshots are trusted only when they say "here it is" or "there is none". */
+const TRUSTED_SNAPSHOT = new Set([200, 404]);
+
+export function inService(ctx: RequestContext): Backend[] {
+  return ctx.feature.backends.filter((b) => b.health.inService);
+}
+
+/** Reads skip backends still catching up, unless no other is left. */
+export function readPool(ctx: RequestContext): Backend[] {
+  const pool = inService(ctx);
+  const current = pool.filter((b) => !ctx.converge.isLagging(ctx.feature.name, b.name));
+  return current.some((b) => unavailableReason(b) === undefined) ? current : pool;
+}
+
+const succeeded = (r: SendResult): r is { backend: Backend; answer: BackendAnswer } =>
+  'answer' in r && r.answer.status >= 200 && r.answer.status < 300;
+
+function outcomeOf(r: SendResult): { outcome: BackendOutcome; detail: string } {
+  if ('answer' in r) return { outcome: succeeded(r) ? 'applied' : 'rejected', detail: String(r.answer.status) };
+  return { outcome: r.error.surelyNotSent ? 'not_sent' : 'unknown', detail: r.error.code };
+}
+
+export async function runReplicatedWrite(ctx: RequestContext): Promise<PolicyOutcome> {
+  const { route, feature, converge } = ctx;
+  const targets = inService(ctx);
+  const refuse = (message: string): PolicyOutcome => ({ answer: errorAnswer(503, message), attempts: ctx.attempts });
+  if (targets.length === 0) return refuse(`No backend in service for ${feature.name}: all are drained or in maintenance`);
+
+  const live = targets.filter((b) => unavailableReason(b) === undefined);
+  const down = targets.filter((b) => unavailableReason(b) !== undefined);
+  // Only writes the ledger can replay may leave a backend behind.
+  const catchUp = feature.onBackendDown === 'catch_up' && route.ledger !== undefined;
+  if (down.length > 0 && !catchUp) {
+    const list = down.map((b) => `${b.name} (${unavailableReason(b)})`).join(', ');
+    return refuse(`${feature.name} write refused, nothing was written: ${list} unavailable`);
+  }
+  if (catchUp && live.length < feature.minSuccess) {
+    return refuse(`${feature.name} write refused, nothing was written: ${live.length} backend(s) up, min_success is ${feature.minSuccess}`);
+  }
+  return converge.locks.with(converge.lockKeys(feature.name, route, ctx.call), () => writeAll(ctx, live, down, catchUp));
+}
+
+async function writeAll(ctx: RequestContext, live: Backend[], down: Backend[], catchUp: boolean): Promise<PolicyOutcome> {
+  const { route, call, feature, converge } = ctx;
+  const store = converge.store;
+  const sagaId = store.beginSaga({
+    feature: feature.name,
+    route: route.name,
+    request: storeRequest(ctx.outgoing),
+    targets: [...live, ...down].map((b) => b.name),
+  });
+  for (const b of down) store.recordResult(sagaId, b.name, { outcome: 'deferred', detail: unavailableReason(b) });
+
+  let snapshots: BackendAnswer[] | undefined;
+  if (route.snapshot && route.restore) {
+    const read = ownRequest(route.snapshot(call), ctx.requestId);
+    const results = await Promise.all(live.map((b) => timedSend(ctx, b, read, 'snapshot')));
+    const bad = results.filter((r) => 'error' in r || !TRUSTED_SNAPSHOT.has(r.answer.status));
+    if (bad.length > 0) {
+      for (const b of live) store.recordResult(sagaId, b.name, { outcome: 'not_sent', detail: 'snapshot failed' });
+      store.setSagaStatus(sagaId, 'compensated', 503);
+      return {
+        answer: errorAnswer(503, `${feature.name} write refused, nothing was written: could not read the current state on ${bad.map(describeFailure).join(', ')}`),
+        attempts: ctx.attempts,
+      };
+    }
+    snapshots = results.map((r) => (r as { answer: BackendAnswer }).answer);
+    const stored: Record<string, StoredAnswer> = {};
+    live.forEach((b, i) => (stored[b.name] = storeAnswer(snapshots![i]!)));
+    store.recordSnapshots(sagaId, stored);
+  }
+
+  const results = await Promise.all(
+    live.map(async (b) => {
+      const r = await timedSend(ctx, b, ctx.outgoing, 'send');
+      store.recordResult(sagaId, b.name, outcomeOf(r));
+      return r;
+    }),
+  );
+  const applied = results.filter(succeeded);
+  const definite = results.find((r): r is { backend: Backend; answer: BackendAnswer } => 'answer' in r && !succeeded(r));
+  const lost = results.filter((r) => 'error' in r);
+
+  if (!definite && (lost.length === 0 || (catchUp && applied.length >= feature.minSuccess))) {
+    converge.recordSuccess(feature.name, route, call, snapshots?.[0], applied.map((r) => r.backend.name), ctx.requestId, ctx.outgoing);
+    const behind = [...down, ...lost.map((r) => r.backend)];
+    for (const b of behind) converge.markLagging(feature.name, b.name);
+    store.setSagaStatus(sagaId, 'completed', applied[0]!.answer.status);
+    return {
+      answer: { kind: 'backend', answer: applied[0]!.answer },
+      attempts: ctx.attempts,
+      notice: behind.length ? `applied on ${applied.length} backend(s); ${behind.map((b) => b.name).join(', ')} will be caught up` : undefined,
+    };
+  }
+
+  const answerStatus = definite ? definite.answer.status : 503;
+  store.setSagaStatus(sagaId, 'compensating', answerStatus);
+  const undo = await converge.compensateLocked(sagaId, 'snapshot');
+  const warning = undo.done
+    ? undefined
+    : `rollback incomplete, retried in the background (saga ${sagaId}): ${undo.problems.join('; ')}`;
+  if (definite) return { answer: { kind: 'backend', answer: definite.answer }, attempts: ctx.attempts, warning };
+  const undone = results.filter((r) => succeeded(r) || ('error' in r && !r.error.surelyNotSent)).map((r) => r.backend.name);
+  const failed = results.filter((r) => !succeeded(r)).map(describeFailure).join(', ');
+  return {
+    answer: errorAnswer(503, `${feature.name} write not applied: ${failed} failed${undone.length ? `; rolled back on ${undone.join(', ')}` : ''}`),
+    attempts: ctx.attempts,
+    warning,
+  };
+}

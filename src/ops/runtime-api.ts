@@ -1,0 +1,88 @@
+// The runtime operations API under /proxy_proxy/ (a prefix no smart-proxy module uses): status,
+// and drain / maintenance / enable of a backend. It changes operational state only and never
+// persists it: after a restart or reload the config file is the truth again (HAProxy's rule).
+import { BlockList, isIP } from 'node:net';
+import type { Daemon } from '../daemon.js';
+import type { OperationalState } from '../backends/health-state.js';
+import { plainAddress, type ClientIdentity } from '../http/trusted-hosts.js';
+
+export const RUNTIME_API_PREFIX = '/proxy_proxy/';
+
+export interface ApiAnswer {
+  status: number;
+  /** JSON document, or a plain-text message for errors (smart-proxy style). */
+  json?: unknown;
+  message?: string;
+}
+
+const ACTIONS: Record<string, OperationalState> = { drain: 'drained', maintenance: 'maintenance', enable: 'active' };
+
+/** Address/CIDR entries match the client address; other entries match a client-cert CN. */
+export class RuntimeApiAllowList {
+  private readonly blocks = new BlockList();
+  private readonly names = new Set<string>();
+
+  constructor(entries: string[]) {
+    for (const e of entries) {
+      const [addr, prefix] = e.split('/');
+      const family = isIP(addr!);
+      if (family === 0) this.names.add(e.toLowerCase());
+      else if (prefix !== undefined) this.blocks.addSubnet(addr!, Number(prefix), family === 6 ? 'ipv6' : 'ipv4');
+      else this.blocks.addAddress(addr!, family === 6 ? 'ipv6' : 'ipv4');
+    }
+  }
+
+  allows(client: ClientIdentity): boolean {
+    if (client.certCn && this.names.has(client.certCn.toLowerCase())) return true;
+    const ip = plainAddress(client.remoteAddress);
+    const family = isIP(ip);
+    return family !== 0 && this.blocks.check(ip, family === 6 ? 'ipv6' : 'ipv4');
+  }
+}
+
+export function runtimeApi(daemon: Daemon, method: string, path: string, client: ClientIdentity): ApiAnswer {
+  const allow = new RuntimeApiAllowList(daemon.config.runtime_api.allow);
+  if (!allow.allows(client)) {
+    return { status: 403, message: `Runtime API: client ${client.certCn ?? plainAddress(client.remoteAddress)} is not in runtime_api.allow` };
+  }
+  const rest = path.slice(RUNTIME_API_PREFIX.length).replace(/\/$/, '');
+  if (method === 'GET' && rest === 'status') return { status: 200, json: statusDocument(daemon) };
+  const m = /^backends\/([^/]+)\/(drain|maintenance|enable)$/.exec(rest);
+  if (m && method === 'POST') {
+    const name = decodeURIComponent(m[1]!);
+    const backend = daemon.runtime.backends.get(name);
+    if (!backend) return { status: 404, message: `Unknown backend ${name}` };
+    const next = ACTIONS[m[2]!]!;
+    backend.health.setOperational(next, `runtime API: ${m[2]}`);
+    if (next === 'active') backend.health.clearEjection();
+    return {
+      status: 200,
+      json: { backend: name, state: backend.health.state, note: 'operational state only: not persisted, the config file stays the truth' },
+    };
+  }
+  return { status: 404, message: 'Requested url was not found' };
+}
+
+export function statusDocument(daemon: Daemon): unknown {
+  const rt = daemon.runtime;
+  const cfg = rt.config;
+  return {
+    config: cfg.source ?? null,
+    listeners: daemon.listeners.map((l) => ({ scheme: l.scheme, host: l.host, port: l.port })),
+    backends: [...rt.backends.values()].map((b) => ({
+      name: b.name,
+      url: b.config.url,
+      ...b.health.snapshot(),
+      features: [...rt.features.values()].filter((f) => f.backends.includes(b)).map((f) => f.name),
+    })),
+    features: [...rt.features.values()].map((f) => ({
+      name: f.name,
+      policy: f.policy,
+      backends: f.backends.map((b) => b.name),
+      on_backend_down: f.policy === 'replicate' ? f.onBackendDown : undefined,
+      min_success: f.policy === 'replicate' && f.onBackendDown === 'catch_up' ? f.minSuccess : undefined,
+      catching_up: f.backends.filter((b) => daemon.converge.isLagging(f.name, b.name)).map((b) => b.name),
+    })),
+    convergence: daemon.converge.status(),
+  };
+}
