@@ -5,6 +5,7 @@ import type { Config } from './config/types.js';
 import { loadConfig } from './config/load.js';
 import { RequestHandler } from './http/request-handler.js';
 import { openListeners, type BoundListener } from './http/listeners.js';
+import { reconcileListeners } from './http/listener-set.js';
 import { SystemResolver, type NameResolver } from './http/trusted-hosts.js';
 import { LogBuffer } from './ops/log-buffer.js';
 import { createLogger, type Logger } from './ops/logger.js';
@@ -21,8 +22,6 @@ export interface DaemonOptions {
   silent?: boolean;
 }
 
-const LISTENER_KEYS = ['bind_host', 'http_port', 'https_port', 'ssl_certificate', 'ssl_private_key', 'ssl_ca_file'] as const;
-
 export class Daemon {
   readonly logs = new LogBuffer();
   readonly logger: Logger;
@@ -32,6 +31,7 @@ export class Daemon {
   private current: Runtime;
   private readonly handler: RequestHandler;
   private stopping: Promise<void> | undefined;
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(config: Config, options: DaemonOptions = {}) {
     this.logger = createLogger(config.log_level, this.logs, options.logFormat);
@@ -73,9 +73,17 @@ export class Daemon {
 
   /**
    * Re-read the config file through the same loader as start-up. An invalid file is refused and
-   * the running configuration stays. Listener changes need a restart and are reported as such.
+   * the running configuration stays. A valid one is swapped in atomically: requests already
+   * dispatched finish on the old runtime, unchanged listeners are kept.
    */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    // Two SIGHUPs in a row apply one after the other, never interleaved.
+    const run = this.reloading.then(() => this.doReload());
+    this.reloading = run.catch(() => false);
+    return run;
+  }
+
+  private async doReload(): Promise<boolean> {
     const source = this.config.source;
     if (!source) return false;
     let next: Config;
@@ -85,18 +93,27 @@ export class Daemon {
       this.logger.error(`reload refused, keeping the running configuration:\n${(err as Error).message}`);
       return false;
     }
-    const changed = LISTENER_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
-    if (changed.length) this.logger.warn(`reload: ${changed.join(', ')} changed; listeners are kept until a restart`);
+    const before = this.config;
+    if (next.state_dir !== before.state_dir) this.logger.warn(`reload: state_dir changed; the state store moves only on a restart`);
     const old = this.current;
-    const fresh = new Runtime(next, this.logger);
+    const fresh = new Runtime(next, this.logger, old);
     fresh.start();
     this.current = fresh;
     // A backend added to a replicated feature starts with the whole ledger as its backlog.
     this.converge.scanBacklogs();
     this.logger.level = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' }[next.log_level];
+    try {
+      const l = await reconcileListeners(this.listeners, before, next, this.handler.listener);
+      this.listeners = l.listeners;
+      for (const x of l.opened) this.logger.info(`listening on ${x.scheme}://${x.host}:${x.port}`);
+      for (const x of l.closed) this.logger.info(`closed listener ${x.scheme}://${x.host}:${x.port}`);
+      if (l.reloadedTls) this.logger.info('HTTPS certificates reloaded');
+    } catch (err) {
+      this.logger.error(`reload: listeners could not be changed, keeping the old ones: ${(err as Error).message}`);
+    }
     this.logger.info(`configuration reloaded from ${source}`);
     // Requests already dispatched finish on the old pools: close() waits for them.
-    void old.stop();
+    void old.stop(fresh);
     return true;
   }
 

@@ -19,14 +19,27 @@ export class Runtime {
   readonly health: HealthChecker;
   readonly catalog: BackendCatalog;
 
-  constructor(readonly config: Config, logger: Logger) {
+  /**
+   * `previous`: the runtime being replaced by a reload. Backends whose settings did not change
+   * are taken over as they are (pool, health, ejection, drained/maintenance), so a reload
+   * neither drops connections nor forgets what the operator or the health checks decided.
+   */
+  constructor(readonly config: Config, logger: Logger, previous?: Runtime) {
     const onState = (backend: string, from: BackendState, to: BackendState, why: string) => {
       const level = to === 'up' ? 'info' : 'warn';
       logger.log(level, `backend ${backend}: ${from === to ? to : `${from} → ${to}`}: ${why}`, { backend, from, to });
       if (to === 'up' && from !== 'up') void this.catalog.refresh(backend);
     };
     for (const cfg of Object.values(config.backends)) {
-      this.backends.set(cfg.name, new Backend(cfg, config.health_check, config.passive_ejection, onState));
+      const old = previous?.backends.get(cfg.name);
+      const reusable =
+        old &&
+        JSON.stringify(old.config) === JSON.stringify(cfg) &&
+        JSON.stringify(previous!.config.health_check) === JSON.stringify(config.health_check) &&
+        JSON.stringify(previous!.config.passive_ejection) === JSON.stringify(config.passive_ejection);
+      const backend = reusable ? old : new Backend(cfg, config.health_check, config.passive_ejection, onState);
+      backend.onStateChange = onState;
+      this.backends.set(cfg.name, backend);
     }
     for (const f of Object.values(config.features)) {
       this.features.set(f.name, {
@@ -51,9 +64,11 @@ export class Runtime {
     this.catalog.start();
   }
 
-  async stop(): Promise<void> {
+  /** Stops timers and closes the pools of backends the successor (if any) did not take over. */
+  async stop(successor?: Runtime): Promise<void> {
     this.health.stop();
     this.catalog.stop();
-    await Promise.all([...this.backends.values()].map((b) => b.close()));
+    const taken = new Set(successor ? successor.backends.values() : []);
+    await Promise.all([...this.backends.values()].filter((b) => !taken.has(b)).map((b) => b.close()));
   }
 }

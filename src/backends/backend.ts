@@ -16,6 +16,8 @@ export interface OutgoingRequest {
   body?: Buffer | string;
 }
 
+export type StateListener = (backend: string, from: BackendState, to: BackendState, why: string) => void;
+
 export interface TlsMaterial {
   ca?: Buffer;
   cert?: Buffer;
@@ -36,17 +38,20 @@ export class Backend {
   readonly health: HealthState;
   readonly tls: TlsMaterial;
   private readonly pool: Pool;
+  /** Replaced when a reloaded runtime takes this backend over. */
+  onStateChange: StateListener;
 
   constructor(
     readonly config: BackendConfig,
     checks: HealthCheckConfig,
     ejection: PassiveEjectionConfig,
-    onStateChange: (backend: string, from: BackendState, to: BackendState, why: string) => void,
+    onStateChange: StateListener,
   ) {
     this.name = config.name;
     this.origin = new URL(config.url).origin;
     this.tls = readTlsMaterial(config);
-    this.health = new HealthState(checks, ejection, Date.now, (from, to, why) => onStateChange(this.name, from, to, why));
+    this.onStateChange = onStateChange;
+    this.health = new HealthState(checks, ejection, Date.now, (from, to, why) => this.onStateChange(this.name, from, to, why));
     this.pool = new Pool(this.origin, {
       connections: 128,
       pipelining: 1,
