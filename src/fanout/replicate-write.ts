@@ -99,6 +99,8 @@ async function writeAll(ctx: RequestContext, live: Backend[], down: Backend[], c
     converge.recordSuccess(feature.name, route, call, snapshots?.[0], applied.map((r) => r.backend.name), ctx.requestId, ctx.outgoing);
     const behind = [...down, ...lost.map((r) => r.backend)];
     for (const b of behind) converge.markLagging(feature.name, b.name);
+    // Drained and maintenance backends missed it too: they catch up when they are back.
+    for (const b of feature.backends) if (!b.health.inService) converge.markLagging(feature.name, b.name);
     store.setSagaStatus(sagaId, 'completed', applied[0]!.answer.status);
     return {
       answer: { kind: 'backend', answer: applied[0]!.answer },
