@@ -1,0 +1,330 @@
+// The StateStore on one SQLite file. Statements are prepared once; everything that belongs
+// together runs in one IMMEDIATE transaction (the write lock is taken at BEGIN, so a peer
+// process holding it makes us wait for busy_timeout instead of failing on lock upgrade).
+import type Database from 'better-sqlite3';
+import type { MigrateResult } from './migrate.js';
+import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
+import type {
+  BackendOutcome,
+  BackendResult,
+  LedgerEntry,
+  SagaRecord,
+  SagaStatus,
+  StateStore,
+  StoredAnswer,
+  StoredRequest,
+} from './store.js';
+
+export interface SqliteStoreOptions extends ConnectionOptions {
+  /** Clock for created_at/updated_at (epoch ms); tests pass their own. */
+  now?: () => number;
+}
+
+interface SagaRow {
+  id: number;
+  feature: string;
+  route: string;
+  request: string;
+  targets: string;
+  snapshots: string;
+  status: SagaStatus;
+  answer_status: number | null;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface ResultRow {
+  saga_id: number;
+  backend: string;
+  outcome: BackendOutcome;
+  detail: string | null;
+}
+
+interface LedgerRow {
+  feature: string;
+  key: string;
+  op: 'put' | 'delete';
+  request: string;
+  version: number;
+  updated_at: number;
+}
+
+const SAGA_COLUMNS =
+  'id, feature, route, request, targets, snapshots, status, answer_status, attempts, next_attempt_at, last_error, created_at, updated_at';
+const LEDGER_COLUMNS = 'feature, key, op, request, version, updated_at';
+const UNFINISHED = "('open', 'compensating')";
+const FINISHED = "('completed', 'compensated')";
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertSaga: db.prepare<[string, string, string, string, number, number], { id: number }>(
+      `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'open', ?, ?) RETURNING id`,
+    ),
+    touchSaga: db.prepare<[number, number]>('UPDATE sagas SET updated_at = ? WHERE id = ?'),
+    sagaSnapshots: db.prepare<[number], { snapshots: string }>('SELECT snapshots FROM sagas WHERE id = ?'),
+    setSnapshots: db.prepare<[string, number, number]>('UPDATE sagas SET snapshots = ?, updated_at = ? WHERE id = ?'),
+    upsertResult: db.prepare<[number, string, string, string | null, number]>(
+      `INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (saga_id, backend) DO UPDATE
+       SET outcome = excluded.outcome, detail = excluded.detail, updated_at = excluded.updated_at`,
+    ),
+    setStatus: db.prepare<[string, number | null, number, number]>(
+      'UPDATE sagas SET status = ?, answer_status = COALESCE(?, answer_status), updated_at = ? WHERE id = ?',
+    ),
+    scheduleRetry: db.prepare<[number, string, number, number]>(
+      'UPDATE sagas SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?',
+    ),
+    getSaga: db.prepare<[number], SagaRow>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE id = ?`),
+    sagaResults: db.prepare<[number], ResultRow>('SELECT saga_id, backend, outcome, detail FROM saga_results WHERE saga_id = ?'),
+    unfinished: db.prepare<[], SagaRow>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE status IN ${UNFINISHED} ORDER BY id`),
+    unfinishedResults: db.prepare<[], ResultRow>(
+      `SELECT r.saga_id, r.backend, r.outcome, r.detail FROM saga_results r
+       JOIN sagas s ON s.id = r.saga_id WHERE s.status IN ${UNFINISHED}`,
+    ),
+    pruneSagas: db.prepare<[number]>(`DELETE FROM sagas WHERE status IN ${FINISHED} AND updated_at < ?`),
+
+    nextVersion: db.prepare<[], { version: number }>('UPDATE ledger_sequence SET version = version + 1 WHERE id = 1 RETURNING version'),
+    upsertDesired: db.prepare<[string, string, string, string, number, number]>(
+      `INSERT INTO ledger (feature, key, op, request, version, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (feature, key) DO UPDATE
+       SET op = excluded.op, request = excluded.request, version = excluded.version, updated_at = excluded.updated_at`,
+    ),
+    getDesired: db.prepare<[string, string], LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger WHERE feature = ? AND key = ?`),
+    ledger: db.prepare<[string], LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger WHERE feature = ? ORDER BY version`),
+    // The WHERE on DO UPDATE keeps a late, older acknowledgement from moving the version back.
+    markApplied: db.prepare<[string, string, string, number]>(
+      `INSERT INTO ledger_applied (feature, key, backend, version) VALUES (?, ?, ?, ?)
+       ON CONFLICT (feature, key, backend) DO UPDATE
+       SET version = excluded.version WHERE excluded.version > ledger_applied.version`,
+    ),
+    appliedVersion: db.prepare<[string, string, string], { version: number }>(
+      'SELECT version FROM ledger_applied WHERE feature = ? AND key = ? AND backend = ?',
+    ),
+    backlog: db.prepare<[string, string], LedgerRow>(
+      `SELECT l.feature, l.key, l.op, l.request, l.version, l.updated_at FROM ledger l
+       LEFT JOIN ledger_applied a ON a.feature = l.feature AND a.key = l.key AND a.backend = ?
+       WHERE l.feature = ? AND l.version > COALESCE(a.version, 0) ORDER BY l.version`,
+    ),
+    backlogSize: db.prepare<[string, string], { n: number }>(
+      `SELECT COUNT(*) AS n FROM ledger l
+       LEFT JOIN ledger_applied a ON a.feature = l.feature AND a.key = l.key AND a.backend = ?
+       WHERE l.feature = ? AND l.version > COALESCE(a.version, 0)`,
+    ),
+    tombstones: db.prepare<[string], { key: string; version: number }>("SELECT key, version FROM ledger WHERE feature = ? AND op = 'delete'"),
+    deleteTombstone: db.prepare<[string, string, number]>("DELETE FROM ledger WHERE feature = ? AND key = ? AND version = ? AND op = 'delete'"),
+    deleteApplied: db.prepare<[string, string]>('DELETE FROM ledger_applied WHERE feature = ? AND key = ?'),
+  };
+}
+
+export class SqliteStateStore implements StateStore {
+  /** Schema version before and after this open (they differ when the file was upgraded). */
+  readonly migrated: MigrateResult;
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly barriers: boolean;
+  private readonly sql: ReturnType<typeof prepareStatements>;
+  /** Created once, like the statements: BEGIN/COMMIT are prepared inside it. */
+  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  constructor(
+    readonly file: string,
+    options: SqliteStoreOptions = {},
+  ) {
+    const { db, migrated } = openConnection(file, options);
+    this.db = db;
+    this.migrated = migrated;
+    this.now = options.now ?? Date.now;
+    this.barriers = (options.synchronous ?? 'barrier') === 'barrier';
+    try {
+      this.sql = prepareStatements(db);
+      this.transaction = db.transaction((fn: () => unknown) => fn());
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  // --- saga log ---
+
+  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): number {
+    return this.barrier(() => {
+      const t = this.now();
+      const { id } = this.sql.insertSaga.get(input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), t, t)!;
+      // Every target starts 'pending': after a crash that reads "may or may not have been applied".
+      for (const backend of new Set(input.targets)) this.sql.upsertResult.run(id, backend, 'pending', null, t);
+      return id;
+    });
+  }
+
+  recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): void {
+    this.barrier(() => {
+      const row = this.sql.sagaSnapshots.get(id);
+      if (!row) throw unknownSaga(id);
+      // Merged, not replaced: snapshots may arrive one backend at a time.
+      const merged = { ...(JSON.parse(row.snapshots) as Record<string, StoredAnswer>), ...snapshots };
+      this.sql.setSnapshots.run(JSON.stringify(merged), this.now(), id);
+    });
+  }
+
+  recordResult(id: number, backend: string, result: BackendResult): void {
+    this.write(() => {
+      const t = this.now();
+      if (this.sql.touchSaga.run(t, id).changes === 0) throw unknownSaga(id);
+      this.sql.upsertResult.run(id, backend, result.outcome, result.detail ?? null, t);
+    });
+  }
+
+  setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): void {
+    this.barrier(() => {
+      if (this.sql.setStatus.run(status, answerStatus ?? null, this.now(), id).changes === 0) throw unknownSaga(id);
+    });
+  }
+
+  scheduleRetry(id: number, nextAttemptAt: number, error: string): void {
+    if (this.sql.scheduleRetry.run(nextAttemptAt, error, this.now(), id).changes === 0) throw unknownSaga(id);
+  }
+
+  getSaga(id: number): SagaRecord | undefined {
+    return this.read(() => {
+      const row = this.sql.getSaga.get(id);
+      return row && toSaga(row, this.sql.sagaResults.all(id));
+    });
+  }
+
+  unfinishedSagas(): SagaRecord[] {
+    return this.read(() => {
+      const rows = this.sql.unfinished.all();
+      const results = new Map<number, ResultRow[]>();
+      for (const r of this.sql.unfinishedResults.all()) {
+        let list = results.get(r.saga_id);
+        if (!list) results.set(r.saga_id, (list = []));
+        list.push(r);
+      }
+      return rows.map((row) => toSaga(row, results.get(row.id) ?? []));
+    });
+  }
+
+  pruneSagas(olderThan: number): number {
+    return this.sql.pruneSagas.run(olderThan).changes;
+  }
+
+  // --- desired-state ledger ---
+
+  putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): number {
+    return this.barrier(() => {
+      const { version } = this.sql.nextVersion.get()!;
+      this.sql.upsertDesired.run(entry.feature, entry.key, entry.op, JSON.stringify(entry.request), version, this.now());
+      return version;
+    });
+  }
+
+  getDesired(feature: string, key: string): LedgerEntry | undefined {
+    const row = this.sql.getDesired.get(feature, key);
+    return row && toEntry(row);
+  }
+
+  ledger(feature: string): LedgerEntry[] {
+    return this.sql.ledger.all(feature).map(toEntry);
+  }
+
+  markApplied(feature: string, key: string, backend: string, version: number): void {
+    this.sql.markApplied.run(feature, key, backend, version);
+  }
+
+  appliedVersion(feature: string, key: string, backend: string): number {
+    return this.sql.appliedVersion.get(feature, key, backend)?.version ?? 0;
+  }
+
+  backlog(feature: string, backend: string): LedgerEntry[] {
+    return this.sql.backlog.all(backend, feature).map(toEntry);
+  }
+
+  backlogSize(feature: string, backend: string): number {
+    return this.sql.backlogSize.get(backend, feature)!.n;
+  }
+
+  /**
+   * With no backends listed nothing is pruned: an empty list is far more likely a caller's
+   * mistake than a feature with no backends, and keeping a tombstone is never wrong.
+   */
+  pruneTombstones(feature: string, backends: string[]): number {
+    if (backends.length === 0) return 0;
+    return this.write(() => {
+      let pruned = 0;
+      for (const t of this.sql.tombstones.all(feature)) {
+        const everywhere = backends.every((b) => (this.sql.appliedVersion.get(feature, t.key, b)?.version ?? 0) >= t.version);
+        if (!everywhere) continue;
+        if (this.sql.deleteTombstone.run(feature, t.key, t.version).changes === 0) continue;
+        this.sql.deleteApplied.run(feature, t.key);
+        pruned++;
+      }
+      return pruned;
+    });
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** A write something outside the process will rely on next (see SyncMode 'barrier'). */
+  private barrier<T>(fn: () => T): T {
+    if (!this.barriers) return this.write(fn);
+    // Not a prepared statement: this pragma acts when it is compiled, not when it is run.
+    // It costs no I/O, applies from the next commit on, and is refused inside a transaction.
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.write(fn);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private write<T>(fn: () => T): T {
+    return this.transaction.immediate(fn) as T;
+  }
+
+  /** A deferred transaction: several SELECTs see one snapshot even while a peer writes. */
+  private read<T>(fn: () => T): T {
+    return this.transaction.deferred(fn) as T;
+  }
+}
+
+function unknownSaga(id: number): Error {
+  return new Error(`unknown saga ${id}`);
+}
+
+function toSaga(row: SagaRow, results: ResultRow[]): SagaRecord {
+  return {
+    id: row.id,
+    feature: row.feature,
+    route: row.route,
+    request: JSON.parse(row.request) as StoredRequest,
+    targets: JSON.parse(row.targets) as string[],
+    snapshots: JSON.parse(row.snapshots) as Record<string, StoredAnswer>,
+    results: Object.fromEntries(
+      results.map((r): [string, BackendResult] => [r.backend, r.detail === null ? { outcome: r.outcome } : { outcome: r.outcome, detail: r.detail }]),
+    ),
+    status: row.status,
+    answerStatus: row.answer_status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toEntry(row: LedgerRow): LedgerEntry {
+  return {
+    feature: row.feature,
+    key: row.key,
+    op: row.op,
+    request: JSON.parse(row.request) as StoredRequest,
+    version: row.version,
+    updatedAt: row.updated_at,
+  };
+}
