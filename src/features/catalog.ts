@@ -9,6 +9,8 @@ export interface FeatureDefaults {
   exposedSettings: string[];
   /** Answered by proxy-proxy itself; takes no backends. */
   localOnly?: boolean;
+  /** Capabilities the smart proxy lists for the module even while it is disabled. */
+  disabledCapabilities?: string[];
 }
 
 export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
@@ -20,10 +22,17 @@ export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
   puppetca: { policy: 'primary', exposedSettings: [] },
   puppet: { policy: 'failover', exposedSettings: [] },
   realm: { policy: 'failover', exposedSettings: [] },
-  bmc: { policy: 'failover', exposedSettings: [] },
+  // SP 3.11 lists BMC's static provider capabilities whether or not the module runs.
+  bmc: { policy: 'failover', exposedSettings: [], disabledCapabilities: ['redfish', 'shell', 'ssh'] },
   httpboot: { policy: 'failover', exposedSettings: ['http_port', 'https_port'] },
   facts: { policy: 'failover', exposedSettings: [] },
   logs: { policy: 'primary', exposedSettings: [], localOnly: true },
 };
 
 export const KNOWN_FEATURES = Object.keys(FEATURE_DEFAULTS);
+
+/**
+ * The smart proxy's plugin load order, in which /v2/features and /version list modules. Foreman
+ * sees their JSON text, so the order is part of looking like a smart proxy.
+ */
+export const PLUGIN_ORDER = ['facts', 'dns', 'templates', 'tftp', 'dhcp', 'puppetca', 'puppet', 'bmc', 'realm', 'logs', 'httpboot', 'registration'];

@@ -2,7 +2,7 @@
 // what backends reported. Foreman deletes a feature that disappears on refresh, so a configured
 // feature is always advertised as running, whatever the backends' health at this moment.
 import type { Config, FeatureConfig } from '../config/types.js';
-import { FEATURE_DEFAULTS, KNOWN_FEATURES } from '../features/catalog.js';
+import { FEATURE_DEFAULTS, PLUGIN_ORDER } from '../features/catalog.js';
 import type { BackendCatalog, V2FeatureEntry } from '../backends/backend-catalog.js';
 
 /** Modules whose /v2/features settings carry `use_provider` on a real smart proxy. */
@@ -28,7 +28,7 @@ function enabledOn(cfg: Config, f: FeatureConfig, listener: 'http' | 'https'): b
 
 export function v2Features(cfg: Config, catalog: BackendCatalog): Record<string, V2Entry> {
   const out: Record<string, V2Entry> = {};
-  for (const name of KNOWN_FEATURES) {
+  for (const name of PLUGIN_ORDER) {
     const f = cfg.features[name];
     if (!f) {
       out[name] = {
@@ -36,7 +36,7 @@ export function v2Features(cfg: Config, catalog: BackendCatalog): Record<string,
         https_enabled: false,
         settings: defaultSettings(name),
         state: 'disabled',
-        capabilities: [],
+        capabilities: [...(FEATURE_DEFAULTS[name]?.disabledCapabilities ?? [])],
       };
       continue;
     }
@@ -80,8 +80,10 @@ export function versionDocument(cfg: Config, catalog: BackendCatalog): { version
   const version = reportedVersion(cfg, catalog);
   const moduleVersion = version.replace(/-develop$/, '');
   const modules: Record<string, string> = {};
-  for (const name of runningFeatures(cfg)) {
-    const f = cfg.features[name]!;
+  // Plugin order, as the smart proxy lists them (unlike /features, which is sorted).
+  for (const name of PLUGIN_ORDER) {
+    const f = cfg.features[name];
+    if (!f) continue;
     const fromBackend = f.backends.map((b) => catalog.report(b)?.modules?.[name]).find((v) => v !== undefined);
     modules[name] = fromBackend ?? moduleVersion;
   }
