@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 
 const JSON_TYPE = 'application/json';
 const HTML_TYPE = 'text/html;charset=utf-8';
+const JSON_ACCEPTS = new Set(['application/json', 'application/*', '*/*']);
 
 export interface NativeAnswer {
   status: number;
@@ -14,15 +15,15 @@ export interface NativeAnswer {
 }
 
 /**
- * Error bodies are labelled JSON when Accept is missing, names application/json, or has any
- * `*\/*` entry; otherwise text/html (recorded behaviour of Sinatra's content negotiation).
+ * Error bodies are labelled JSON when Sinatra's `request.accept?('application/json')` holds: no
+ * Accept header, or any entry (whatever its q) of application/json, application/* or `*\/*`.
+ * Otherwise text/html (recorded behaviour).
  */
 export function errorContentType(headers: IncomingHttpHeaders): 'json' | 'html' {
   const accept = headers.accept;
   if (accept === undefined || accept.trim() === '') return 'json';
-  if (accept.includes('application/json')) return 'json';
-  if (accept.split(',').some((part) => part.trim().startsWith('*/*'))) return 'json';
-  return 'html';
+  const json = accept.split(',').some((entry) => JSON_ACCEPTS.has(entry.split(';')[0].trim().toLowerCase()));
+  return json ? 'json' : 'html';
 }
 
 export function errorAnswer(headers: IncomingHttpHeaders, status: number, message: string): NativeAnswer {
@@ -33,19 +34,17 @@ export function notFoundAnswer(): NativeAnswer {
   return { status: 404, contentType: 'json', body: 'Requested url was not found', extraHeaders: { 'X-Cascade': 'pass' } };
 }
 
+/** Headers in the order WEBrick writes them for a Sinatra answer (X-Cascade comes first). */
 export function writeNative(res: ServerResponse, answer: NativeAnswer, serverHeader: string, headOnly: boolean): void {
   const body = Buffer.from(answer.body, 'utf8');
-  const headers: Record<string, string | number> = {
-    'Content-Type': answer.contentType === 'json' ? JSON_TYPE : HTML_TYPE,
-    'Content-Length': body.length,
-  };
-  if (answer.contentType === 'html') {
-    headers['X-Xss-Protection'] = '1; mode=block';
-    headers['X-Frame-Options'] = 'SAMEORIGIN';
-  }
+  const html = answer.contentType === 'html';
+  const headers: Record<string, string | number> = { ...answer.extraHeaders };
+  headers['Content-Type'] = html ? HTML_TYPE : JSON_TYPE;
+  headers['Content-Length'] = body.length;
+  if (html) headers['X-Xss-Protection'] = '1; mode=block';
   headers['X-Content-Type-Options'] = 'nosniff';
+  if (html) headers['X-Frame-Options'] = 'SAMEORIGIN';
   headers['Server'] = serverHeader;
-  Object.assign(headers, answer.extraHeaders);
   res.writeHead(answer.status, headers);
   res.end(headOnly ? undefined : body);
 }

@@ -10,6 +10,11 @@ describe('error Content-Type follows Accept as the smart proxy does', () => {
     ['*/*', 'json'],
     ['text/plain', 'html'],
     ['text/html', 'html'],
+    // Sinatra's accept? matches wildcard entries and ignores q; it compares types, not substrings.
+    ['application/*', 'json'],
+    ['text/plain, application/json;q=0', 'json'],
+    ['text/plain, Application/JSON', 'json'],
+    ['application/jsonp', 'html'],
   ])('Accept %s → %s', (accept, expected) => {
     expect(errorContentType(accept === undefined ? {} : { accept })).toBe(expected);
   });
