@@ -53,11 +53,22 @@ export function ownRequest(call: BackendCall, requestId: string): OutgoingReques
   return { method: call.method, path, headers };
 }
 
-const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date']);
 
-/** Backend response headers worth passing back to the client. */
-export function responseHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (!RESPONSE_SKIP.has(k)) out[k] = v;
+/** A header name as WEBrick writes every one: each word capitalised, WWW and TE in capitals. */
+function webrickName(name: string): string {
+  return name.replace(/\bwww|^te$|\b\w/g, (m) => m.toUpperCase());
+}
+
+/**
+ * Backend response headers passed back to the client: per-connection ones dropped, names
+ * spelled as a smart proxy's WEBrick writes them (undici hands them over lower-cased), order
+ * kept, and Content-Length in its place with the length of the body actually sent.
+ */
+export function responseHeaders(headers: Record<string, string>, bodyLength: number): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(headers)) if (!RESPONSE_SKIP.has(k)) out[webrickName(k)] = v;
+  // Keeps the backend's position when it sent one.
+  out['Content-Length'] = bodyLength;
   return out;
 }

@@ -160,9 +160,7 @@ export class RequestHandler {
       writeNative(res, errorAnswer(req.headers, a.status, a.message), server, headOnly);
       return { status: a.status };
     }
-    const headers: Record<string, string | number> = responseHeaders(a.answer.headers);
-    headers['content-length'] = a.answer.body.length;
-    res.writeHead(a.answer.status, headers);
+    res.writeHead(a.answer.status, responseHeaders(a.answer.headers, a.answer.body.length));
     res.end(headOnly ? undefined : a.answer.body);
     return { status: a.answer.status };
   }
