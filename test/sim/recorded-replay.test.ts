@@ -5,4 +5,4 @@
 import { describeReplay } from '../support/replay/replay-suite.js';
 import { startSimTarget } from '../support/replay/sim-target.js';
 
-describeReplay('simulator replays the recorded smart-proxy exchanges', startSimTarget);
+describeReplay('simulator replays the recorded smart-proxy exchanges', startSimTarget, { logMessages: 'recorded', exceptions: {} });

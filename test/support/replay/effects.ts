@@ -40,6 +40,8 @@ function tftpDiff(before: Tree, after: Tree) {
  * on every simulator the write reaches; template relays go through one.
  */
 function upstreamCopies(ex: Exchange, run: ReplayRun): number {
+  const exception = run.tolerance.exceptions[ex.id]?.upstreamCopies;
+  if (exception !== undefined) return exception;
   return ex.id.startsWith('tftp-') ? run.target.tftpSims.length : 1;
 }
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createPki } from '../pki.js';
 import { StandInForeman } from './stand-in-foreman.js';
-import type { ReplayEnv, ReplayTarget } from './target.js';
+import type { ReplayEnv, ReplayTarget, Tolerance } from './target.js';
 
 /** The recorded port of the stand-in Foreman, replaced by ours everywhere. */
 const RECORDED_UPSTREAM = '127.0.0.1:18099';
@@ -20,6 +20,8 @@ export class ReplayRun {
   ca = Buffer.alloc(0);
   fromTimestamp = 0;
   private started?: ReplayTarget;
+
+  constructor(readonly tolerance: Tolerance) {}
 
   get target(): ReplayTarget {
     if (!this.started) throw new Error('replay target not started');

@@ -7,16 +7,19 @@ import { checkEffects, settle, statesOf, tree, type Tree } from './effects.js';
 import { loadExchanges, type Exchange } from './exchange.js';
 import { ReplayRun } from './replay-run.js';
 import { send } from './sender.js';
-import type { ReplayEnv, ReplayTarget } from './target.js';
+import type { ReplayEnv, ReplayTarget, Tolerance } from './target.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function describeReplay(title: string, startTarget: (env: ReplayEnv) => Promise<ReplayTarget>): void {
+export function describeReplay(title: string, startTarget: (env: ReplayEnv) => Promise<ReplayTarget>, tolerance: Tolerance): void {
   describe(title, () => {
-    const run = new ReplayRun();
+    const run = new ReplayRun(tolerance);
     beforeAll(() => run.start(startTarget));
     afterAll(() => run.stop());
-    for (const ex of loadExchanges()) it(`${ex.id}: ${ex.note}`, () => replayOne(ex, run));
+    for (const ex of loadExchanges()) {
+      const exception = tolerance.exceptions[ex.id];
+      it(`${ex.id}: ${ex.note}${exception ? ` [exception: ${exception.reason}]` : ''}`, () => replayOne(ex, run));
+    }
   });
 }
 

@@ -9,6 +9,8 @@ import type { ReplayRun } from './replay-run.js';
 export interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** Header names as they came over the wire, in order. */
+  rawNames: string[];
   body: string;
 }
 
@@ -39,7 +41,14 @@ export function send(ex: Exchange, run: ReplayRun): Promise<Answer> {
     const req = (tls ? https : http).request(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawNames: res.rawHeaders.filter((_, i) => i % 2 === 0),
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
     });
     req.on('error', reject);
     req.end(body);

@@ -23,7 +23,6 @@ export async function startSimTarget(env: ReplayEnv): Promise<ReplayTarget> {
     sims: [sim],
     tftpSims: [sim],
     stateSim: sim,
-    tolerance: { logMessages: 'recorded', exceptions: {} },
     async stop() {
       await sim.stop();
     },

@@ -1,6 +1,6 @@
 // What the replay is sent to: one simulator directly, or proxy-proxy in front of simulators.
-// A target says where requests go, which simulators must show the recorded side effects, and
-// how strictly answers are judged where it knowingly differs from the recorded proxy.
+// A target says where requests go and which simulators must show the recorded side effects; its
+// tolerance says how answers are judged where it knowingly differs from the recorded proxy.
 import type { Pki } from '../pki.js';
 import type { SimProcess } from '../sim-process.js';
 
@@ -15,8 +15,8 @@ export interface ReplayEnv {
 export interface Exception {
   /** One line: why this target cannot match the recording here. */
   reason: string;
-  /** Parts of the answer left uncompared. */
-  skip: ('body' | 'content-length')[];
+  /** How often the stand-in Foreman sees each recorded upstream request, instead of once. */
+  upstreamCopies?: number;
 }
 
 export interface Tolerance {
@@ -39,7 +39,6 @@ export interface ReplayTarget {
   tftpSims: SimProcess[];
   /** The simulator that must hold the recorded DNS and DHCP effects. */
   stateSim: SimProcess;
-  tolerance: Tolerance;
   stop(): Promise<void>;
 }
 
