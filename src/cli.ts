@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-// proxy-proxy command line: run the daemon, check a config, run the simulated smart proxy, or
-// start the demo (two simulated backends behind the daemon).
+// proxy-proxy command line: run the daemon, check a config, ask the running daemon for its status
+// or a drift check, run the simulated smart proxy, or start the demo (two simulated backends
+// behind the daemon).
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config/load.js';
 import { checkConfigCommand } from './config/check-config.js';
 import { Daemon } from './daemon.js';
 import { runDemo } from './demo.js';
 import { runSimCli } from './sim/main.js';
+import { driftCommand, parseOpsFlags, statusCommand } from './ops/ops-commands.js';
 
 export const DEFAULT_CONFIG = '/etc/proxy-proxy/proxy-proxy.yaml';
 
 const USAGE = `usage: proxy-proxy [run] [--config FILE] [--log-format json|text]
        proxy-proxy check-config FILE
+       proxy-proxy drift [--config FILE | --url URL] [--repair] [--prune] [--json]
+       proxy-proxy status [--config FILE | --url URL] [--json]
        proxy-proxy demo
        proxy-proxy sim [--port N] [--control-port N] [--tftproot DIR] …
        proxy-proxy version`;
@@ -69,6 +73,10 @@ async function main(argv: string[]): Promise<number> {
       if (rest.length !== 1) throw new UsageError('check-config needs exactly one FILE');
       return checkConfigCommand(rest[0]!, process.stdout, process.stderr);
     }
+    case 'drift':
+      return driftCommand(parseOpsFlags(rest, 'drift', DEFAULT_CONFIG, (m) => new UsageError(m)), process.stdout, process.stderr);
+    case 'status':
+      return statusCommand(parseOpsFlags(rest, 'status', DEFAULT_CONFIG, (m) => new UsageError(m)), process.stdout, process.stderr);
     case 'demo':
       await runDemo();
       return -1;

@@ -11,6 +11,7 @@ import { LogBuffer } from './ops/log-buffer.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import { Runtime } from './runtime.js';
 import { Convergence } from './converge/convergence.js';
+import { DriftScheduler } from './converge/drift/drift-schedule.js';
 import { openStateStore } from './state/open-store.js';
 import { runtimeApi } from './ops/runtime-api.js';
 import type { StateStore } from './state/store.js';
@@ -28,6 +29,7 @@ export class Daemon {
   listeners: BoundListener[] = [];
   readonly store: StateStore;
   readonly converge: Convergence;
+  readonly drift: DriftScheduler;
   private current: Runtime;
   private readonly handler: RequestHandler;
   private stopping: Promise<void> | undefined;
@@ -39,8 +41,9 @@ export class Daemon {
     this.current = new Runtime(config, this.logger);
     this.store = openStateStore(config.state_dir);
     this.converge = new Convergence(this.store, () => this.current, this.logger);
+    this.drift = new DriftScheduler(this);
     this.handler = new RequestHandler(() => this.current, this.logger, this.logs, options.resolver ?? new SystemResolver(), this.converge);
-    this.handler.ops = (method, path, client) => runtimeApi(this, method, path, client);
+    this.handler.ops = (method, path, client, rawQuery, body) => runtimeApi(this, method, path, client, rawQuery, body);
   }
 
   get runtime(): Runtime {
@@ -57,6 +60,7 @@ export class Daemon {
     this.converge.start();
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
+    this.drift.configure(this.config.drift);
     const features = Object.values(this.config.features).map((f) =>
       this.current.modules.get(f.name)?.localOnly ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
     );
@@ -101,6 +105,7 @@ export class Daemon {
     this.current = fresh;
     // A backend added to a replicated feature starts with the whole ledger as its backlog.
     this.converge.scanBacklogs();
+    this.drift.configure(next.drift);
     this.logger.level = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' }[next.log_level];
     try {
       const l = await reconcileListeners(this.listeners, before, next, this.handler.listener);
@@ -124,6 +129,8 @@ export class Daemon {
 
   private async doStop(): Promise<void> {
     const bound = this.config.shutdown_timeout_ms;
+    // A drift run in progress is cut short rather than waited for.
+    const driftStopped = this.drift.stop();
     this.logger.info(`stopping: no new connections, waiting up to ${bound} ms for ${this.handler.inFlight} in-flight request(s)`);
     const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
     for (const l of this.listeners) l.server.closeIdleConnections();
@@ -135,6 +142,7 @@ export class Daemon {
     if (this.handler.inFlight > 0) this.logger.warn(`stop: ${this.handler.inFlight} request(s) cut off after ${bound} ms`);
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);
+    await driftStopped;
     this.converge.stop();
     await this.current.stop();
     this.store.close();

@@ -34,7 +34,7 @@ interface Served {
 export class RequestHandler {
   private active = 0;
   /** The runtime operations API (/proxy_proxy/…), answered before any smart-proxy route. */
-  ops: ((method: string, path: string, client: ClientIdentity) => ApiAnswer) | undefined;
+  ops: ((method: string, path: string, client: ClientIdentity, rawQuery: string, body: Buffer) => Promise<ApiAnswer>) | undefined;
 
   constructor(
     private readonly runtime: () => Runtime,
@@ -88,7 +88,7 @@ export class RequestHandler {
     }
 
     if (this.ops && path.startsWith(RUNTIME_API_PREFIX)) {
-      const a = this.ops(method, path, identity);
+      const a = await this.ops(method, path, identity, rawQuery, body);
       if (a.json === undefined) return answer(errorAnswer(req.headers, a.status, a.message ?? ''), { note: 'runtime api' });
       return answer({ status: a.status, contentType: 'json', body: JSON.stringify(a.json) }, { note: 'runtime api' });
     }

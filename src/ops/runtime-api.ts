@@ -1,6 +1,7 @@
 // The runtime operations API under /proxy_proxy/ (a prefix no smart-proxy module uses): status,
-// and drain / maintenance / enable of a backend. It changes operational state only and never
-// persists it: after a restart or reload the config file is the truth again (HAProxy's rule).
+// drain / maintenance / enable of a backend, and the drift check (POST drift, repair=1, prune=1).
+// Backend states set here are operational only and never persisted: after a restart or reload
+// the config file is the truth again (HAProxy's rule).
 import { BlockList, isIP } from 'node:net';
 import type { Daemon } from '../daemon.js';
 import type { OperationalState } from '../backends/health-state.js';
@@ -40,13 +41,24 @@ export class RuntimeApiAllowList {
   }
 }
 
-export function runtimeApi(daemon: Daemon, method: string, path: string, client: ClientIdentity): ApiAnswer {
+export async function runtimeApi(
+  daemon: Daemon,
+  method: string,
+  path: string,
+  client: ClientIdentity,
+  rawQuery = '',
+  body: Buffer = Buffer.alloc(0),
+): Promise<ApiAnswer> {
   const allow = new RuntimeApiAllowList(daemon.config.runtime_api.allow);
   if (!allow.allows(client)) {
     return { status: 403, message: `Runtime API: client ${client.certCn ?? plainAddress(client.remoteAddress)} is not in runtime_api.allow` };
   }
   const rest = path.slice(RUNTIME_API_PREFIX.length).replace(/\/$/, '');
   if (method === 'GET' && rest === 'status') return { status: 200, json: statusDocument(daemon) };
+  if (method === 'POST' && rest === 'drift') {
+    const flags = driftFlags(rawQuery, body);
+    return { status: 200, json: await daemon.drift.run({ repair: flags.has('repair'), prune: flags.has('prune') }, 'runtime API') };
+  }
   const m = /^backends\/([^/]+)\/(drain|maintenance|enable)$/.exec(rest);
   if (m && method === 'POST') {
     const name = decodeURIComponent(m[1]!);
@@ -61,6 +73,20 @@ export function runtimeApi(daemon: Daemon, method: string, path: string, client:
     };
   }
   return { status: 404, message: 'Requested url was not found' };
+}
+
+/** repair=1 / prune=1 (or true, yes, on) from the query, a form body or a JSON body. */
+function driftFlags(rawQuery: string, body: Buffer): Set<string> {
+  const values = new URLSearchParams(rawQuery);
+  const text = body.toString('utf8').trim();
+  if (text.startsWith('{')) {
+    try {
+      for (const [k, v] of Object.entries(JSON.parse(text) as Record<string, unknown>)) values.set(k, String(v));
+    } catch {
+      /* not JSON after all: no flags from the body */
+    }
+  } else for (const [k, v] of new URLSearchParams(text)) values.set(k, v);
+  return new Set([...values].filter(([, v]) => /^(1|true|yes|on)$/i.test(v)).map(([k]) => k));
 }
 
 export function statusDocument(daemon: Daemon): unknown {

@@ -1,0 +1,195 @@
+// The drift check: compare what each in-service backend of a replicated feature holds with the
+// desired-state ledger, and on request repair it. It runs inside the daemon because a repair
+// must hold the key's lock (a live write to the same key must not be overtaken) and goes
+// through the same backend pools. A repair re-sends the ledger's entry only if that entry is
+// still the one the check compared against; anything written since is judged by the re-check.
+import type { Backend } from '../../backends/backend.js';
+import type { BackendCall } from '../../features/route.js';
+import type { Runtime } from '../../runtime.js';
+import type { StateStore } from '../../state/store.js';
+import type { Convergence } from '../convergence.js';
+import { replayRequest, storeCall } from '../stored-form.js';
+import { dhcpInspector } from './dhcp-drift.js';
+import { isDrift, type DriftReport, type FeatureSummary, type RepairResult } from './drift-report.js';
+import type { BackendSend, DriftFinding, FeatureInspector } from './inspector.js';
+import { tftpInspector } from './tftp-drift.js';
+
+export const INSPECTORS: ReadonlyMap<string, FeatureInspector> = new Map([tftpInspector, dhcpInspector].map((i) => [i.feature, i]));
+
+/** What a run needs; a Daemon has all three. */
+export interface DriftContext {
+  readonly runtime: Runtime;
+  readonly store: StateStore;
+  readonly converge: Convergence;
+}
+
+export interface DriftOptions {
+  repair?: boolean;
+  /** Also delete extras (implies repair). */
+  prune?: boolean;
+  /** Stops a run early (daemon shutdown); what is left unread is reported unreadable. */
+  signal?: AbortSignal;
+}
+
+interface Pass {
+  findings: DriftFinding[];
+  /** Inspected (feature, backend) pairs, as 'feature\0backend'. */
+  pairs: Set<string>;
+}
+
+const pairId = (feature: string, backend: string) => `${feature}\0${backend}`;
+
+function sender(backend: Backend, requestId: string, signal: AbortSignal | undefined): BackendSend {
+  return async (call) => {
+    if (signal?.aborted) throw Object.assign(new Error('drift check stopped'), { code: 'STOPPED' });
+    return backend.send(replayRequest(storeCall(call, requestId)));
+  };
+}
+
+async function sendOk(backend: Backend, call: BackendCall, requestId: string): Promise<true | string> {
+  try {
+    const a = await backend.send(replayRequest(storeCall(call, requestId)));
+    // Deleting what is already gone counts as done, as for the smart proxy.
+    return (a.status >= 200 && a.status < 300) || (call.method === 'DELETE' && a.status === 404) ? true : `HTTP ${a.status} on ${call.method} ${call.path}`;
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Promise<DriftReport> {
+  const startedAt = new Date();
+  const prune = opts.prune === true;
+  const repair = opts.repair === true || prune;
+  // One runtime for the whole run: a reload in between must not mix two configurations.
+  const rt = ctx.runtime;
+  const requestId = `drift-${startedAt.getTime()}`;
+  const features: FeatureSummary[] = [];
+  const unverifiable: DriftReport['unverifiable'] = [];
+  const targets: { inspector: FeatureInspector; backends: Backend[] }[] = [];
+
+  for (const f of rt.features.values()) {
+    const inspector = INSPECTORS.get(f.name);
+    if (f.policy !== 'replicate' || !inspector) continue;
+    const entries = ctx.store.ledger(f.name);
+    for (const e of entries) if (!inspector.readable(e.key)) unverifiable.push({ feature: f.name, key: e.key });
+    const inService = f.backends.filter((b) => b.health.inService);
+    features.push({
+      feature: f.name,
+      keys: entries.length,
+      backends: inService.map((b) => b.name),
+      skipped: f.backends.filter((b) => !b.health.inService).map((b) => ({ backend: b.name, state: b.health.state })),
+    });
+    targets.push({ inspector, backends: inService });
+  }
+
+  const check = async (only?: Set<string>): Promise<Pass> => {
+    const pass: Pass = { findings: [], pairs: new Set() };
+    const jobs = targets.flatMap(({ inspector, backends }) =>
+      backends
+        .filter((b) => !only || only.has(pairId(inspector.feature, b.name)))
+        .map(async (backend) => {
+          const feature = inspector.feature;
+          pass.pairs.add(pairId(feature, backend.name));
+          if (!backend.health.available) {
+            const why = backend.health.ejected ? 'ejected after live failures' : `backend is ${backend.health.state}`;
+            pass.findings.push({ feature, backend: backend.name, key: '*', kind: 'unreadable', detail: why });
+            return;
+          }
+          // Read the ledger now, not at the start: a re-check must see what the repair wrote.
+          const entries = ctx.store.ledger(feature).filter((e) => inspector.readable(e.key));
+          const byKey = new Map(entries.map((e) => [e.key, e]));
+          for (const o of await inspector.inspect(sender(backend, requestId, opts.signal), entries)) {
+            if (o.kind === 'ok') continue;
+            const e = byKey.get(o.key);
+            const finding: DriftFinding = { ...o, kind: o.kind, feature, backend: backend.name };
+            if (e && o.kind !== 'unreadable') {
+              finding.version = e.version;
+              if (ctx.store.appliedVersion(feature, e.key, backend.name) < e.version) finding.behind = true;
+            }
+            pass.findings.push(finding);
+          }
+        }),
+    );
+    await Promise.all(jobs);
+    pass.findings.sort((a, b) => a.feature.localeCompare(b.feature) || a.backend.localeCompare(b.backend) || a.key.localeCompare(b.key));
+    return pass;
+  };
+
+  const first = await check();
+  const repairs: RepairResult[] = [];
+  let remaining = first.findings.filter(isDrift);
+
+  if (repair) {
+    for (const f of remaining) {
+      if (f.kind === 'extra' && !prune) continue;
+      if (opts.signal?.aborted) break;
+      repairs.push(await repairOne(ctx, rt, f, requestId));
+    }
+    // Only the pairs that were touched are read again; the others cannot have changed by us.
+    const touched = new Set(repairs.map((r) => pairId(r.feature, r.backend)));
+    if (touched.size > 0) {
+      const again = await check(touched);
+      for (const r of repairs) {
+        if (r.outcome !== 'fixed') continue;
+        const still = again.findings.find(
+          (g) => g.feature === r.feature && g.backend === r.backend && (g.key === r.key || g.key === '*' || r.key.startsWith(`${g.key}/`)),
+        );
+        if (still) {
+          r.outcome = 'not_fixed';
+          r.detail = `re-check: ${still.kind}${still.actual ? ` ${still.actual}` : ''}${still.detail ? ` ${still.detail}` : ''}`;
+        }
+      }
+      remaining = [...remaining.filter((f) => !touched.has(pairId(f.feature, f.backend))), ...again.findings.filter(isDrift)];
+    }
+  }
+
+  const unreadable = first.findings.filter((f) => f.kind === 'unreadable').length;
+  return {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    repair,
+    prune,
+    features,
+    findings: first.findings,
+    unverifiable,
+    repairs,
+    remaining,
+    summary: {
+      differences: first.findings.filter(isDrift).length,
+      unreadable,
+      unverifiable: unverifiable.length,
+      repaired: repairs.filter((r) => r.outcome === 'fixed').length,
+      failed: repairs.filter((r) => r.outcome === 'failed' || r.outcome === 'not_fixed').length,
+      remaining: remaining.length,
+    },
+    inStep: remaining.length === 0,
+  };
+}
+
+/**
+ * One repair under the key's lock. 'fixed' here means sent; the re-check may still demote it.
+ * An entry that changed since the check is left alone: a live write has put the key in a
+ * newer state, and the re-check judges that state.
+ */
+async function repairOne(ctx: DriftContext, rt: Runtime, f: DriftFinding, requestId: string): Promise<RepairResult> {
+  const inspector = INSPECTORS.get(f.feature)!;
+  const backend = rt.backends.get(f.backend)!;
+  const base = { feature: f.feature, backend: f.backend, key: f.key, kind: f.kind };
+  return ctx.converge.locks.with([`${f.feature}/${f.key}`], async (): Promise<RepairResult> => {
+    if (f.kind === 'extra') {
+      if (ctx.store.getDesired(f.feature, f.key)) return { ...base, action: 'prune', outcome: 'skipped', detail: 'written through proxy-proxy since the check' };
+      const call = inspector.prune?.(f);
+      if (!call) return { ...base, action: 'prune', outcome: 'failed', detail: 'no API removes it' };
+      const r = await sendOk(backend, call, requestId);
+      return r === true ? { ...base, action: 'prune', outcome: 'fixed' } : { ...base, action: 'prune', outcome: 'failed', detail: r };
+    }
+    const latest = ctx.store.getDesired(f.feature, f.key);
+    if (!latest || latest.version !== f.version) return { ...base, action: 'resend', outcome: 'skipped', detail: 'written since the check' };
+    for (const step of inspector.prepare?.(f) ?? []) {
+      const r = await sendOk(backend, step, requestId);
+      if (r !== true) return { ...base, action: 'resend', outcome: 'failed', detail: r };
+    }
+    const r = await ctx.converge.sendEntry(backend, latest, requestId);
+    return r === true ? { ...base, action: 'resend', outcome: 'fixed' } : { ...base, action: 'resend', outcome: 'failed', detail: r };
+  });
+}

@@ -1,0 +1,56 @@
+// `proxy-proxy status`: the runtime API's status document for people.
+import { span, textTable } from './text-table.js';
+
+interface StatusDoc {
+  config: string | null;
+  listeners: { scheme: string; host: string; port: number }[];
+  backends: {
+    name: string;
+    state: string;
+    ejectedUntil: number | null;
+    ejections: number;
+    lastCheck: { at: number; ok: boolean; detail: string } | null;
+    features: string[];
+  }[];
+  features: { name: string; policy: string; backends: string[]; on_backend_down?: string; min_success?: number; catching_up: string[] }[];
+  convergence: {
+    openSagas: number;
+    pendingCompensations: { id: number; feature: string; route: string; attempts: number; nextAttemptAt: number | null; lastError: string | null }[];
+    catchUpBacklog: Record<string, Record<string, number>>;
+  };
+}
+
+export function formatStatus(raw: unknown, now = Date.now()): string {
+  const doc = raw as StatusDoc;
+  const out: string[] = [];
+  if (doc.config) out.push(`config: ${doc.config}`);
+  const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  out.push(`listening: ${doc.listeners.map((l) => `${l.scheme}://${host(l.host)}:${l.port}`).join(', ') || 'nowhere'}`);
+
+  const backends = [['BACKEND', 'STATE', 'EJECTED', 'LAST CHECK', 'FEATURES']];
+  for (const b of doc.backends) {
+    const ejected = b.ejectedUntil ? `${span(b.ejectedUntil - now)} more (${b.ejections} ejection(s))` : '-';
+    const check = b.lastCheck ? `${b.lastCheck.ok ? 'ok' : `failed: ${b.lastCheck.detail}`} ${span(now - b.lastCheck.at)} ago` : '-';
+    backends.push([b.name, b.state, ejected, check, b.features.join(', ') || '-']);
+  }
+  out.push('', textTable(backends));
+
+  const features = [['FEATURE', 'POLICY', 'BACKENDS', 'BACKEND DOWN', 'CATCHING UP']];
+  for (const f of doc.features) {
+    const down = f.on_backend_down ? `${f.on_backend_down}${f.min_success !== undefined ? ` (min ${f.min_success})` : ''}` : '-';
+    features.push([f.name, f.policy, f.backends.join(', ') || '-', down, f.catching_up.join(', ') || '-']);
+  }
+  out.push('', textTable(features));
+
+  const c = doc.convergence;
+  out.push('', `open sagas: ${c.openSagas}`, `pending compensations: ${c.pendingCompensations.length}`);
+  for (const p of c.pendingCompensations) {
+    const next = p.nextAttemptAt === null ? 'due now' : `next in ${span(p.nextAttemptAt - now)}`;
+    out.push(`  saga ${p.id} ${p.route}: ${p.attempts} attempt(s), ${next}${p.lastError ? `; last error: ${p.lastError}` : ''}`);
+  }
+  const backlog = Object.entries(c.catchUpBacklog).map(
+    ([feature, per]) => `${feature}: ${Object.entries(per).map(([b, n]) => `${b} ${n}`).join(', ') || '-'}`,
+  );
+  out.push(`catch-up backlog: ${backlog.join('; ') || 'no replicated feature'}`);
+  return out.join('\n') + '\n';
+}
