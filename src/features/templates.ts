@@ -44,11 +44,12 @@ export const templates: FeatureModule = {
       method: 'GET',
       pattern: '/unattended/:kind/:template/:hostgroup',
       kind: 'read',
-      retrySafe: true,
+      retrySafe: false,
     },
     report('built'),
     report('failed'),
-    { name: 'templates.get', method: 'GET', pattern: '/unattended/:kind', kind: 'read', retrySafe: true },
+    // Relays: a 5xx is Foreman's answer, relayed; another backend would only ask Foreman again.
+    { name: 'templates.get', method: 'GET', pattern: '/unattended/:kind', kind: 'read', retrySafe: false },
     {
       name: 'templates.post',
       method: 'POST',
@@ -58,6 +59,6 @@ export const templates: FeatureModule = {
       exactlyOnce: true,
       noInverse: RELAY,
     },
-    { name: 'templates.userdata', method: 'GET', pattern: '/userdata/:kind', kind: 'read', retrySafe: true },
+    { name: 'templates.userdata', method: 'GET', pattern: '/userdata/:kind', kind: 'read', retrySafe: false },
   ],
 };

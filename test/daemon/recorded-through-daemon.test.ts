@@ -8,11 +8,6 @@ import { startDaemonTarget } from '../support/replay/daemon-target.js';
 
 describeReplay('proxy-proxy in front of two simulators replays the recorded smart-proxy exchanges', startDaemonTarget, {
   logMessages: 'own',
-  // Where proxy-proxy knowingly differs from the recorded proxy, each with its reason.
-  exceptions: {
-    'templates-userdata-error': {
-      reason: 'the relayed Foreman 500 is a 5xx on a retry-safe read, so failover asks sim-b too (fix: retrySafe: false on template relays, src/features/templates.ts)',
-      upstreamCopies: 2,
-    },
-  },
+  // Where proxy-proxy knowingly differs from the recorded proxy, each with its reason: none.
+  exceptions: {},
 });
