@@ -57,7 +57,10 @@ export class RequestHandler {
       (served) => this.logLine(req, requestId, served, started),
       (err: unknown) => {
         this.logger.error(`unexpected failure serving ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`, { request_id: requestId });
-        if (!res.headersSent) writeNative(res, errorAnswer(req.headers, 500, 'Internal error in proxy-proxy'), 'foreman-proxy', false);
+        if (!res.headersSent) {
+          const rt = this.runtime();
+          writeNative(res, errorAnswer(req.headers, 500, (err as Error).message), `foreman-proxy/${reportedVersion(rt.config, rt.catalog)}`, false);
+        }
         else res.destroy();
       },
     );
@@ -89,6 +92,7 @@ export class RequestHandler {
 
     if (this.ops && path.startsWith(RUNTIME_API_PREFIX)) {
       const a = await this.ops(method, path, identity, rawQuery, body);
+      if (a.notFound) return answer(notFoundAnswer(), { note: 'runtime api refused' });
       if (a.json === undefined) return answer(errorAnswer(req.headers, a.status, a.message ?? ''), { note: 'runtime api' });
       return answer({ status: a.status, contentType: 'json', body: JSON.stringify(a.json) }, { note: 'runtime api' });
     }

@@ -11,6 +11,8 @@ export const RUNTIME_API_PREFIX = '/proxy_proxy/';
 
 export interface ApiAnswer {
   status: number;
+  /** Answer exactly as the smart proxy's unknown-route 404. */
+  notFound?: boolean;
   /** JSON document, or a plain-text message for errors (smart-proxy style). */
   json?: unknown;
   message?: string;
@@ -51,7 +53,10 @@ export async function runtimeApi(
 ): Promise<ApiAnswer> {
   const allow = new RuntimeApiAllowList(daemon.config.runtime_api.allow);
   if (!allow.allows(client)) {
-    return { status: 403, message: `Runtime API: client ${client.certCn ?? plainAddress(client.remoteAddress)} is not in runtime_api.allow` };
+    // Whoever may not use the API (Foreman included) sees what a smart proxy shows for an
+    // unknown path; the refusal is logged for the administrator.
+    daemon.logger.warn(`runtime API: ${client.certCn ?? plainAddress(client.remoteAddress)} is not in runtime_api.allow (${method} ${path})`);
+    return { status: 404, message: 'Requested url was not found', notFound: true };
   }
   const rest = path.slice(RUNTIME_API_PREFIX.length).replace(/\/$/, '');
   if (method === 'GET' && rest === 'status') return { status: 200, json: statusDocument(daemon) };

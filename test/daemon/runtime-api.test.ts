@@ -53,11 +53,14 @@ describe('runtime API allow-list', () => {
   });
   afterAll(() => h.stop());
 
-  it('refuses a client outside runtime_api.allow', async () => {
+  it('shows a client outside runtime_api.allow the smart proxy 404, and logs the refusal', async () => {
     const r = await h.http.get('/proxy_proxy/status');
-    expect(r.status).toBe(403);
-    expect(r.body).toBe('Runtime API: client 127.0.0.1 is not in runtime_api.allow');
-    expect((await h.http.post('/proxy_proxy/backends/sim-a/drain')).status).toBe(403);
+    expect(r.status).toBe(404);
+    expect(r.body).toBe('Requested url was not found');
+    expect(r.headers['x-cascade']).toBe('pass');
+    expect((await h.http.post('/proxy_proxy/backends/sim-a/drain')).status).toBe(404);
+    const logs = h.daemon.logs.query(undefined) as { logs: { level: string; message: string }[] };
+    expect(logs.logs.some((l) => l.level === 'WARN' && /127\.0\.0\.1 is not in runtime_api\.allow/.test(l.message))).toBe(true);
     expect(h.daemon.runtime.backends.get('sim-a')!.state).toBe('up');
   });
 });
