@@ -14,6 +14,8 @@ import { Convergence } from './converge/convergence.js';
 import { DriftScheduler } from './converge/drift/drift-schedule.js';
 import { openStateStore } from './state/open-store.js';
 import { runtimeApi } from './ops/runtime-api.js';
+import { Metrics } from './ops/metrics.js';
+import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
 
 export interface DaemonOptions {
@@ -28,6 +30,8 @@ export class Daemon {
   readonly logger: Logger;
   listeners: BoundListener[] = [];
   readonly store: StateStore;
+  readonly metrics: Metrics;
+  readonly traffic = new TrafficWindow();
   readonly converge: Convergence;
   readonly drift: DriftScheduler;
   private current: Runtime;
@@ -43,6 +47,19 @@ export class Daemon {
     this.converge = new Convergence(this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
     this.handler = new RequestHandler(() => this.current, this.logger, this.logs, options.resolver ?? new SystemResolver(), this.converge);
+    this.metrics = new Metrics({
+      backends: () =>
+        [...this.current.backends.values()].map((b) => ({ name: b.name, state: b.state, ejected: b.health.ejected, ejections: b.health.snapshot().ejections })),
+      convergence: () => {
+        const c = this.converge.status();
+        const backlog = Object.entries(c.catchUpBacklog).flatMap(([feature, per]) => Object.entries(per).map(([backend, size]) => ({ feature, backend, size })));
+        return { openSagas: c.openSagas, pendingCompensations: c.pendingCompensations.length, backlog };
+      },
+    });
+    this.handler.observer = (record, ms) => {
+      this.metrics.observe(record, ms);
+      this.traffic.observe(record, ms);
+    };
     this.handler.ops = (method, path, client, rawQuery, body) => runtimeApi(this, method, path, client, rawQuery, body);
   }
 

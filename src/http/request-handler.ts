@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { HttpMethod, IncomingCall, LocalAnswer } from '../features/route.js';
 import type { Runtime } from '../runtime.js';
 import type { Convergence } from '../converge/convergence.js';
-import { RUNTIME_API_PREFIX, type ApiAnswer } from '../ops/runtime-api.js';
+import { isRuntimeApiPath, type ApiAnswer } from '../ops/runtime-api.js';
 import { dispatch } from '../fanout/dispatch.js';
 import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
 import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
@@ -33,6 +33,8 @@ interface Served {
 
 export class RequestHandler {
   private active = 0;
+  /** Sees every answered request (metrics, recent traffic). */
+  observer: ((record: { status: number; feature?: string; route?: string; policy?: string; attempts?: Attempt[] }, ms: number) => void) | undefined;
   /** The runtime operations API (/proxy_proxy/…), answered before any smart-proxy route. */
   ops: ((method: string, path: string, client: ClientIdentity, rawQuery: string, body: Buffer) => Promise<ApiAnswer>) | undefined;
 
@@ -90,9 +92,14 @@ export class RequestHandler {
       throw err;
     }
 
-    if (this.ops && path.startsWith(RUNTIME_API_PREFIX)) {
+    if (this.ops && isRuntimeApiPath(path)) {
       const a = await this.ops(method, path, identity, rawQuery, body);
       if (a.notFound) return answer(notFoundAnswer(), { note: 'runtime api refused' });
+      if (a.text) {
+        res.writeHead(a.status, { 'Content-Type': a.text.contentType, 'Content-Length': Buffer.byteLength(a.text.body), 'Cache-Control': 'no-store' });
+        res.end(headOnly ? undefined : a.text.body);
+        return { status: a.status, note: 'runtime api' };
+      }
       if (a.json === undefined) return answer(errorAnswer(req.headers, a.status, a.message ?? ''), { note: 'runtime api' });
       return answer({ status: a.status, contentType: 'json', body: JSON.stringify(a.json) }, { note: 'runtime api' });
     }
@@ -171,6 +178,7 @@ export class RequestHandler {
 
   private logLine(req: IncomingMessage, requestId: string, served: Served, started: number): void {
     const ms = Math.round((performance.now() - started) * 100) / 100;
+    this.observer?.(served, ms);
     const tried = (served.attempts ?? []).map((a) => `${a.backend}:${a.phase === 'send' ? '' : `${a.phase}:`}${a.outcome}:${a.ms}ms`);
     const where = served.feature ? ` ${served.feature}/${served.policy}` : '';
     const msg = `${req.method} ${req.url} ${served.status} ${ms}ms${where}${tried.length ? ` [${tried.join(' ')}]` : ''}`;

@@ -6,8 +6,16 @@ import { BlockList, isIP } from 'node:net';
 import type { Daemon } from '../daemon.js';
 import type { OperationalState } from '../backends/health-state.js';
 import { plainAddress, type ClientIdentity } from '../http/trusted-hosts.js';
+import { STATUS_PAGE } from './status-page.js';
 
 export const RUNTIME_API_PREFIX = '/proxy_proxy/';
+/** Prometheus' conventional path; behind the same allow-list as the runtime API. */
+export const METRICS_PATH = '/metrics';
+
+/** Paths the runtime API answers (before any smart-proxy route). */
+export function isRuntimeApiPath(path: string): boolean {
+  return path.startsWith(RUNTIME_API_PREFIX) || path === METRICS_PATH;
+}
 
 export interface ApiAnswer {
   status: number;
@@ -16,6 +24,8 @@ export interface ApiAnswer {
   /** JSON document, or a plain-text message for errors (smart-proxy style). */
   json?: unknown;
   message?: string;
+  /** A non-JSON document (the status page, Prometheus text). */
+  text?: { contentType: string; body: string };
 }
 
 const ACTIONS: Record<string, OperationalState> = { drain: 'drained', maintenance: 'maintenance', enable: 'active' };
@@ -58,7 +68,12 @@ export async function runtimeApi(
     daemon.logger.warn(`runtime API: ${client.certCn ?? plainAddress(client.remoteAddress)} is not in runtime_api.allow (${method} ${path})`);
     return { status: 404, message: 'Requested url was not found', notFound: true };
   }
+  if (path === METRICS_PATH) {
+    if (method !== 'GET') return { status: 404, message: 'Requested url was not found', notFound: true };
+    return { status: 200, text: await daemon.metrics.render() };
+  }
   const rest = path.slice(RUNTIME_API_PREFIX.length).replace(/\/$/, '');
+  if (method === 'GET' && rest === '') return { status: 200, text: { contentType: 'text/html; charset=utf-8', body: STATUS_PAGE } };
   if (method === 'GET' && rest === 'status') return { status: 200, json: statusDocument(daemon) };
   if (method === 'POST' && rest === 'drift') {
     const flags = driftFlags(rawQuery, body);
@@ -115,5 +130,6 @@ export function statusDocument(daemon: Daemon): unknown {
       catching_up: f.backends.filter((b) => daemon.converge.isLagging(f.name, b.name)).map((b) => b.name),
     })),
     convergence: daemon.converge.status(),
+    traffic: daemon.traffic.summary(),
   };
 }

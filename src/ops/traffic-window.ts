@@ -1,0 +1,42 @@
+// Recent traffic per feature for the status page: the last N answers, so "error rate" and
+// "latency" mean now, not since start-up.
+import type { RequestRecord } from './metrics.js';
+
+interface Sample {
+  status: number;
+  ms: number;
+}
+
+export interface TrafficSummary {
+  requests: number;
+  errors: number;
+  p50ms: number | null;
+}
+
+export class TrafficWindow {
+  private readonly samples = new Map<string, Sample[]>();
+
+  constructor(private readonly size = 500) {}
+
+  observe(r: RequestRecord, ms: number): void {
+    if (!r.feature) return;
+    const list = this.samples.get(r.feature) ?? [];
+    list.push({ status: r.status, ms });
+    if (list.length > this.size) list.shift();
+    this.samples.set(r.feature, list);
+  }
+
+  summary(): Record<string, TrafficSummary> {
+    const out: Record<string, TrafficSummary> = {};
+    for (const [feature, list] of this.samples) {
+      const sorted = list.map((s) => s.ms).sort((a, b) => a - b);
+      out[feature] = {
+        requests: list.length,
+        // 4xx are Foreman's and the backends' business (validation, conflicts); 5xx are ours.
+        errors: list.filter((s) => s.status >= 500).length,
+        p50ms: sorted.length ? Math.round(sorted[Math.floor((sorted.length - 1) / 2)]! * 100) / 100 : null,
+      };
+    }
+    return out;
+  }
+}
