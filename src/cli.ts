@@ -8,6 +8,7 @@ import { checkConfigCommand } from './config/check-config.js';
 import { Daemon } from './daemon.js';
 import { runDemo } from './demo.js';
 import { runSimCli } from './sim/main.js';
+import { runSimHostCli } from './sim/host/main.js';
 import { driftCommand, parseOpsFlags, statusCommand } from './ops/ops-commands.js';
 
 export const DEFAULT_CONFIG = '/etc/proxy-proxy/proxy-proxy.yaml';
@@ -18,6 +19,7 @@ const USAGE = `usage: proxy-proxy [run] [--config FILE] [--log-format json|text]
        proxy-proxy status [--config FILE | --url URL] [--json]
        proxy-proxy demo
        proxy-proxy sim [--port N] [--control-port N] [--tftproot DIR] …
+       proxy-proxy sim-host --broker URL --cert-dir DIR [--hosts N] …
        proxy-proxy version`;
 
 interface RunFlags {
@@ -82,6 +84,9 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case 'sim':
       await runSimCli(rest);
+      return -1;
+    case 'sim-host':
+      await runSimHostCli(rest);
       return -1;
     case 'version':
     case '--version':
