@@ -1,8 +1,8 @@
 // Shapes schema-valid data (defaults already filled in by the validator) into a Config: the
 // normalisations the schema allows for convenience are resolved here, once.
 import { dirname, resolve } from 'node:path';
-import { FEATURE_DEFAULTS } from '../features/catalog.js';
-import type { BackendConfig, Config, FeatureConfig, LogLevel } from './types.js';
+import { FEATURE_DEFAULTS, REX_FEATURES } from '../features/catalog.js';
+import type { BackendConfig, Config, FeatureConfig, LogLevel, RexConfig, TlsFiles } from './types.js';
 
 /** The file's shape once the schema has accepted it and filled in defaults. */
 interface ValidData extends Omit<Config, 'bind_host' | 'trusted_hosts' | 'backends' | 'features' | 'log_level'> {
@@ -32,6 +32,7 @@ export function buildConfig(valid: unknown, source?: string): Config {
     compensation_retry: { ...data.compensation_retry },
     // Compared case-insensitively, as trusted_hosts (CNs; IPv6 hex digits).
     runtime_api: { allow: data.runtime_api.allow.map((entry) => entry.toLowerCase()) },
+    rex: buildRex(data.rex, data),
     health_check: data.health_check,
     passive_ejection: data.passive_ejection,
     backends: {},
@@ -59,5 +60,40 @@ export function buildConfig(valid: unknown, source?: string): Config {
       min_success: feature.min_success ?? 1,
     };
   }
+  if (config.rex.enabled) {
+    // The spool is answered by proxy-proxy itself, on every listener (a smart proxy's :enabled: true).
+    for (const name of REX_FEATURES) {
+      config.features[name] = {
+        name,
+        enabled: true,
+        policy: FEATURE_DEFAULTS[name]!.policy,
+        backends: [],
+        order: 'ordered',
+        settings: {},
+        on_backend_down: 'refuse',
+        min_success: 1,
+      };
+    }
+  }
   return config;
+}
+
+/** The broker and Foreman connections present the listener's certificate unless told otherwise. */
+function buildRex(rex: RexConfig, top: TlsFiles): RexConfig {
+  const inherit = (own: TlsFiles): TlsFiles => {
+    const out: TlsFiles = {};
+    for (const key of ['ssl_certificate', 'ssl_private_key', 'ssl_ca_file'] as const) {
+      const value = own[key] ?? top[key];
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  };
+  const out: RexConfig = {
+    ...rex,
+    mqtt: { ...rex.mqtt, ...inherit(rex.mqtt) },
+    callback: { ...rex.callback, retry: { ...rex.callback.retry }, ...inherit(rex.callback) },
+  };
+  // Job URLs are built by appending /ssh/jobs/<uuid>.
+  if (out.proxy_url !== undefined) out.proxy_url = out.proxy_url.replace(/\/+$/, '');
+  return out;
 }

@@ -16,7 +16,7 @@ function mapping(value: unknown): Mapping | undefined {
 export function crossCheck(data: unknown, given: unknown): FoundProblem[] {
   const root = mapping(data);
   if (!root) return [];
-  return [...checkListeners(root), ...checkFeatures(root, mapping(given)), ...checkTimers(root)];
+  return [...checkListeners(root), ...checkFeatures(root, mapping(given)), ...checkTimers(root), ...checkRex(root)];
 }
 
 function checkListeners(root: Mapping): FoundProblem[] {
@@ -107,6 +107,28 @@ function checkTimers(root: Mapping): FoundProblem[] {
   const retry = mapping(root.compensation_retry);
   if (retry && typeof retry.base_ms === 'number' && typeof retry.max_ms === 'number' && retry.max_ms < retry.base_ms) {
     problems.push({ path: ['compensation_retry', 'max_ms'], message: `must be at least base_ms (${retry.base_ms})` });
+  }
+  return problems;
+}
+
+function checkRex(root: Mapping): FoundProblem[] {
+  const rex = mapping(root.rex);
+  if (!rex) return [];
+  const problems: FoundProblem[] = [];
+  if (rex.enabled === true && root.foreman_url === undefined) {
+    problems.push({ path: ['rex', 'enabled'], message: 'needs foreman_url: results of remote-execution jobs are posted to Foreman' });
+  }
+  const retry = mapping(mapping(rex.callback)?.retry);
+  if (retry && typeof retry.base_ms === 'number' && typeof retry.max_ms === 'number' && retry.max_ms < retry.base_ms) {
+    problems.push({ path: ['rex', 'callback', 'retry', 'max_ms'], message: `must be at least base_ms (${retry.base_ms})` });
+  }
+  const mqtt = mapping(rex.mqtt);
+  if (rex.enabled === true && mqtt?.broker === 'embedded' && typeof mqtt.embedded_port === 'number' && mqtt.embedded_port > 0) {
+    for (const listener of ['http_port', 'https_port'] as const) {
+      if (root[listener] === mqtt.embedded_port) {
+        problems.push({ path: ['rex', 'mqtt', 'embedded_port'], message: `must differ from ${listener} (${mqtt.embedded_port})` });
+      }
+    }
   }
   return problems;
 }

@@ -21,6 +21,7 @@ export const PATTERN_MESSAGES: Record<string, string> = {
 export const FORMAT_MESSAGES: Record<string, string | ((value: string) => string)> = {
   'http-url': 'must be an http:// or https:// URL',
   'http-base-url': "must be an http:// or https:// URL without a path (other than '/'), query or fragment",
+  'mqtt-broker': "must be 'embedded' or an mqtt:// or mqtts:// URL naming a server (mqtts://broker.example.com:1883)",
   cron: 'is not a valid cron expression',
   'runtime-client': (value) => allowEntryProblem(value) ?? ALLOW_ENTRY_MESSAGE,
 };
@@ -144,6 +145,133 @@ function featureSchema(name: string): object {
     },
   };
 }
+
+function seconds(description: string, minimum: number, def: number): object {
+  return integer(`${description} Seconds.`, minimum, def);
+}
+
+/** A client certificate is useless without its key and vice versa. */
+const CERT_NEEDS_KEY = { ssl_certificate: ['ssl_private_key'], ssl_private_key: ['ssl_certificate'] };
+
+const rexSchema = {
+  description:
+    'The remote-execution pull-mqtt job spool proxy-proxy hosts itself: Foreman launches jobs through /dynflow, hosts get a doorbell over MQTT, fetch their script from /ssh/jobs with their client certificate and post output and exit; results go back to Foreman by callback. When enabled, /features offers dynflow and script.',
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enabled: {
+      description: 'Whether proxy-proxy offers the dynflow and script features and runs the spool. Needs foreman_url.',
+      type: 'boolean',
+      default: false,
+    },
+    proxy_url: {
+      description:
+        "Base URL hosts use to reach proxy-proxy's HTTPS listener (job and update URLs in the doorbell are built from it). Default: the proxy_url Foreman sends with each job, i.e. the URL proxy-proxy is registered with.",
+      type: 'string',
+      format: 'http-url',
+    },
+    mqtt: {
+      description: 'The MQTT doorbell: where it is published and how often.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      dependentRequired: CERT_NEEDS_KEY,
+      properties: {
+        broker: {
+          description:
+            "'embedded': an MQTT broker inside proxy-proxy (hosts connect to embedded_bind:embedded_port); or the URL of an external broker (Mosquitto), mqtt://host:port or mqtts://host:port for TLS.",
+          type: 'string',
+          format: 'mqtt-broker',
+          default: 'embedded',
+        },
+        embedded_bind: {
+          description: "Address the embedded broker listens on; '*' means all interfaces. Hosts must be able to reach it.",
+          type: 'string',
+          minLength: 1,
+          default: '127.0.0.1',
+        },
+        embedded_port: { ...port('Port of the embedded broker (yggdrasil is usually pointed at 1883, with TLS).'), default: 1883 },
+        ssl_certificate: file(
+          'Certificate (PEM) presented to the broker as client certificate, and served by the embedded broker, which then requires client certificates (a host is the CN of its certificate). Default: ssl_certificate.',
+        ),
+        ssl_private_key: file('Private key of mqtt.ssl_certificate (PEM). Default: ssl_private_key.'),
+        ssl_ca_file: file(
+          "CA bundle (PEM) the broker's certificate, and for the embedded broker the hosts' certificates, are verified against. Default: ssl_ca_file.",
+        ),
+        resend_interval: seconds('How long after a doorbell a host that has not fetched its job is rung again (REX mqtt_resend_interval).', 1, 60),
+        rate_limit: {
+          description:
+            'Most jobs in flight at once: rung and not yet fetched (for ttl seconds), or fetched and not finished (REX mqtt_rate_limit). Further jobs wait in the spool. null: no limit.',
+          type: ['integer', 'null'],
+          minimum: 1,
+          default: 10000,
+        },
+        ttl: seconds('How long an unanswered doorbell counts against rate_limit (REX mqtt_ttl).', 1, 5),
+      },
+    },
+    time_to_pickup: seconds(
+      'A job not fetched this long after launch ends with "The job was not picked up in time", when Foreman sends no time_to_pickup with it (Foreman\'s own default is 86400).',
+      1,
+      86400,
+    ),
+    execution_timeout_interval: {
+      description:
+        'Seconds from launch after which a job is stopped (a cancel over MQTT once fetched), when Foreman sends no execution_timeout_interval with it. null: no timeout.',
+      type: ['integer', 'null'],
+      minimum: 1,
+      default: null,
+    },
+    cancel_grace: seconds(
+      'After a fetched job was asked over MQTT to stop (cancel or execution timeout), how long the host has to report its exit before the job ends with EXCEPTION.',
+      1,
+      60,
+    ),
+    max_script_bytes: integer('Largest script one job may carry, bytes; a launch with a larger one is refused (413).', 1, 1048576),
+    max_output_bytes: integer('Output kept per job, bytes; later output is dropped and the drop noted in the output.', 1, 4194304),
+    max_launch_bytes: integer(
+      'Largest /dynflow launch request, bytes (Foreman sends up to 100 hosts with their scripts in one); max_body_bytes applies to every other request.',
+      1,
+      33554432,
+    ),
+    callback: {
+      description:
+        "Results to Foreman: POST <foreman_url>/foreman_tasks/api/tasks/callback, several finished jobs coalesced into one body, retried until Foreman answers 200. Presents ssl_certificate unless set here.",
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      dependentRequired: CERT_NEEDS_KEY,
+      properties: {
+        batch_size: integer('Most finished jobs in one callback POST.', 1, 100, 1000),
+        batch_interval_ms: integer('How long a finished job may wait for others to share its POST, ms.', 0, 250),
+        max_body_bytes: integer('Largest callback body, bytes; a single larger job is still sent, alone.', 1024, 8388608),
+        concurrency: integer('Callback POSTs in flight at once.', 1, 4, 64),
+        timeout_ms: integer('Time Foreman has to answer one callback POST, ms.', 1, 30000),
+        retry: {
+          description: 'Back-off between attempts of a callback Foreman did not accept: the wait grows from base_ms up to max_ms.',
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            base_ms: integer('Wait before the first retry, ms.', 1, 1000),
+            max_ms: integer('Longest wait between two retries, ms; at least base_ms.', 1, 300000),
+          },
+        },
+        ssl_certificate: file("Client certificate presented to Foreman (PEM). Default: ssl_certificate."),
+        ssl_private_key: file('Private key of callback.ssl_certificate (PEM). Default: ssl_private_key.'),
+        ssl_ca_file: file("CA bundle Foreman's server certificate is verified against (PEM). Default: ssl_ca_file, else the system CAs."),
+      },
+    },
+    retention: seconds(
+      'How long a finished task stays queryable (/dynflow/tasks/status) after Foreman accepted its result; Foreman polls every 600 s when a callback is lost. Tasks whose result Foreman has not accepted are kept.',
+      1,
+      1800,
+    ),
+    ssh_public_key_file: file(
+      'Public SSH key served at /ssh/pubkey (Foreman reads it when it refreshes a proxy with the Script feature). Default: an empty key.',
+    ),
+  },
+};
 
 const backendSchema = {
   description: 'One real smart proxy behind proxy-proxy.',
@@ -283,6 +411,7 @@ export const configSchema = {
         },
       },
     },
+    rex: rexSchema,
     health_check: {
       description: 'Active health checks of every backend (GET /version).',
       type: 'object',

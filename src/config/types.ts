@@ -75,6 +75,60 @@ export interface RuntimeApiConfig {
   allow: string[];
 }
 
+/** TLS files for a client connection (or, for the embedded broker, its listener). */
+export interface TlsFiles {
+  ssl_certificate?: string;
+  ssl_private_key?: string;
+  ssl_ca_file?: string;
+}
+
+export interface RexMqttConfig extends TlsFiles {
+  /** 'embedded' (an MQTT broker inside the daemon) or mqtt://host:port / mqtts://host:port. */
+  broker: string;
+  embedded_bind: string;
+  embedded_port: number;
+  /** Seconds before a doorbell nobody fetched is sent again (REX mqtt_resend_interval). */
+  resend_interval: number;
+  /** Most jobs in flight at once (REX mqtt_rate_limit); null: no limit. */
+  rate_limit: number | null;
+  /** Seconds a doorbell holds a rate-limit slot while not fetched (REX mqtt_ttl). */
+  ttl: number;
+}
+
+export interface RexCallbackConfig extends TlsFiles {
+  /** Most finished jobs in one POST to Foreman. */
+  batch_size: number;
+  /** How long a finished job may wait for others to share its POST, ms. */
+  batch_interval_ms: number;
+  /** Largest callback body, bytes (a single larger job still goes alone). */
+  max_body_bytes: number;
+  /** POSTs in flight at once. */
+  concurrency: number;
+  timeout_ms: number;
+  retry: RetryConfig;
+}
+
+export interface RexConfig {
+  enabled: boolean;
+  /** Base URL hosts use to reach proxy-proxy; unset: the proxy_url Foreman sends with each job. */
+  proxy_url?: string;
+  mqtt: RexMqttConfig;
+  /** Seconds, when Foreman sends none. */
+  time_to_pickup: number;
+  /** Seconds, when Foreman sends none; null: no execution timeout. */
+  execution_timeout_interval: number | null;
+  /** Seconds a host has to report its exit after being asked over MQTT to stop. */
+  cancel_grace: number;
+  max_script_bytes: number;
+  max_output_bytes: number;
+  max_launch_bytes: number;
+  callback: RexCallbackConfig;
+  /** Seconds a finished task stays queryable once Foreman has its result. */
+  retention: number;
+  /** Served at /ssh/pubkey; unset: an empty key. */
+  ssh_public_key_file?: string;
+}
+
 export interface Config {
   /** File the config was read from; absent for configs built in code. */
   source?: string;
@@ -101,6 +155,8 @@ export interface Config {
   /** Back-off for retrying a compensation that failed. */
   compensation_retry: RetryConfig;
   runtime_api: RuntimeApiConfig;
+  /** The remote-execution pull-mqtt job spool proxy-proxy hosts itself. */
+  rex: RexConfig;
   health_check: HealthCheckConfig;
   passive_ejection: PassiveEjectionConfig;
   backends: Record<string, BackendConfig>;

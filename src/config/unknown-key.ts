@@ -9,6 +9,7 @@ export function unknownKeyMessage(parent: readonly PathSegment[], key: string, a
   const hint = guess ? ` (did you mean '${guess}'?)` : '';
 
   if (parent.length === 1 && parent[0] === 'features') {
+    if (FEATURE_DEFAULTS[key]?.rex) return `feature '${key}' is offered by the remote-execution spool: set rex.enabled: true instead`;
     return `unknown feature '${key}'${hint || ` (known features: ${allowed.join(', ')})`}`;
   }
   const feature = parent[0] === 'features' && typeof parent[1] === 'string' ? FEATURE_DEFAULTS[parent[1]] : undefined;

@@ -33,3 +33,27 @@ export function isHttpBaseUrl(value: string): boolean {
     !value.includes('#')
   );
 }
+
+/**
+ * Where remote-execution doorbells are published: 'embedded' (the broker inside the daemon) or
+ * an mqtt:// / mqtts:// URL naming a server only.
+ */
+export function isMqttBroker(value: string): boolean {
+  if (value === 'embedded') return true;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (
+    (url.protocol === 'mqtt:' || url.protocol === 'mqtts:') &&
+    url.hostname !== '' &&
+    !/\s/.test(value) &&
+    (url.pathname === '' || url.pathname === '/') &&
+    url.search === '' &&
+    url.hash === '' &&
+    url.username === '' &&
+    url.password === ''
+  );
+}

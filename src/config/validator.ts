@@ -4,7 +4,7 @@ import { Ajv2019, type ErrorObject, type ValidateFunction } from 'ajv/dist/2019.
 import { validate as isCronExpression } from 'node-cron';
 import { allowEntryProblem } from './runtime-allow.js';
 import { configSchema } from './schema.js';
-import { isHttpBaseUrl, isHttpUrl } from './url-formats.js';
+import { isHttpBaseUrl, isHttpUrl, isMqttBroker } from './url-formats.js';
 
 let compiled: ValidateFunction | undefined;
 
@@ -13,6 +13,7 @@ function validator(): ValidateFunction {
     const ajv = new Ajv2019({ allErrors: true, useDefaults: true, verbose: true, allowUnionTypes: true, strict: true, strictRequired: false });
     ajv.addFormat('http-url', isHttpUrl);
     ajv.addFormat('http-base-url', isHttpBaseUrl);
+    ajv.addFormat('mqtt-broker', isMqttBroker);
     ajv.addFormat('cron', (value: string) => isCronExpression(value));
     ajv.addFormat('runtime-client', (value: string) => allowEntryProblem(value) === undefined);
     compiled = ajv.compile(configSchema);

@@ -11,6 +11,18 @@ export interface FeatureDefaults {
   localOnly?: boolean;
   /** Capabilities the smart proxy lists for the module even while it is disabled. */
   disabledCapabilities?: string[];
+  /**
+   * A smart-proxy plugin proxy-proxy hosts itself as the remote-execution spool: offered when
+   * `rex.enabled` is true, never listed under `features:`, absent from /v2/features otherwise
+   * (as on a proxy without the plugin installed).
+   */
+  rex?: boolean;
+  /** Capabilities reported while the module runs, for modules proxy-proxy answers itself. */
+  capabilities?: string[];
+  /** Settings reported in /v2/features while the module runs, whatever the backends say. */
+  fixedSettings?: Record<string, string>;
+  /** Version reported in /version: plugins carry their own gem version, not the proxy's. */
+  version?: string;
 }
 
 export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
@@ -27,12 +39,21 @@ export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
   httpboot: { policy: 'failover', exposedSettings: ['http_port', 'https_port'] },
   facts: { policy: 'failover', exposedSettings: [] },
   logs: { policy: 'primary', exposedSettings: [], localOnly: true },
+  // smart_proxy_dynflow: its capabilities are the registered launcher operations (rex-pull.md §1.1).
+  dynflow: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, capabilities: ['single', 'ssh'], version: '0.9.4' },
+  // smart_proxy_remote_execution_ssh in pull-mqtt mode. No 'cockpit': the web console needs SSH.
+  script: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, capabilities: [], fixedSettings: { mode: 'pull-mqtt' }, version: '1.0.1' },
 };
 
-export const KNOWN_FEATURES = Object.keys(FEATURE_DEFAULTS);
+/** Modules that may be listed under `features:` in the config file. */
+export const KNOWN_FEATURES = Object.keys(FEATURE_DEFAULTS).filter((name) => !FEATURE_DEFAULTS[name]!.rex);
+
+/** Modules offered when the remote-execution spool is enabled (`rex.enabled`). */
+export const REX_FEATURES = Object.keys(FEATURE_DEFAULTS).filter((name) => FEATURE_DEFAULTS[name]!.rex);
 
 /**
  * The smart proxy's plugin load order, in which /v2/features and /version list modules. Foreman
- * sees their JSON text, so the order is part of looking like a smart proxy.
+ * sees their JSON text, so the order is part of looking like a smart proxy. Gem plugins load
+ * after the built-in modules, in bundler.d order (dynflow before remote_execution_ssh).
  */
-export const PLUGIN_ORDER = ['facts', 'dns', 'templates', 'tftp', 'dhcp', 'puppetca', 'puppet', 'bmc', 'realm', 'logs', 'httpboot', 'registration'];
+export const PLUGIN_ORDER = ['facts', 'dns', 'templates', 'tftp', 'dhcp', 'puppetca', 'puppet', 'bmc', 'realm', 'logs', 'httpboot', 'registration', 'dynflow', 'script'];

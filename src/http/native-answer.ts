@@ -5,11 +5,13 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 
 const JSON_TYPE = 'application/json';
 const HTML_TYPE = 'text/html;charset=utf-8';
+// Sinatra's `content_type :text` (a REX job script).
+const TEXT_TYPE = 'text/plain;charset=utf-8';
 const JSON_ACCEPTS = new Set(['application/json', 'application/*', '*/*']);
 
 export interface NativeAnswer {
   status: number;
-  contentType: 'json' | 'html';
+  contentType: 'json' | 'html' | 'text';
   body: string;
   extraHeaders?: Record<string, string>;
 }
@@ -39,7 +41,7 @@ export function writeNative(res: ServerResponse, answer: NativeAnswer, serverHea
   const body = Buffer.from(answer.body, 'utf8');
   const html = answer.contentType === 'html';
   const headers: Record<string, string | number> = { ...answer.extraHeaders };
-  headers['Content-Type'] = html ? HTML_TYPE : JSON_TYPE;
+  headers['Content-Type'] = html ? HTML_TYPE : answer.contentType === 'text' ? TEXT_TYPE : JSON_TYPE;
   headers['Content-Length'] = body.length;
   if (html) headers['X-Xss-Protection'] = '1; mode=block';
   headers['X-Content-Type-Options'] = 'nosniff';

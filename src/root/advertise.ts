@@ -30,6 +30,9 @@ export function v2Features(cfg: Config, catalog: BackendCatalog): Record<string,
   const out: Record<string, V2Entry> = {};
   for (const name of PLUGIN_ORDER) {
     const f = cfg.features[name];
+    const defaults = FEATURE_DEFAULTS[name];
+    // A proxy without the remote-execution plugins does not list them at all.
+    if (!f && defaults?.rex) continue;
     if (!f) {
       out[name] = {
         http_enabled: false,
@@ -46,9 +49,9 @@ export function v2Features(cfg: Config, catalog: BackendCatalog): Record<string,
     out[name] = {
       http_enabled: enabledOn(cfg, f, 'http'),
       https_enabled: enabledOn(cfg, f, 'https'),
-      settings: { ...defaultSettings(name), ...(reported[0]?.settings ?? {}), ...f.settings },
+      settings: { ...defaultSettings(name), ...defaults?.fixedSettings, ...(reported[0]?.settings ?? {}), ...f.settings },
       state: 'running',
-      capabilities: mergeCapabilities(reported),
+      capabilities: defaults?.capabilities ? [...defaults.capabilities].sort() : mergeCapabilities(reported),
     };
   }
   return out;
@@ -85,7 +88,7 @@ export function versionDocument(cfg: Config, catalog: BackendCatalog): { version
     const f = cfg.features[name];
     if (!f) continue;
     const fromBackend = f.backends.map((b) => catalog.report(b)?.modules?.[name]).find((v) => v !== undefined);
-    modules[name] = fromBackend ?? moduleVersion;
+    modules[name] = fromBackend ?? FEATURE_DEFAULTS[name]?.version ?? moduleVersion;
   }
   return { version, modules };
 }

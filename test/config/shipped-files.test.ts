@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
-import { KNOWN_FEATURES } from '../../src/features/catalog.js';
+import { KNOWN_FEATURES, REX_FEATURES } from '../../src/features/catalog.js';
 
 const shipped = (name: string) => fileURLToPath(new URL(`../../config/${name}`, import.meta.url));
 
@@ -31,8 +31,9 @@ describe('config/demo.yaml', () => {
     expect(config.runtime_api.allow).toEqual(['127.0.0.1', '::1']);
   });
 
-  it('offers every known feature with the expected policies', () => {
-    expect(Object.keys(config.features).sort()).toEqual([...KNOWN_FEATURES].sort());
+  it('offers every known feature with the expected policies, and remote execution', () => {
+    expect(Object.keys(config.features).sort()).toEqual([...KNOWN_FEATURES, ...REX_FEATURES].sort());
+    expect(config.rex).toMatchObject({ enabled: true, mqtt: { broker: 'embedded', embedded_bind: '127.0.0.1' } });
     expect(config.features.tftp.policy).toBe('replicate');
     expect(config.features.dhcp.policy).toBe('failover');
     expect(config.features.dns.policy).toBe('failover');
@@ -61,6 +62,13 @@ describe('config/proxy-proxy.example.yaml', () => {
     expect(config.features.logs).toBeDefined();
   });
 
+  it('runs the remote-execution spool on the embedded broker with TLS', () => {
+    expect(config.rex).toMatchObject({ enabled: true, proxy_url: 'https://proxy.example.com:8443', mqtt: { broker: 'embedded', embedded_port: 1883 } });
+    expect(config.rex.mqtt.ssl_certificate).toBe(config.ssl_certificate);
+    expect(config.features.dynflow).toBeDefined();
+    expect(config.features.script).toBeDefined();
+  });
+
   it('shows the state and convergence settings, tftp catching up', () => {
     expect(config.state_dir).toBe('/var/lib/proxy-proxy');
     expect(config.drift.schedule).toBe('0 3 * * *');
@@ -77,7 +85,14 @@ describe('config/proxy-proxy.example.yaml', () => {
       Object.keys(properties[k].properties ?? {}),
     );
     const featureKeys = ['policy', 'order', 'settings', 'on_backend_down', 'min_success'];
-    for (const key of [...Object.keys(properties), ...backendKeys, ...nestedKeys, ...featureKeys]) {
+    const rex = properties.rex as { properties: Record<string, { properties?: Record<string, { properties?: object }> }> };
+    const rexKeys = [
+      ...Object.keys(rex.properties),
+      ...Object.keys(rex.properties.mqtt!.properties!),
+      ...Object.keys(rex.properties.callback!.properties!),
+      ...Object.keys(rex.properties.callback!.properties!.retry!.properties!),
+    ];
+    for (const key of [...Object.keys(properties), ...backendKeys, ...nestedKeys, ...featureKeys, ...rexKeys]) {
       expect(text).toMatch(new RegExp(`^\\s*${key}:`, 'm'));
     }
   });
