@@ -3,6 +3,8 @@
 // bodies (DHCP reservations, PXE configs) and snapshots of backend answers.
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionOptions } from './sqlite-connection.js';
+import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqliteStateStore, type SqliteStoreOptions } from './sqlite-store.js';
 
 export const STATE_FILE_NAME = 'proxy-proxy.sqlite3';
@@ -12,10 +14,19 @@ export function stateFilePath(stateDir: string): string {
 }
 
 export function openStateStore(stateDir: string, options: SqliteStoreOptions = {}): SqliteStateStore {
+  return new SqliteStateStore(prepareStateFile(stateDir), options);
+}
+
+/** The remote-execution job spool, in the same file (it holds scripts: the file stays private). */
+export function openJobStore(stateDir: string, options: ConnectionOptions = {}): SqliteJobStore {
+  return new SqliteJobStore(prepareStateFile(stateDir), options);
+}
+
+function prepareStateFile(stateDir: string): string {
   // mode applies only to directories created here; an existing one is the administrator's.
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = stateFilePath(stateDir);
   // Created 0600 before SQLite opens it; SQLite gives the -wal and -shm files the same mode.
   closeSync(openSync(file, 'a', 0o600));
-  return new SqliteStateStore(file, options);
+  return file;
 }

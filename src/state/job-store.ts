@@ -1,0 +1,187 @@
+// The durable remote-execution job spool: every job Foreman launched through /dynflow, from
+// launch to the callback Foreman accepted. Everything a restart must resume lives here: the
+// doorbell schedule, the deadlines, the output, the callbacks still owed. SQLite implements it
+// (sqlite-job-store.ts) on the same file as the saga log. Times are epoch milliseconds.
+
+/** A job's life (rex-pull.md §2.2): stored, rung, fetched, first update, exit (or ended by us). */
+export const JOB_STATES = ['ready_for_pickup', 'notified', 'delivered', 'running', 'finished'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Not fetched yet: a doorbell may ring, the pickup deadline applies, a cancel simply ends it. */
+export const PICKUP_STATES: readonly JobState[] = ['ready_for_pickup', 'notified'];
+/** Fetched and not finished: the host runs it; only its exit (or a stop) ends it. */
+export const EXECUTING_STATES: readonly JobState[] = ['delivered', 'running'];
+
+/** An integer exit code from the host, or "EXCEPTION" when proxy-proxy ended the job. */
+export type ExitStatus = number | 'EXCEPTION';
+
+export type CallbackState = 'none' | 'pending' | 'done';
+
+export interface NewParent {
+  id: string;
+  operation: string;
+}
+
+export interface NewJob {
+  /** The child task id Foreman queries: its own plan uuid for a batch, a fresh one for 'single'. */
+  taskId: string;
+  parentId: string | null;
+  /** The id the host sees in its URLs, never the task id. */
+  jobUuid: string;
+  /** consumer_uuid ‖ fqdn ‖ hostname: MQTT topic segment and required client-certificate CN. */
+  host: string;
+  operation: string;
+  /** Foreman's {"task_id","step_id"}, posted back with the result; null when none was given. */
+  callback: unknown;
+  /** The action input as status answers echo it (no script, no secrets). */
+  input: Record<string, unknown>;
+  script: string;
+  effectiveUser: string | null;
+  /** Base of the job URLs in the doorbell (no trailing '/'). */
+  baseUrl: string;
+  pickupDue: number | null;
+  execDue: number | null;
+}
+
+export interface JobRecord {
+  taskId: string;
+  parentId: string | null;
+  jobUuid: string;
+  host: string;
+  operation: string;
+  callback: unknown;
+  input: Record<string, unknown>;
+  /** '' once the job finished (it is not needed any more). */
+  script: string;
+  effectiveUser: string | null;
+  baseUrl: string;
+  state: JobState;
+  /** PullScript's output.state: the last state before 'finished'. */
+  outputState: JobState;
+  /** Nonce of the accepted fetch ('' when fetched without one); null before delivery. */
+  delivery: string | null;
+  exitStatus: ExitStatus | null;
+  /** exit_status_timestamp, epoch seconds. */
+  exitAt: number | null;
+  /** A stop was asked of the host (cancel or execution timeout) and its exit is awaited. */
+  stopping: boolean;
+  callbackState: CallbackState;
+  callbackAttempts: number;
+  callbackError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface ParentRecord {
+  id: string;
+  operation: string;
+  createdAt: number;
+  children: number;
+  unfinished: number;
+}
+
+/** One entry of PullScript's output.result, exactly as Foreman reads it. */
+export interface OutputItem {
+  output_type: string;
+  output: string;
+  /** Epoch seconds with microseconds; strictly increasing within a job. */
+  timestamp: number;
+}
+
+/** A parsed host update (rex/update-body.ts). `atUs` absent: the time it was received. */
+export type HostUpdate =
+  | { kind: 'output'; stream: string; content: string; atUs?: number }
+  | { kind: 'exit'; code: number; atUs?: number };
+
+/** accepted: stored; finished: stored and it carried the exit; unknown: no such job for this host and delivery. */
+export type UpdateOutcome = 'accepted' | 'finished' | 'unknown';
+
+/** What a doorbell (start or cancel message) is built from. */
+export interface DoorbellTarget {
+  taskId: string;
+  jobUuid: string;
+  host: string;
+  baseUrl: string;
+  effectiveUser: string | null;
+}
+
+export interface DueCallback {
+  taskId: string;
+  callback: unknown;
+  attempts: number;
+}
+
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+export interface JobStore {
+  /**
+   * Runs the operations in one transaction, each in its own savepoint: one that throws is undone
+   * alone and reported, the others commit. `barrier`: the commit is made durable before this
+   * returns (something outside the process acts on it next).
+   */
+  transact<T>(ops: ReadonlyArray<() => T>, barrier: boolean): Settled<T>[];
+
+  // --- Foreman side ---
+  /** All or nothing. Children whose task id is already known are left as they are and listed. */
+  insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number): { existing: string[] };
+  task(taskId: string): JobRecord | undefined;
+  parent(id: string): ParentRecord | undefined;
+  output(taskId: string): OutputItem[];
+  countJobs(which: 'unfinished' | 'finished' | 'all'): number;
+  countParents(): number;
+  /**
+   * Ends a job: appends `debugLines` (output_type 'debug'), records the exit, owes Foreman a
+   * callback. Only from `onlyFrom` when given; false when the job was not in such a state.
+   */
+  finish(taskId: string, exit: ExitStatus, debugLines: string[], now: number, onlyFrom?: readonly JobState[]): boolean;
+  /**
+   * A fetched job is asked to stop: notes `debugLine`, queues the MQTT cancel, and gives the
+   * host until `killDue` to report its exit. False when not executing or already stopping.
+   */
+  requestStop(taskId: string, debugLine: string, killDue: number, now: number): boolean;
+
+  // --- host side ---
+  /** Undelivered job uuids of a host, oldest first. */
+  hostQueue(host: string): string[];
+  /** The job if this host may fetch it now (not yet delivered), without delivering it. */
+  deliverable(jobUuid: string, host: string): JobRecord | undefined;
+  /** Delivers the job once: the first fetch wins and fixes the delivery nonce. */
+  deliver(jobUuid: string, host: string, delivery: string, now: number): JobRecord | undefined;
+  /** A job of this host that is not finished (for the cancel content URL). */
+  activeJob(jobUuid: string, host: string): JobRecord | undefined;
+  /** Output first, in order, then the exit if any; only for the accepted delivery. */
+  applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): UpdateOutcome;
+
+  // --- doorbells ---
+  /** Jobs rung and not fetched whose slot has not expired, plus jobs fetched and not finished. */
+  inFlight(now: number): number;
+  /** Jobs whose (first or next) doorbell is due, oldest due first. */
+  dueDoorbells(now: number, limit: number): DoorbellTarget[];
+  /** Doorbells handed to the broker: state notified, a rate-limit slot until `slotUntil`, retried at `retryAt` unless confirmed. */
+  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): void;
+  /** Next doorbell of still unfetched jobs at `at` (a resend after a confirmed one, or a retry). */
+  rescheduleDoorbells(taskIds: string[], at: number): void;
+  /** Stops whose MQTT cancel has not been confirmed by the broker yet. */
+  dueCancels(limit: number): DoorbellTarget[];
+  cancelsPublished(taskIds: string[]): void;
+
+  // --- deadlines ---
+  duePickups(now: number, limit: number): string[];
+  dueExecTimeouts(now: number, limit: number): string[];
+  dueKills(now: number, limit: number): string[];
+  /** The earliest scheduled moment of any kind (deadline, doorbell, callback), if any. */
+  nextDue(): number | undefined;
+
+  // --- callbacks ---
+  dueCallbacks(now: number, limit: number): DueCallback[];
+  /** Taken by a POST in flight; due again at `until` if its outcome is never recorded. */
+  leaseCallbacks(taskIds: string[], until: number): void;
+  callbacksDelivered(taskIds: string[], now: number): void;
+  callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): void;
+
+  /** Forgets finished jobs older than `finishedBefore` whose result Foreman has; then empty old parents. */
+  prune(finishedBefore: number, limit: number): number;
+
+  close(): void;
+}

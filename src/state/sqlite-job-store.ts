@@ -1,0 +1,490 @@
+// The JobStore on the state file. It opens its own connection rather than sharing the saga
+// log's: better-sqlite3 is synchronous, so two connections in one process never wait on each
+// other, and the per-connection `synchronous` setting that 'barrier' mode flips stays private
+// to each store. State changes are single UPDATEs guarded by the state they start from, so a
+// check and its change can never be split by another request.
+import type Database from 'better-sqlite3';
+import type { MigrateResult } from './migrate.js';
+import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
+import {
+  EXECUTING_STATES,
+  PICKUP_STATES,
+  type DoorbellTarget,
+  type DueCallback,
+  type ExitStatus,
+  type HostUpdate,
+  type JobRecord,
+  type JobState,
+  type JobStore,
+  type NewJob,
+  type NewParent,
+  type OutputItem,
+  type ParentRecord,
+  type Settled,
+  type UpdateOutcome,
+} from './job-store.js';
+
+interface JobRow {
+  task_id: string;
+  parent_id: string | null;
+  job_uuid: string;
+  host: string;
+  operation: string;
+  callback: string | null;
+  input: string;
+  script: string;
+  effective_user: string | null;
+  base_url: string;
+  state: JobState;
+  output_state: JobState;
+  delivery: string | null;
+  exit_status: string | null;
+  exit_us: number | null;
+  output_seq: number;
+  output_bytes: number;
+  output_truncated: number;
+  last_output_us: number;
+  kill_due: number | null;
+  callback_state: JobRecord['callbackState'];
+  callback_attempts: number;
+  callback_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+  finished_at: number | null;
+}
+
+interface TargetRow {
+  task_id: string;
+  job_uuid: string;
+  host: string;
+  base_url: string;
+  effective_user: string | null;
+}
+
+const JOB_COLUMNS =
+  'task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url, state, output_state, delivery, ' +
+  'exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, kill_due, callback_state, callback_attempts, ' +
+  'callback_error, created_at, delivered_at, finished_at';
+const TARGET_COLUMNS = 'task_id, job_uuid, host, base_url, effective_user';
+const sqlList = (states: readonly string[]) => `(${states.map((s) => `'${s}'`).join(', ')})`;
+const PICKUP = sqlList(PICKUP_STATES);
+const EXECUTING = sqlList(EXECUTING_STATES);
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertParent: db.prepare<[string, string, number]>('INSERT INTO rex_parents (id, operation, created_at) VALUES (?, ?, ?)'),
+    jobExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM rex_jobs WHERE task_id = ?'),
+    insertJob: db.prepare<
+      [string, string | null, string, string, string, string | null, string, string, string | null, string, number | null, number | null, number, number, number]
+    >(
+      `INSERT INTO rex_jobs (task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url,
+         pickup_due, exec_due, notify_at, created_at, updated_at, state, output_state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready_for_pickup', 'ready_for_pickup')`,
+    ),
+    task: db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE task_id = ?`),
+    byUuid: db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = ?`),
+    parent: db.prepare<[string], { id: string; operation: string; created_at: number }>('SELECT id, operation, created_at FROM rex_parents WHERE id = ?'),
+    parentChildren: db.prepare<[string], { n: number; open: number | null }>(
+      "SELECT COUNT(*) AS n, SUM(state <> 'finished') AS open FROM rex_jobs WHERE parent_id = ?",
+    ),
+    output: db.prepare<[string], { output_type: string; output: string; at_us: number }>(
+      'SELECT output_type, output, at_us FROM rex_output WHERE task_id = ? ORDER BY seq',
+    ),
+    countUnfinished: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM rex_jobs WHERE state <> 'finished'"),
+    countFinished: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM rex_jobs WHERE state = 'finished'"),
+    countParents: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM rex_parents'),
+    insertOutput: db.prepare<[string, number, string, string, number]>(
+      'INSERT INTO rex_output (task_id, seq, output_type, output, at_us) VALUES (?, ?, ?, ?, ?)',
+    ),
+    setProgress: db.prepare<[JobState, JobState, number, number, number, number, number, string]>(
+      'UPDATE rex_jobs SET state = ?, output_state = ?, output_seq = ?, output_bytes = ?, output_truncated = ?, last_output_us = ?, updated_at = ? WHERE task_id = ?',
+    ),
+    // Right-hand sides read the row as it was: output_state takes the state before 'finished'.
+    finish: db.prepare<[string, number, number, number, number, number, number, string]>(
+      `UPDATE rex_jobs SET output_state = state, state = 'finished', exit_status = ?, exit_us = ?, output_seq = ?, last_output_us = ?,
+         finished_at = ?, updated_at = ?, script = '', notify_at = NULL, slot_until = NULL, pickup_due = NULL, exec_due = NULL,
+         kill_due = NULL, cancel_publish = 0,
+         callback_state = CASE WHEN callback IS NULL THEN 'none' ELSE 'pending' END,
+         callback_due = CASE WHEN callback IS NULL THEN NULL ELSE ? END
+       WHERE task_id = ? AND state <> 'finished'`,
+    ),
+    requestStop: db.prepare<[number, number, string]>(
+      `UPDATE rex_jobs SET cancel_publish = 1, exec_due = NULL, kill_due = ?, updated_at = ?
+       WHERE task_id = ? AND state IN ${EXECUTING} AND kill_due IS NULL`,
+    ),
+    hostQueue: db.prepare<[string], { job_uuid: string }>(
+      `SELECT job_uuid FROM rex_jobs WHERE host = ? AND state IN ${PICKUP} ORDER BY created_at, rowid`,
+    ),
+    deliverable: db.prepare<[string, string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = ? AND host = ? AND state IN ${PICKUP}`),
+    deliver: db.prepare<[string, number, number, string, string]>(
+      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = ?, delivered_at = ?, updated_at = ?,
+         notify_at = NULL, slot_until = NULL, pickup_due = NULL
+       WHERE job_uuid = ? AND host = ? AND state IN ${PICKUP}`,
+    ),
+    inFlight: db.prepare<[number], { n: number }>(
+      `SELECT (SELECT COUNT(*) FROM rex_jobs WHERE state IN ${EXECUTING}) + (SELECT COUNT(*) FROM rex_jobs WHERE slot_until > ?) AS n`,
+    ),
+    dueDoorbells: db.prepare<[number, number], TargetRow>(
+      `SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE notify_at <= ? ORDER BY notify_at, rowid LIMIT ?`,
+    ),
+    markRinging: db.prepare<[number, number, number, string]>(
+      `UPDATE rex_jobs SET state = CASE WHEN state = 'ready_for_pickup' THEN 'notified' ELSE state END,
+         output_state = CASE WHEN state = 'ready_for_pickup' THEN 'notified' ELSE state END,
+         slot_until = ?, notify_at = ?, doorbells = doorbells + 1, updated_at = ?
+       WHERE task_id = ? AND notify_at IS NOT NULL`,
+    ),
+    reschedule: db.prepare<[number, string]>('UPDATE rex_jobs SET notify_at = ? WHERE task_id = ? AND notify_at IS NOT NULL'),
+    dueCancels: db.prepare<[number], TargetRow>(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE cancel_publish = 1 LIMIT ?`),
+    cancelPublished: db.prepare<[string]>('UPDATE rex_jobs SET cancel_publish = 0 WHERE task_id = ? AND cancel_publish = 1'),
+    duePickups: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE pickup_due <= ? ORDER BY pickup_due LIMIT ?'),
+    dueExec: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE exec_due <= ? ORDER BY exec_due LIMIT ?'),
+    dueKills: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE kill_due <= ? ORDER BY kill_due LIMIT ?'),
+    nextDue: db.prepare<[], { at: number | null }>(
+      `SELECT MIN(at) AS at FROM (
+         SELECT MIN(pickup_due) AS at FROM rex_jobs WHERE pickup_due IS NOT NULL
+         UNION ALL SELECT MIN(exec_due) FROM rex_jobs WHERE exec_due IS NOT NULL
+         UNION ALL SELECT MIN(kill_due) FROM rex_jobs WHERE kill_due IS NOT NULL
+         UNION ALL SELECT MIN(notify_at) FROM rex_jobs WHERE notify_at IS NOT NULL
+         UNION ALL SELECT MIN(callback_due) FROM rex_jobs WHERE callback_state = 'pending')`,
+    ),
+    dueCallbacks: db.prepare<[number, number], { task_id: string; callback: string; callback_attempts: number }>(
+      `SELECT task_id, callback, callback_attempts FROM rex_jobs WHERE callback_state = 'pending' AND callback_due <= ?
+       ORDER BY callback_due LIMIT ?`,
+    ),
+    leaseCallback: db.prepare<[number, string]>("UPDATE rex_jobs SET callback_due = ? WHERE task_id = ? AND callback_state = 'pending'"),
+    callbackDelivered: db.prepare<[number, string]>(
+      "UPDATE rex_jobs SET callback_state = 'done', callback_due = NULL, callback_error = NULL, updated_at = ? WHERE task_id = ? AND callback_state = 'pending'",
+    ),
+    callbackFailed: db.prepare<[number, string, number, string]>(
+      `UPDATE rex_jobs SET callback_due = ?, callback_attempts = callback_attempts + 1, callback_error = ?, updated_at = ?
+       WHERE task_id = ? AND callback_state = 'pending'`,
+    ),
+    pruneJobs: db.prepare<[number, number]>(
+      `DELETE FROM rex_jobs WHERE task_id IN (
+         SELECT task_id FROM rex_jobs WHERE finished_at < ? AND callback_state <> 'pending' LIMIT ?)`,
+    ),
+    pruneParents: db.prepare<[number]>(
+      'DELETE FROM rex_parents WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM rex_jobs WHERE parent_id = rex_parents.id)',
+    ),
+  };
+}
+
+export class SqliteJobStore implements JobStore {
+  readonly migrated: MigrateResult;
+  private readonly db: Database.Database;
+  private readonly barriers: boolean;
+  private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  constructor(
+    readonly file: string,
+    options: ConnectionOptions = {},
+  ) {
+    const { db, migrated } = openConnection(file, options);
+    this.db = db;
+    this.migrated = migrated;
+    this.barriers = (options.synchronous ?? 'barrier') === 'barrier';
+    try {
+      this.sql = prepareStatements(db);
+      this.transaction = db.transaction((fn: () => unknown) => fn());
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  transact<T>(ops: ReadonlyArray<() => T>, barrier: boolean): Settled<T>[] {
+    const run = () =>
+      ops.map((op): Settled<T> => {
+        try {
+          // Nested inside the outer transaction this is a SAVEPOINT: a failure undoes this op only.
+          return { ok: true, value: this.transaction(op) as T };
+        } catch (error) {
+          return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      });
+    return barrier ? this.barrier(run) : this.write(run);
+  }
+
+  insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number): { existing: string[] } {
+    return this.write(() => {
+      if (parent) this.sql.insertParent.run(parent.id, parent.operation, now);
+      const existing: string[] = [];
+      for (const j of jobs) {
+        if (this.sql.jobExists.get(j.taskId)) {
+          existing.push(j.taskId);
+          continue;
+        }
+        this.sql.insertJob.run(
+          j.taskId,
+          j.parentId,
+          j.jobUuid,
+          j.host,
+          j.operation,
+          j.callback === null || j.callback === undefined ? null : JSON.stringify(j.callback),
+          JSON.stringify(j.input),
+          j.script,
+          j.effectiveUser,
+          j.baseUrl,
+          j.pickupDue,
+          j.execDue,
+          now,
+          now,
+          now,
+        );
+      }
+      return { existing };
+    });
+  }
+
+  task(taskId: string): JobRecord | undefined {
+    const row = this.sql.task.get(taskId);
+    return row && toRecord(row);
+  }
+
+  parent(id: string): ParentRecord | undefined {
+    const row = this.sql.parent.get(id);
+    if (!row) return undefined;
+    const counts = this.sql.parentChildren.get(id)!;
+    return { id: row.id, operation: row.operation, createdAt: row.created_at, children: counts.n, unfinished: counts.open ?? 0 };
+  }
+
+  output(taskId: string): OutputItem[] {
+    return this.sql.output.all(taskId).map((r) => ({ output_type: r.output_type, output: r.output, timestamp: r.at_us / 1e6 }));
+  }
+
+  countJobs(which: 'unfinished' | 'finished' | 'all'): number {
+    if (which === 'unfinished') return this.sql.countUnfinished.get()!.n;
+    if (which === 'finished') return this.sql.countFinished.get()!.n;
+    return this.sql.countUnfinished.get()!.n + this.sql.countFinished.get()!.n;
+  }
+
+  countParents(): number {
+    return this.sql.countParents.get()!.n;
+  }
+
+  finish(taskId: string, exit: ExitStatus, debugLines: string[], now: number, onlyFrom?: readonly JobState[]): boolean {
+    return this.write(() => {
+      const row = this.sql.task.get(taskId);
+      if (!row || row.state === 'finished' || (onlyFrom && !onlyFrom.includes(row.state))) return false;
+      return this.finishRow(row, exit, debugLines.map((line) => ({ type: 'debug', text: line })), undefined, now);
+    });
+  }
+
+  requestStop(taskId: string, debugLine: string, killDue: number, now: number): boolean {
+    return this.write(() => {
+      const row = this.sql.task.get(taskId);
+      if (!row || this.sql.requestStop.run(killDue, now, taskId).changes === 0) return false;
+      const at = Math.max(now * 1000, row.last_output_us + 1);
+      this.sql.insertOutput.run(taskId, row.output_seq, 'debug', debugLine, at);
+      this.sql.setProgress.run(row.state, row.output_state, row.output_seq + 1, row.output_bytes, row.output_truncated, at, now, taskId);
+      return true;
+    });
+  }
+
+  hostQueue(host: string): string[] {
+    return this.sql.hostQueue.all(host).map((r) => r.job_uuid);
+  }
+
+  deliverable(jobUuid: string, host: string): JobRecord | undefined {
+    const row = this.sql.deliverable.get(jobUuid, host);
+    return row && toRecord(row);
+  }
+
+  deliver(jobUuid: string, host: string, delivery: string, now: number): JobRecord | undefined {
+    return this.write(() => {
+      if (this.sql.deliver.run(delivery, now, now, jobUuid, host).changes === 0) return undefined;
+      return toRecord(this.sql.byUuid.get(jobUuid)!);
+    });
+  }
+
+  activeJob(jobUuid: string, host: string): JobRecord | undefined {
+    const row = this.sql.byUuid.get(jobUuid);
+    return row && row.host === host && row.state !== 'finished' ? toRecord(row) : undefined;
+  }
+
+  applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): UpdateOutcome {
+    return this.write(() => {
+      const row = this.sql.byUuid.get(jobUuid);
+      if (!row || row.host !== host || !EXECUTING_STATES.includes(row.state) || row.delivery !== delivery) return 'unknown';
+      const outputs: PendingOutput[] = [];
+      let exit: { code: number; atUs?: number } | undefined;
+      for (const u of updates) {
+        if (u.kind === 'output') outputs.push({ type: u.stream, text: u.content, atUs: u.atUs });
+        else exit = u;
+      }
+      if (exit) {
+        const exitAt = exit.atUs;
+        return this.finishRow(row, exit.code, outputs, exitAt, now, maxOutputBytes) ? 'finished' : 'unknown';
+      }
+      const progress = this.appendOutput(row, outputs, now, maxOutputBytes);
+      this.sql.setProgress.run('running', 'running', progress.seq, progress.bytes, progress.truncated, progress.lastUs, now, row.task_id);
+      return 'accepted';
+    });
+  }
+
+  inFlight(now: number): number {
+    return this.sql.inFlight.get(now)!.n;
+  }
+
+  dueDoorbells(now: number, limit: number): DoorbellTarget[] {
+    return this.sql.dueDoorbells.all(now, limit).map(toTarget);
+  }
+
+  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): void {
+    this.write(() => {
+      for (const id of taskIds) this.sql.markRinging.run(slotUntil, retryAt, now, id);
+    });
+  }
+
+  rescheduleDoorbells(taskIds: string[], at: number): void {
+    this.write(() => {
+      for (const id of taskIds) this.sql.reschedule.run(at, id);
+    });
+  }
+
+  dueCancels(limit: number): DoorbellTarget[] {
+    return this.sql.dueCancels.all(limit).map(toTarget);
+  }
+
+  cancelsPublished(taskIds: string[]): void {
+    this.write(() => {
+      for (const id of taskIds) this.sql.cancelPublished.run(id);
+    });
+  }
+
+  duePickups(now: number, limit: number): string[] {
+    return this.sql.duePickups.all(now, limit).map((r) => r.task_id);
+  }
+
+  dueExecTimeouts(now: number, limit: number): string[] {
+    return this.sql.dueExec.all(now, limit).map((r) => r.task_id);
+  }
+
+  dueKills(now: number, limit: number): string[] {
+    return this.sql.dueKills.all(now, limit).map((r) => r.task_id);
+  }
+
+  nextDue(): number | undefined {
+    return this.sql.nextDue.get()?.at ?? undefined;
+  }
+
+  dueCallbacks(now: number, limit: number): DueCallback[] {
+    return this.sql.dueCallbacks.all(now, limit).map((r) => ({ taskId: r.task_id, callback: JSON.parse(r.callback) as unknown, attempts: r.callback_attempts }));
+  }
+
+  leaseCallbacks(taskIds: string[], until: number): void {
+    this.write(() => {
+      for (const id of taskIds) this.sql.leaseCallback.run(until, id);
+    });
+  }
+
+  callbacksDelivered(taskIds: string[], now: number): void {
+    this.write(() => {
+      for (const id of taskIds) this.sql.callbackDelivered.run(now, id);
+    });
+  }
+
+  callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): void {
+    this.write(() => {
+      for (const r of retries) this.sql.callbackFailed.run(r.retryAt, error, now, r.taskId);
+    });
+  }
+
+  prune(finishedBefore: number, limit: number): number {
+    return this.write(() => {
+      const jobs = this.sql.pruneJobs.run(finishedBefore, limit).changes;
+      this.sql.pruneParents.run(finishedBefore);
+      return jobs;
+    });
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Appends output after what the job holds, timestamps strictly increasing, within the byte budget. */
+  private appendOutput(row: JobRow, outputs: PendingOutput[], now: number, maxBytes: number) {
+    let seq = row.output_seq;
+    let lastUs = row.last_output_us;
+    let bytes = row.output_bytes;
+    let truncated = row.output_truncated;
+    for (const o of outputs) {
+      const size = Buffer.byteLength(o.text, 'utf8');
+      let text = o.text;
+      let type = o.type;
+      if (type !== 'debug' && bytes + size > maxBytes) {
+        if (truncated) continue;
+        truncated = 1;
+        type = 'debug';
+        text = `Output truncated: this job produced more than ${maxBytes} bytes of output; the rest was dropped`;
+      } else if (type !== 'debug') {
+        bytes += size;
+      }
+      // Hosts send 1-second timestamps: a microsecond step keeps the order they arrived in.
+      lastUs = Math.max(o.atUs ?? now * 1000, lastUs + 1);
+      this.sql.insertOutput.run(row.task_id, seq++, type, text, lastUs);
+    }
+    return { seq, lastUs, bytes, truncated };
+  }
+
+  private finishRow(row: JobRow, exit: ExitStatus, outputs: PendingOutput[], exitAtUs: number | undefined, now: number, maxBytes = Infinity): boolean {
+    const progress = this.appendOutput(row, outputs, now, maxBytes);
+    const exitUs = Math.max(exitAtUs ?? now * 1000, progress.lastUs + 1);
+    const changed = this.sql.finish.run(JSON.stringify(exit), exitUs, progress.seq, progress.lastUs, now, now, now, row.task_id).changes;
+    return changed > 0;
+  }
+
+  /** A write something outside the process relies on next: fsynced in 'barrier' mode. */
+  private barrier<T>(fn: () => T): T {
+    if (!this.barriers) return this.write(fn);
+    // Not prepared: this pragma acts when compiled; refused inside a transaction.
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.write(fn);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private write<T>(fn: () => T): T {
+    return this.transaction.immediate(fn) as T;
+  }
+}
+
+interface PendingOutput {
+  type: string;
+  text: string;
+  atUs?: number;
+}
+
+function toTarget(r: TargetRow): DoorbellTarget {
+  return { taskId: r.task_id, jobUuid: r.job_uuid, host: r.host, baseUrl: r.base_url, effectiveUser: r.effective_user };
+}
+
+function toRecord(r: JobRow): JobRecord {
+  return {
+    taskId: r.task_id,
+    parentId: r.parent_id,
+    jobUuid: r.job_uuid,
+    host: r.host,
+    operation: r.operation,
+    callback: r.callback === null ? null : (JSON.parse(r.callback) as unknown),
+    input: JSON.parse(r.input) as Record<string, unknown>,
+    script: r.script,
+    effectiveUser: r.effective_user,
+    baseUrl: r.base_url,
+    state: r.state,
+    outputState: r.output_state,
+    delivery: r.delivery,
+    exitStatus: r.exit_status === null ? null : (JSON.parse(r.exit_status) as ExitStatus),
+    exitAt: r.exit_us === null ? null : r.exit_us / 1e6,
+    stopping: r.kill_due !== null,
+    callbackState: r.callback_state,
+    callbackAttempts: r.callback_attempts,
+    callbackError: r.callback_error,
+    createdAt: r.created_at,
+    deliveredAt: r.delivered_at,
+    finishedAt: r.finished_at,
+  };
+}
