@@ -17,6 +17,8 @@ import { runtimeApi } from './ops/runtime-api.js';
 import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
+import { RexService } from './rex/rex-service.js';
+import { FEATURE_DEFAULTS } from './features/catalog.js';
 
 export interface DaemonOptions {
   logFormat?: 'json' | 'text';
@@ -34,6 +36,8 @@ export class Daemon {
   readonly traffic = new TrafficWindow();
   readonly converge: Convergence;
   readonly drift: DriftScheduler;
+  /** The remote-execution spool, when rex.enabled. */
+  readonly rex: RexService | undefined;
   private current: Runtime;
   private readonly handler: RequestHandler;
   private stopping: Promise<void> | undefined;
@@ -46,7 +50,10 @@ export class Daemon {
     this.store = openStateStore(config.state_dir);
     this.converge = new Convergence(this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
-    this.handler = new RequestHandler(() => this.current, this.logger, this.logs, options.resolver ?? new SystemResolver(), this.converge);
+    const resolver = options.resolver ?? new SystemResolver();
+    this.handler = new RequestHandler(() => this.current, this.logger, this.logs, resolver, this.converge);
+    this.rex = config.rex.enabled ? new RexService(() => this.current.config, this.logger, resolver) : undefined;
+    this.handler.rex = this.rex;
     this.metrics = new Metrics({
       backends: () =>
         [...this.current.backends.values()].map((b) => ({ name: b.name, state: b.state, ejected: b.health.ejected, ejections: b.health.snapshot().ejections })),
@@ -75,11 +82,13 @@ export class Daemon {
     this.current.start();
     // Sagas a crash left open are settled before the first request can touch their keys.
     this.converge.start();
+    // Broker and scheduler run before the first host or Foreman request can arrive.
+    await this.rex?.start();
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
     this.drift.configure(this.config.drift);
     const features = Object.values(this.config.features).map((f) =>
-      this.current.modules.get(f.name)?.localOnly ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
+      FEATURE_DEFAULTS[f.name]?.localOnly ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
     );
     this.logger.info(`proxy-proxy started: ${features.join(' ')}`);
   }
@@ -116,6 +125,9 @@ export class Daemon {
     }
     const before = this.config;
     if (next.state_dir !== before.state_dir) this.logger.warn(`reload: state_dir changed; the state store moves only on a restart`);
+    if (JSON.stringify(next.rex) !== JSON.stringify(before.rex)) {
+      this.logger.warn('reload: rex changed; timers and limits apply now, enabling, broker, listener and certificates only on a restart');
+    }
     const old = this.current;
     const fresh = new Runtime(next, this.logger, old);
     fresh.start();
@@ -159,6 +171,8 @@ export class Daemon {
     if (this.handler.inFlight > 0) this.logger.warn(`stop: ${this.handler.inFlight} request(s) cut off after ${bound} ms`);
     for (const l of this.listeners) l.server.closeAllConnections();
     await Promise.all(closed);
+    // No request can reach the spool now: commit what requests changed, settle callbacks in flight.
+    await this.rex?.stop(bound);
     await driftStopped;
     this.converge.stop();
     await this.current.stop();

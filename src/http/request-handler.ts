@@ -7,6 +7,7 @@ import type { HttpMethod, IncomingCall, LocalAnswer } from '../features/route.js
 import type { Runtime } from '../runtime.js';
 import type { Convergence } from '../converge/convergence.js';
 import { isRuntimeApiPath, type ApiAnswer } from '../ops/runtime-api.js';
+import type { RexHook } from '../rex/rex-call.js';
 import { dispatch } from '../fanout/dispatch.js';
 import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
 import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
@@ -37,6 +38,8 @@ export class RequestHandler {
   observer: ((record: { status: number; feature?: string; route?: string; policy?: string; attempts?: Attempt[] }, ms: number) => void) | undefined;
   /** The runtime operations API (/proxy_proxy/…), answered before any smart-proxy route. */
   ops: ((method: string, path: string, client: ClientIdentity, rawQuery: string, body: Buffer) => Promise<ApiAnswer>) | undefined;
+  /** The remote-execution spool (/dynflow, /ssh), answered before feature routing when enabled. */
+  rex: RexHook | undefined;
 
   constructor(
     private readonly runtime: () => Runtime,
@@ -83,7 +86,7 @@ export class RequestHandler {
 
     let body: Buffer;
     try {
-      body = await readBody(req, cfg.max_body_bytes);
+      body = await readBody(req, this.rex?.bodyLimit(path) ?? cfg.max_body_bytes);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         res.setHeader('Connection', 'close');
@@ -102,6 +105,11 @@ export class RequestHandler {
       }
       if (a.json === undefined) return answer(errorAnswer(req.headers, a.status, a.message ?? ''), { note: 'runtime api' });
       return answer({ status: a.status, contentType: 'json', body: JSON.stringify(a.json) }, { note: 'runtime api' });
+    }
+
+    if (this.rex) {
+      const a = await this.rex.handle({ method, head: headOnly, path, rawQuery, headers: req.headers, body, client: identity });
+      if (a) return answer(a.answer, { feature: a.feature, route: a.route, policy: 'local' });
     }
 
     if (method === 'GET' && (path === '/features' || path === '/version' || path === '/v2/features')) {

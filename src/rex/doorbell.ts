@@ -1,0 +1,122 @@
+// The doorbell publisher (REX's MQTT dispatcher, rex-pull.md §2.4) over the durable spool: jobs
+// whose doorbell is due are rung oldest first, as far as rate_limit leaves room; a rung job
+// holds a slot for ttl seconds unless fetched (then until it finishes); one not fetched is rung
+// again resend_interval after the broker confirmed the last doorbell. All of it lives in the
+// store, so a restart resumes where it was, and while the broker is away nothing is taken
+// off the queue. Cancel messages bypass the limit, as in REX.
+import { randomBytes } from 'node:crypto';
+import type { JobStore } from '../state/job-store.js';
+import type { Logger } from '../ops/logger.js';
+import { cancelMessage, dataTopic, startMessage } from './doorbell-message.js';
+import type { MqttLink } from './mqtt-link.js';
+
+export interface DoorbellSettings {
+  /** null: no limit. */
+  rateLimit: number | null;
+  ttlMs: number;
+  resendMs: number;
+}
+
+/** Doorbells handed to the broker in one round; keeps one round's pause short. */
+const ROUND = 1000;
+/** A doorbell the broker refused (or that was cut off) goes out again this soon. */
+const RETRY_AFTER_FAILURE_MS = 1000;
+/** Published but never confirmed (a crash mid-round): rung again after this. */
+const UNCONFIRMED_MS = 45_000;
+
+export class Doorbell {
+  private kicked = false;
+  private dispatching = false;
+  private again = false;
+  private lastFailure = '';
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly link: MqttLink,
+    private readonly settings: () => DoorbellSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Something may be due (a launch, a freed slot, a reconnect): dispatch soon, once. */
+  kick(): void {
+    if (this.kicked) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      void this.dispatch();
+    });
+  }
+
+  /** Resolves when no round is in progress (for an orderly stop). */
+  async idle(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.dispatching && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private async dispatch(): Promise<void> {
+    if (this.dispatching) {
+      this.again = true;
+      return;
+    }
+    this.dispatching = true;
+    try {
+      do {
+        this.again = false;
+        await this.publishCancels();
+        await this.ringDue();
+      } while (this.again && this.link.connected);
+    } catch (err) {
+      this.logger.error(`doorbell: ${(err as Error).message}`);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private async ringDue(): Promise<void> {
+    while (this.link.connected) {
+      const now = Date.now();
+      const s = this.settings();
+      const room = s.rateLimit === null ? ROUND : Math.min(ROUND, s.rateLimit - this.store.inFlight(now));
+      if (room <= 0) return;
+      const due = this.store.dueDoorbells(now, room);
+      if (due.length === 0) return;
+      this.store.markRinging(
+        due.map((d) => d.taskId),
+        now,
+        now + s.ttlMs,
+        now + UNCONFIRMED_MS,
+      );
+      const results = await Promise.allSettled(
+        due.map((d) => this.link.publish(dataTopic(d.host), JSON.stringify(startMessage(d, randomBytes(8).toString('hex'), now)))),
+      );
+      const rung = due.filter((_, i) => results[i]!.status === 'fulfilled').map((d) => d.taskId);
+      const failed = due.filter((_, i) => results[i]!.status === 'rejected').map((d) => d.taskId);
+      const after = Date.now();
+      this.store.rescheduleDoorbells(rung, after + s.resendMs);
+      if (failed.length > 0) {
+        this.store.rescheduleDoorbells(failed, after + RETRY_AFTER_FAILURE_MS);
+        const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
+        this.noteFailure(`doorbells not confirmed by the broker, retrying: ${reason.message}`);
+        return;
+      }
+      this.lastFailure = '';
+      if (due.length < room) return;
+    }
+  }
+
+  private async publishCancels(): Promise<void> {
+    if (!this.link.connected) return;
+    const due = this.store.dueCancels(ROUND);
+    if (due.length === 0) return;
+    const now = Date.now();
+    const results = await Promise.allSettled(due.map((d) => this.link.publish(dataTopic(d.host), JSON.stringify(cancelMessage(d, now)))));
+    const sent = due.filter((_, i) => results[i]!.status === 'fulfilled').map((d) => d.taskId);
+    this.store.cancelsPublished(sent);
+    if (sent.length < due.length) this.noteFailure('cancel messages not confirmed by the broker, retrying');
+  }
+
+  private noteFailure(message: string): void {
+    if (message !== this.lastFailure) this.logger.warn(`doorbell: ${message}`);
+    this.lastFailure = message;
+  }
+}

@@ -1,0 +1,151 @@
+// Foreman's side: the dynflow task API (rex-pull.md §1.1) as smart_proxy_dynflow answers it,
+// behind the same authorization (trusted_hosts + client certificate, checked before routing, as
+// its `before` filter does). Every answer is JSON. Tasks are the spool's jobs, under the ids
+// Foreman chose; a batch's parent is kept only so that status queries know it.
+import { randomUUID } from 'node:crypto';
+import { errorAnswer, notFoundAnswer } from '../http/native-answer.js';
+import type { JobStore, NewJob } from '../state/job-store.js';
+import type { GroupCommit } from './group-commit.js';
+import { isRefusal, OPERATIONS, parseLaunch, parseTrigger, type LaunchLimits, type ValidJob } from './launch-input.js';
+import { jobPlanHash, jobStatus, parentPlanHash, parentStatus } from './plan-hash.js';
+import { json, jsonError, segments, type RexAnswer, type RexCall } from './rex-call.js';
+
+export interface DynflowContext {
+  store: JobStore;
+  commits: GroupCommit;
+  limits(): LaunchLimits;
+  /** The 403 message for a caller the smart proxy would refuse, or undefined. */
+  authorize(call: RexCall, pathInModule: string): Promise<string | undefined>;
+  /** New jobs are in the spool: ring their doorbells. */
+  launched(count: number, existing: string[]): void;
+  /** Cancels one task; the number of steps cancelled, or undefined for an unknown task. */
+  cancel(taskId: string): Promise<number | undefined>;
+}
+
+const FEATURE = 'dynflow';
+
+export async function dynflowRoute(call: RexCall, ctx: DynflowContext): Promise<RexAnswer | undefined> {
+  if (call.path !== '/dynflow' && !call.path.startsWith('/dynflow/')) return undefined;
+  const inModule = call.path.slice('/dynflow'.length);
+  const answer = (a: RexAnswer['answer'], route: string): RexAnswer => ({ answer: a, feature: FEATURE, route: `dynflow.${route}` });
+
+  const refusal = await ctx.authorize(call, inModule);
+  if (refusal) return answer(errorAnswer(call.headers, 403, refusal), 'refused');
+
+  const seg = segments(call.path, '/dynflow');
+  if (!seg || seg[0] !== 'tasks') return answer(notFoundAnswer(), 'unknown');
+  const rest = seg.slice(1);
+  // Sinatra's "/tasks/launch/?" and "/tasks/?" accept one trailing slash.
+  if (rest.at(-1) === '' && (rest.length === 1 || (rest.length === 2 && rest[0] === 'launch'))) rest.pop();
+  const { method } = call;
+
+  if (method === 'POST' && rest.length === 1 && rest[0] === 'launch') return answer(await launch(call.body, ctx), 'launch');
+  if (method === 'POST' && rest.length === 0) return answer(await trigger(call.body, ctx), 'trigger');
+  if (method === 'POST' && rest.length === 1 && rest[0] === 'status') return answer(statusList(call.body, ctx, false), 'status');
+  if (method === 'POST' && rest.length === 1 && rest[0] === 'statuses') return answer(statusList(call.body, ctx, true), 'statuses');
+  if (method === 'GET' && rest.length === 1 && rest[0] === 'count') return answer(count(call.rawQuery, ctx.store), 'count');
+  if (method === 'GET' && rest.length === 1 && rest[0] === 'operations') return answer(json(200, OPERATIONS), 'operations');
+  if (method === 'POST' && rest.length === 2 && rest[1] === 'cancel' && rest[0]) {
+    const steps = await ctx.cancel(rest[0]);
+    return answer(steps === undefined ? json(404, {}) : json(200, { task_id: rest[0], canceled_steps_count: steps }), 'cancel');
+  }
+  if (method === 'GET' && rest.length === 2 && rest[1] === 'status' && rest[0]) return answer(planHash(rest[0], ctx.store), 'task_status');
+  return answer(notFoundAnswer(), 'unknown');
+}
+
+function newJob(taskId: string, parentId: string | null, operation: string, v: ValidJob, now: number): NewJob {
+  return {
+    taskId,
+    parentId,
+    jobUuid: randomUUID(),
+    host: v.host,
+    operation,
+    callback: v.callback,
+    input: v.input,
+    script: v.script,
+    effectiveUser: v.effectiveUser,
+    baseUrl: v.baseUrl,
+    pickupDue: now + v.timeToPickup * 1000,
+    execDue: v.executionTimeout === null ? null : now + v.executionTimeout * 1000,
+  };
+}
+
+async function launch(body: Buffer, ctx: DynflowContext) {
+  const request = parseLaunch(body, ctx.limits());
+  if (isRefusal(request)) return jsonError(request.status, request.error);
+  const now = Date.now();
+  if (request.operation === 'single') {
+    const taskId = randomUUID();
+    await store(ctx, null, [newJob(taskId, null, 'single', request.job, now)], now);
+    return json(200, { result: 'success', task_id: taskId });
+  }
+  // Children are stored under Foreman's plan uuids, in the same transaction as their parent:
+  // the answer names only the parent (the batch launcher's shape), and every child exists by then.
+  const parentId = randomUUID();
+  const jobs = request.children.map((c) => newJob(c.taskId, parentId, 'ssh', c.job, now));
+  await store(ctx, { id: parentId, operation: 'ssh' }, jobs, now);
+  return json(200, { parent: { result: 'success', task_id: parentId } });
+}
+
+/** POST /dynflow/tasks: {"action_name","action_input"} → {"task_id"}. */
+async function trigger(body: Buffer, ctx: DynflowContext) {
+  const job = parseTrigger(body, ctx.limits());
+  if (isRefusal(job)) return jsonError(job.status, job.error);
+  const now = Date.now();
+  const taskId = randomUUID();
+  await store(ctx, null, [newJob(taskId, null, 'single', job, now)], now);
+  return json(200, { task_id: taskId });
+}
+
+async function store(ctx: DynflowContext, parent: { id: string; operation: string } | null, jobs: NewJob[], now: number): Promise<void> {
+  // A barrier: Foreman is told next, and from then on it relies on these tasks existing.
+  const { existing } = await ctx.commits.run(() => ctx.store.insertLaunch(parent, jobs, now), true);
+  ctx.launched(jobs.length - existing.length, existing);
+}
+
+function statusList(body: Buffer, ctx: DynflowContext, full: boolean) {
+  let doc: unknown;
+  try {
+    doc = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return jsonError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const ids = (doc as { task_ids?: unknown } | null)?.task_ids ?? [];
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return jsonError(400, "'task_ids' must be a list of task ids");
+  if (full && ids.length === 0) return jsonError(422, "'task_ids' must be a non-empty list of task ids");
+  const now = Date.now();
+  const out: Record<string, unknown> = {};
+  // Known ids only: Foreman reads an absent child as "gone missing" (rex-pull.md §1.5).
+  for (const id of ids as string[]) {
+    const job = ctx.store.task(id);
+    if (job) {
+      out[id] = full ? jobPlanHash(job, ctx.store.output(id), now) : jobStatus(job);
+      continue;
+    }
+    const parent = ctx.store.parent(id);
+    if (parent) out[id] = full ? parentPlanHash(parent) : parentStatus();
+  }
+  return json(200, out);
+}
+
+function count(rawQuery: string, store: JobStore) {
+  const state = new URLSearchParams(rawQuery).get('state') ?? 'all';
+  // Parents stop as soon as their children exist; jobs run until they finished.
+  const n =
+    state === 'running'
+      ? store.countJobs('unfinished')
+      : state === 'stopped'
+        ? store.countJobs('finished') + store.countParents()
+        : state === 'all'
+          ? store.countJobs('all') + store.countParents()
+          : 0;
+  return json(200, { count: n, state });
+}
+
+function planHash(id: string, store: JobStore) {
+  const job = store.task(id);
+  if (job) return json(200, jobPlanHash(job, store.output(id), Date.now()));
+  const parent = store.parent(id);
+  // smart_proxy_dynflow answers an unknown plan with 404 and an empty object.
+  return parent ? json(200, parentPlanHash(parent)) : json(404, {});
+}

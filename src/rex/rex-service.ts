@@ -1,0 +1,222 @@
+// The remote-execution spool, wired: the job store, the MQTT link (to the embedded broker or an
+// external one), the doorbell publisher, the callback sender and the one scheduler over all
+// deadlines. The request handler calls handle() for every request before feature routing; it
+// answers /dynflow/* (Foreman) and /ssh/* (hosts) and leaves everything else alone.
+import { readFileSync } from 'node:fs';
+import type { Config, RexConfig, TlsFiles } from '../config/types.js';
+import type { Logger } from '../ops/logger.js';
+import { checkTrustedClient, type NameResolver } from '../http/trusted-hosts.js';
+import { EXECUTING_STATES, PICKUP_STATES } from '../state/job-store.js';
+import { openJobStore } from '../state/open-store.js';
+import type { SqliteJobStore } from '../state/sqlite-job-store.js';
+import { Callbacks } from './callbacks.js';
+import { Deadlines } from './deadlines.js';
+import { Doorbell } from './doorbell.js';
+import { dynflowRoute, type DynflowContext } from './dynflow-api.js';
+import { EmbeddedBroker } from './embedded-broker.js';
+import { GroupCommit } from './group-commit.js';
+import { hostRoute, type HostContext } from './host-api.js';
+import { cancelEffect, MESSAGES } from './job-state.js';
+import { MqttLink, type LinkOptions } from './mqtt-link.js';
+import type { RexAnswer, RexCall, RexHook } from './rex-call.js';
+
+/** Deadlines of one kind handled per tick; more come back at once. */
+const PER_TICK = 500;
+const PRUNE_EVERY_MS = 60_000;
+
+export class RexService implements RexHook {
+  readonly store: SqliteJobStore;
+  private readonly commits: GroupCommit;
+  private readonly callbacks: Callbacks;
+  private readonly deadlines: Deadlines;
+  private readonly publicKey: string;
+  private broker: EmbeddedBroker | undefined;
+  private link: MqttLink | undefined;
+  private doorbell: Doorbell | undefined;
+  private active = false;
+  private lastPrune = 0;
+  private readonly dynflowContext: DynflowContext;
+  private readonly hostContext: HostContext;
+
+  constructor(
+    private readonly config: () => Config,
+    private readonly logger: Logger,
+    private readonly resolver: NameResolver,
+  ) {
+    const cfg = config();
+    if (!cfg.foreman_url) throw new Error('rex.enabled needs foreman_url');
+    this.publicKey = cfg.rex.ssh_public_key_file ? readFileSync(cfg.rex.ssh_public_key_file, 'utf8') : '';
+    this.store = openJobStore(cfg.state_dir);
+    this.commits = new GroupCommit(this.store);
+    this.callbacks = new Callbacks(this.store, cfg.foreman_url, () => this.rex.callback, logger);
+    this.deadlines = new Deadlines(
+      (now) => this.tick(now),
+      (err) => logger.error(`remote execution scheduler: ${err.message}`),
+    );
+    this.dynflowContext = {
+      store: this.store,
+      commits: this.commits,
+      limits: () => {
+        const rex = this.rex;
+        return {
+          maxScriptBytes: rex.max_script_bytes,
+          timeToPickup: rex.time_to_pickup,
+          executionTimeout: rex.execution_timeout_interval,
+          ...(rex.proxy_url === undefined ? {} : { proxyUrl: rex.proxy_url }),
+        };
+      },
+      authorize: (call, pathInModule) => checkTrustedClient(this.config(), call.client, pathInModule, this.resolver),
+      launched: (count, existing) => {
+        if (existing.length > 0) this.logger.warn(`launch: ${existing.length} task id(s) already known, left as they are: ${existing.slice(0, 5).join(', ')}`);
+        if (count > 0) this.doorbell?.kick();
+      },
+      cancel: (taskId) => this.cancel(taskId),
+    };
+    this.hostContext = {
+      store: this.store,
+      commits: this.commits,
+      maxOutputBytes: () => this.rex.max_output_bytes,
+      publicKey: () => this.publicKey,
+      finished: () => this.jobsFinished(),
+    };
+  }
+
+  private get rex(): RexConfig {
+    return this.config().rex;
+  }
+
+  /** The embedded broker, when there is one (tests read its port). */
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.broker;
+  }
+
+  get mqttConnected(): boolean {
+    return this.link?.connected === true;
+  }
+
+  async start(): Promise<void> {
+    const rex = this.rex;
+    const files = readTls(rex.mqtt);
+    let link: LinkOptions;
+    if (rex.mqtt.broker === 'embedded') {
+      const tls = files.cert && files.key && files.ca ? { cert: files.cert, key: files.key, ca: files.ca } : undefined;
+      this.broker = await EmbeddedBroker.start({ bind: rex.mqtt.embedded_bind, port: rex.mqtt.embedded_port, tls }, this.logger);
+      // Our own listener on loopback: its certificate names the proxy, not 127.0.0.1.
+      link = { url: this.broker.url, ...this.broker.publisher, tls: tls && { ...tls, checkServerIdentity: () => undefined } };
+    } else {
+      link = { url: rex.mqtt.broker, tls: files };
+    }
+    this.link = new MqttLink(link, this.logger);
+    const doorbell = new Doorbell(this.store, this.link, () => this.doorbellSettings(), this.logger);
+    this.doorbell = doorbell;
+    this.link.onConnect(() => doorbell.kick());
+    this.link.start();
+    this.active = true;
+    this.deadlines.start();
+    // Callbacks owed from before a restart go out now.
+    this.callbacks.kick(0);
+    const open = this.store.countJobs('unfinished');
+    this.logger.info(`remote execution: pull-mqtt spool ready (${open} unfinished job(s)), doorbells via ${rex.mqtt.broker === 'embedded' ? this.broker!.url : rex.mqtt.broker}`);
+  }
+
+  /**
+   * Stops after the listeners closed: what requests changed is committed, POSTs to Foreman in
+   * flight get up to `timeoutMs`, and everything not done is in the store for the next start.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.active = false;
+    this.deadlines.stop();
+    this.commits.drain();
+    await this.doorbell?.idle(Math.min(timeoutMs, 2000));
+    await this.callbacks.stop(Math.min(timeoutMs, 5000));
+    await this.link?.stop();
+    await this.broker?.close();
+    this.commits.drain();
+    this.store.close();
+  }
+
+  bodyLimit(path: string): number | undefined {
+    return path === '/dynflow' || path.startsWith('/dynflow/') ? this.rex.max_launch_bytes : undefined;
+  }
+
+  async handle(call: RexCall): Promise<RexAnswer | undefined> {
+    if (!this.active) return undefined;
+    return (await dynflowRoute(call, this.dynflowContext)) ?? (await hostRoute(call, this.hostContext));
+  }
+
+  private async cancel(taskId: string): Promise<number | undefined> {
+    if (!this.store.task(taskId)) return this.store.parent(taskId) ? 0 : undefined;
+    const grace = this.rex.cancel_grace;
+    // Decided and applied in one step: the host may fetch the job while this request waits.
+    const outcome = await this.commits.run(() => {
+      const now = Date.now();
+      const job = this.store.task(taskId);
+      if (!job) return 'none';
+      const effect = cancelEffect(job);
+      if (effect === 'finish') return this.store.finish(taskId, 'EXCEPTION', [MESSAGES.cancelled], now, PICKUP_STATES) ? 'finished' : 'none';
+      if (effect === 'stop') return this.store.requestStop(taskId, MESSAGES.cancelled + MESSAGES.notifyingHost, now + grace * 1000, now) ? 'stopping' : 'none';
+      return job.state === 'finished' ? 'done' : 'stopping';
+    }, false);
+    if (outcome === 'finished') this.jobsFinished();
+    if (outcome === 'stopping') this.doorbell?.kick();
+    return outcome === 'done' || outcome === 'none' ? 0 : 1;
+  }
+
+  private jobsFinished(): void {
+    this.callbacks.kick();
+    // A finished job frees its rate-limit slot.
+    this.doorbell?.kick();
+  }
+
+  private doorbellSettings() {
+    const mqtt = this.rex.mqtt;
+    return { rateLimit: mqtt.rate_limit, ttlMs: mqtt.ttl * 1000, resendMs: mqtt.resend_interval * 1000 };
+  }
+
+  /** The scheduler's round: deadlines, then doorbells and callbacks due, then housekeeping. */
+  private tick(now: number): { next: number | undefined; more: boolean } {
+    const rex = this.rex;
+    const pickups = this.store.duePickups(now, PER_TICK);
+    const timeouts = this.store.dueExecTimeouts(now, PER_TICK);
+    const kills = this.store.dueKills(now, PER_TICK);
+    const results = this.store.transact<'finished' | 'stopping' | 'none'>(
+      [
+        ...pickups.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES) ? 'finished' : 'none')),
+        ...timeouts.map((id) => () => this.executionTimeout(id, now, rex.cancel_grace)),
+        ...kills.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES) ? 'finished' : 'none')),
+      ],
+      false,
+    );
+    for (const r of results) if (!r.ok) this.logger.error(`remote execution deadline: ${r.error.message}`);
+    if (results.some((r) => r.ok && r.value === 'finished')) this.callbacks.kick();
+    this.doorbell?.kick();
+    this.callbacks.kick();
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      const pruned = this.store.prune(now - rex.retention * 1000, 5000);
+      if (pruned > 0) this.logger.debug(`remote execution: forgot ${pruned} finished job(s) older than ${rex.retention} s`);
+    }
+    const more = pickups.length === PER_TICK || timeouts.length === PER_TICK || kills.length === PER_TICK;
+    return { next: this.store.nextDue(), more };
+  }
+
+  /** Not fetched yet: it ends now. Fetched: the host is asked to stop and gets cancel_grace. */
+  private executionTimeout(taskId: string, now: number, grace: number): 'finished' | 'stopping' | 'none' {
+    const job = this.store.task(taskId);
+    if (!job) return 'none';
+    if (PICKUP_STATES.includes(job.state)) return this.store.finish(taskId, 'EXCEPTION', [MESSAGES.executionTimeout], now, PICKUP_STATES) ? 'finished' : 'none';
+    return this.store.requestStop(taskId, MESSAGES.executionTimeout + MESSAGES.notifyingHost, now + grace * 1000, now) ? 'stopping' : 'none';
+  }
+}
+
+function readTls(files: TlsFiles): { cert?: Buffer; key?: Buffer; ca?: Buffer } {
+  const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
+  const out: { cert?: Buffer; key?: Buffer; ca?: Buffer } = {};
+  const cert = read(files.ssl_certificate);
+  const key = read(files.ssl_private_key);
+  const ca = read(files.ssl_ca_file);
+  if (cert) out.cert = cert;
+  if (key) out.key = key;
+  if (ca) out.ca = ca;
+  return out;
+}

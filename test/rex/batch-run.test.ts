@@ -1,0 +1,164 @@
+// A batch launched as Foreman does it, run by several hosts over the embedded broker: doorbells,
+// fetches with each host's own certificate, output and exit, callbacks back to Foreman.
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { client } from '../support/http-client.js';
+import {
+  batchLaunch,
+  createWorld,
+  getJson,
+  postJson,
+  startFakeForeman,
+  startRexDaemon,
+  TestHost,
+  waitFor,
+  type FakeForeman,
+  type JobSpec,
+  type RexDaemon,
+  type World,
+} from './rex-harness.js';
+
+describe('a batch through the pull-mqtt spool', () => {
+  let world: World;
+  let foreman: FakeForeman;
+  let rex: RexDaemon;
+  const hosts: TestHost[] = [];
+  const names = ['web1.example.test', 'web2.example.test', 'db1.example.test'];
+  const jobs: JobSpec[] = names.map((host, i) => ({
+    taskId: randomUUID(),
+    host,
+    script: `echo hello from ${host}\r\nerr warning ${i}\nsleep 50\necho done\nexit ${i}`,
+    effectiveUser: i === 0 ? 'deploy' : null,
+  }));
+  let parentId: string;
+
+  beforeAll(async () => {
+    world = await createWorld();
+    foreman = await startFakeForeman(world);
+    rex = await startRexDaemon(world, foreman);
+    for (const name of names) {
+      const h = new TestHost(name, await world.host(name));
+      await h.connect(rex.mqttUrl);
+      hosts.push(h);
+    }
+  });
+
+  afterAll(async () => {
+    for (const h of hosts) await h.close();
+    await rex?.stop();
+    await foreman?.close();
+  });
+
+  it('answers the launch with the parent only and knows the children under Foreman ids at once', async () => {
+    const reply = await postJson(rex.foreman, '/dynflow/tasks/launch', batchLaunch(jobs, rex.url));
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('application/json');
+    expect(Object.keys(reply.json)).toEqual(['parent']);
+    expect(reply.json.parent).toEqual({ result: 'success', task_id: expect.any(String) });
+    parentId = reply.json.parent.task_id;
+    const status = await postJson(rex.foreman, '/dynflow/tasks/status', { task_ids: [...jobs.map((j) => j.taskId), parentId, 'not-a-task'] });
+    expect(Object.keys(status.json).sort()).toEqual([...jobs.map((j) => j.taskId), parentId].sort());
+    expect(status.json[parentId]).toEqual({ state: 'stopped', result: 'success' });
+  });
+
+  it('rings every host with a doorbell typed as yggdrasil wants it, and each fetches its own script', async () => {
+    await waitFor(() => hosts.every((h) => h.doorbells.length > 0 && h.fetches.length > 0), 'every host to fetch');
+    for (const [i, h] of hosts.entries()) {
+      const bell = h.doorbells[0]!;
+      expect(bell.type).toBe('data');
+      expect(bell.version).toBe(1);
+      expect(bell.directive).toBe('foreman');
+      expect(bell.sent).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(Object.values(bell.metadata).every((v) => typeof v === 'string')).toBe(true);
+      expect(bell.metadata.event).toBe('start');
+      expect(bell.metadata.version).toBe('v1');
+      expect(bell.metadata.effective_user).toBe(i === 0 ? 'deploy' : '');
+      expect(bell.content.startsWith(`${rex.url}/ssh/jobs/${bell.metadata.job_uuid}?delivery=`)).toBe(true);
+      expect(bell.metadata.return_url.startsWith(`${rex.url}/ssh/jobs/${bell.metadata.job_uuid}/update?delivery=`)).toBe(true);
+      const fetch = h.fetches[0]!;
+      expect(fetch.status).toBe(200);
+      // Carriage returns are stripped, as PullScript does.
+      expect(fetch.body).toBe(jobs[i]!.script.replace(/\r/g, ''));
+      expect(fetch.user).toBe(i === 0 ? 'deploy' : undefined);
+    }
+  });
+
+  it('shows live output in the status Foreman polls, then the result through coalesced callbacks', async () => {
+    await waitFor(() => jobs.every((j) => foreman.results.has(`ft-${j.taskId}`)), 'every result at Foreman');
+    // Three jobs finishing together make fewer POSTs than jobs.
+    const accepted = foreman.posts.filter((p) => p.status === 200);
+    expect(accepted.length).toBeLessThan(jobs.length + 1);
+    for (const post of accepted) {
+      expect(post.cn).toBe('proxy.example.test');
+      expect(post.accept).toBe('application/json,version=2');
+      expect(Object.keys(post.body)).toEqual(['callbacks']);
+    }
+    for (const [i, job] of jobs.entries()) {
+      const data = foreman.results.get(`ft-${job.taskId}`)!;
+      expect(Object.keys(data).sort()).toEqual(['exit_status', 'exit_status_timestamp', 'result', 'state']);
+      expect(data.exit_status).toBe(i);
+      expect(data.state).toBe('running');
+      expect(data.result.map((r) => [r.output_type, r.output])).toEqual([
+        ['stdout', `hello from ${job.host}\n`],
+        ['stderr', `warning ${i}\n`],
+        ['stdout', 'done\n'],
+      ]);
+      const stamps = data.result.map((r) => r.timestamp);
+      for (let k = 1; k < stamps.length; k++) expect(stamps[k]!).toBeGreaterThan(stamps[k - 1]!);
+      expect(typeof data.exit_status_timestamp).toBe('number');
+      expect(data.exit_status_timestamp!).toBeGreaterThan(stamps.at(-1)!);
+      const entry = accepted.flatMap((p) => p.body.callbacks!).find((e) => e.callback.task_id === `ft-${job.taskId}`)!;
+      expect(entry.callback).toEqual({ task_id: `ft-${job.taskId}`, step_id: 3 });
+    }
+  });
+
+  it('answers GET status in the plan-hash shape with PullScript output under the callback task id', async () => {
+    const job = jobs[1]!;
+    const reply = await getJson(rex.foreman, `/dynflow/tasks/${job.taskId}/status`);
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ id: job.taskId, class: 'Dynflow::ExecutionPlan', state: 'stopped', result: 'success' });
+    const picked = (reply.json.actions as { input: { task_id?: string }; output: Record<string, unknown> }[]).find((a) => a.input.task_id === `ft-${job.taskId}`)!;
+    expect(picked.output).toEqual(foreman.results.get(`ft-${job.taskId}`));
+    expect(JSON.stringify(reply.json)).not.toContain('hunter2');
+    const full = await postJson(rex.foreman, '/dynflow/tasks/statuses', { task_ids: [job.taskId, parentId] });
+    expect(full.json[job.taskId].actions).toHaveLength(3);
+    expect(full.json[parentId]).toMatchObject({ id: parentId, state: 'stopped', result: 'success' });
+    expect((await getJson(rex.foreman, '/dynflow/tasks/count?state=running')).json).toEqual({ count: 0, state: 'running' });
+    expect((await getJson(rex.foreman, '/dynflow/tasks/operations')).json).toEqual(['single', 'ssh']);
+    expect((await getJson(rex.foreman, '/dynflow/tasks/nope/status')).status).toBe(404);
+  });
+
+  it('serves a job once, to its own host only; strangers and the certificate-less get empty answers', async () => {
+    const [a, b] = hosts;
+    const bell = a!.doorbells[0]!;
+    // The job was delivered: a second fetch, even by the same host, starts nothing.
+    const again = await a!.get(bell.content);
+    expect([again.statusCode, await again.body.text()]).toEqual([404, '']);
+    const other = await b!.get(bell.content);
+    expect([other.statusCode, await other.body.text()]).toEqual([404, '']);
+    const anonymous = client(rex.url, { ca: world.ca });
+    try {
+      const r = await anonymous.get(new URL(bell.content).pathname);
+      expect([r.status, r.body]).toEqual([403, '']);
+    } finally {
+      await anonymous.close();
+    }
+    // An update for a job nobody knows, or with another doorbell's nonce: 404.
+    expect(await a!.postUpdate(`${rex.url}/ssh/jobs/${randomUUID()}/update`, { version: '1', updates: [] })).toBe(404);
+    expect(await a!.postUpdate(bell.metadata.return_url!.replace(/delivery=\w+/, 'delivery=0000'), { version: '1', updates: [] })).toBe(404);
+  });
+
+  it('offers dynflow and script in /features and /v2/features like a pull-mqtt proxy', async () => {
+    const features = await getJson(rex.foreman, '/features');
+    expect(features.json).toEqual(['dynflow', 'script']);
+    const v2 = await getJson(rex.foreman, '/v2/features');
+    expect(Object.keys(v2.json)).toContain('dynflow');
+    expect(v2.json.dynflow).toEqual({ http_enabled: false, https_enabled: true, settings: {}, state: 'running', capabilities: ['single', 'ssh'] });
+    expect(v2.json.script).toEqual({ http_enabled: false, https_enabled: true, settings: { mode: 'pull-mqtt' }, state: 'running', capabilities: [] });
+    expect(Object.keys(v2.json).slice(-2)).toEqual(['dynflow', 'script']);
+    const version = await getJson(rex.foreman, '/version');
+    expect(Object.keys(version.json.modules)).toEqual(['dynflow', 'script']);
+    const pubkey = await rex.foreman.get('/ssh/pubkey');
+    expect(pubkey.status).toBe(200);
+  });
+});

@@ -1,0 +1,421 @@
+// What the REX integration tests stand on: one test PKI (proxy, Foreman and a certificate per
+// host CN), a fake Foreman on HTTPS that records callbacks, proxy-proxy in-process with the
+// spool on its embedded broker, and a minimal host (mqtt.js subscriber + undici with its own
+// client certificate) that runs a tiny script language. All on loopback, every wait bounded.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
+import { connect, type MqttClient } from 'mqtt';
+import { Agent, request } from 'undici';
+import { configFromObject } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon.js';
+import { client, type Client } from '../support/http-client.js';
+import { createPki, type IssuedCert, type Pki } from '../support/pki.js';
+
+const run = promisify(execFile);
+export const RUN_SCRIPT = 'Proxy::RemoteExecution::Ssh::Actions::RunScript';
+export const FOREMAN_CN = 'foreman.example.test';
+export const PROXY_CN = 'proxy.example.test';
+
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
+export interface World {
+  pki: Pki;
+  ca: Buffer;
+  proxy: IssuedCert;
+  foreman: TlsMaterial;
+  /** A client certificate for a host CN (one shared key: issuing is one openssl call). */
+  host(cn: string): Promise<TlsMaterial>;
+}
+
+export async function createWorld(): Promise<World> {
+  const pki = await createPki();
+  const proxy = await pki.issue(PROXY_CN, { server: true });
+  const foremanFiles = await pki.issue(FOREMAN_CN, { server: true });
+  const ca = readFileSync(pki.caCert);
+  const sharedKey = join(pki.dir, 'hosts.key');
+  await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', sharedKey]);
+  const key = readFileSync(sharedKey);
+  const cache = new Map<string, Promise<TlsMaterial>>();
+  return {
+    pki,
+    ca,
+    proxy,
+    foreman: { cert: readFileSync(foremanFiles.cert), key: readFileSync(foremanFiles.key), ca },
+    host(cn) {
+      let hit = cache.get(cn);
+      if (!hit) {
+        const out = join(pki.dir, `host-${cn.replace(/[^A-Za-z0-9_.-]/g, '_')}.crt`);
+        hit = run('openssl', [
+          'req', '-x509', '-new', '-key', sharedKey, '-CA', pki.caCert, '-CAkey', pki.caKey, '-subj', `/CN=${cn}`, '-days', '30',
+          '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=clientAuth', '-out', out,
+        ]).then(() => ({ cert: readFileSync(out), key, ca }));
+        cache.set(cn, hit);
+      }
+      return hit;
+    },
+  };
+}
+
+export interface CallbackEntry {
+  callback: { task_id: string; step_id: unknown };
+  data: { state: string; result: { output_type: string; output: string; timestamp: number }[]; exit_status?: number | string; exit_status_timestamp?: number };
+}
+
+export interface FakeForeman {
+  url: string;
+  /** Every POST to the callback URL, parsed, in arrival order (refused ones too). */
+  posts: { status: number; cn: string | undefined; accept: string | undefined; body: { callbacks?: CallbackEntry[] } }[];
+  /** Accepted results by Foreman task id (the latest one). */
+  results: Map<string, CallbackEntry['data']>;
+  /** Answer the next `n` callback POSTs with `status`. */
+  fail(n: number, status?: number): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeForeman(world: World): Promise<FakeForeman> {
+  const posts: FakeForeman['posts'] = [];
+  const results = new Map<string, CallbackEntry['data']>();
+  let failures = 0;
+  let failStatus = 500;
+  const server = https.createServer(
+    { cert: world.foreman.cert, key: world.foreman.key, ca: world.ca, requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.method !== 'POST' || req.url !== '/foreman_tasks/api/tasks/callback') {
+          res.writeHead(404).end();
+          return;
+        }
+        const status = failures > 0 ? failStatus : 200;
+        if (failures > 0) failures -= 1;
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { callbacks?: CallbackEntry[] };
+        const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN as string | undefined;
+        posts.push({ status, cn, accept: req.headers.accept, body });
+        if (status === 200) for (const e of body.callbacks ?? []) results.set(e.callback.task_id, e.data);
+        res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{"message":"processing"}' : '{}');
+      });
+    },
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    posts,
+    results,
+    fail(n, status = 500) {
+      failures = n;
+      failStatus = status;
+    },
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export interface RexDaemon {
+  daemon: Daemon;
+  /** Base URL of the HTTPS listener (the proxy_url Foreman sends). */
+  url: string;
+  mqttUrl: string;
+  /** Foreman's client (trusted CN). */
+  foreman: Client;
+  stop(): Promise<void>;
+}
+
+export interface RexDaemonOptions {
+  stateDir?: string;
+  httpsPort?: number;
+  mqttPort?: number;
+  /** Merged into the rex: section. */
+  rex?: Record<string, unknown>;
+  /** Merged into the top level. */
+  top?: Record<string, unknown>;
+}
+
+export function tempStateDir(): string {
+  return mkdtempSync(join(tmpdir(), 'pp-rex-'));
+}
+
+export async function startRexDaemon(world: World, foreman: FakeForeman, opts: RexDaemonOptions = {}): Promise<RexDaemon> {
+  const rex = {
+    enabled: true,
+    mqtt: { broker: 'embedded', embedded_bind: '127.0.0.1', embedded_port: opts.mqttPort ?? 0, ttl: 1, resend_interval: 3 },
+    callback: { batch_interval_ms: 50, retry: { base_ms: 100, max_ms: 400 } },
+    cancel_grace: 2,
+    ...opts.rex,
+  };
+  const config = configFromObject({
+    bind_host: '127.0.0.1',
+    https_port: opts.httpsPort ?? 0,
+    ssl_certificate: world.proxy.cert,
+    ssl_private_key: world.proxy.key,
+    ssl_ca_file: world.pki.caCert,
+    trusted_hosts: [FOREMAN_CN],
+    foreman_url: foreman.url,
+    state_dir: opts.stateDir ?? tempStateDir(),
+    log_level: 'DEBUG',
+    shutdown_timeout_ms: 3000,
+    ...opts.top,
+    rex,
+    features: {},
+  });
+  const daemon = new Daemon(config, { silent: true });
+  await daemon.start();
+  const url = daemon.url('https')!;
+  const foremanClient = client(url, world.foreman);
+  return {
+    daemon,
+    url,
+    mqttUrl: daemon.rex!.embeddedBroker!.url,
+    foreman: foremanClient,
+    async stop() {
+      await foremanClient.close();
+      await daemon.stop();
+    },
+  };
+}
+
+export interface JobSpec {
+  /** Foreman's plan uuid (the child task id). */
+  taskId: string;
+  /** Foreman's task id, sent as callback.task_id. */
+  foremanTaskId?: string;
+  host: string;
+  script: string;
+  effectiveUser?: string | null;
+  timeToPickup?: number;
+  executionTimeout?: number | null;
+}
+
+export function actionInput(job: JobSpec, proxyUrl: string): Record<string, unknown> {
+  return {
+    callback: { task_id: job.foremanTaskId ?? `ft-${job.taskId}`, step_id: 3 },
+    script: job.script,
+    hostname: '192.0.2.10',
+    alternative_names: { fqdn: job.host },
+    effective_user: job.effectiveUser === undefined ? 'root' : job.effectiveUser,
+    execution_timeout_interval: job.executionTimeout ?? null,
+    time_to_pickup: job.timeToPickup ?? 86400,
+    proxy_url: proxyUrl,
+    proxy_operation_name: 'ssh',
+    proxy_action_name: RUN_SCRIPT,
+    ssh_user: 'root',
+    ssh_port: 22,
+    secrets: { ssh_password: 'hunter2', key_passphrase: null, effective_user_password: null },
+    use_batch_triggering: true,
+    connection_options: { retry_interval: 15, retry_count: 4, proxy_batch_triggering: true },
+  };
+}
+
+/** The body Foreman's batch trigger sends (rex-pull.md §1.2). */
+export function batchLaunch(jobs: JobSpec[], proxyUrl: string): string {
+  const input: Record<string, unknown> = {};
+  for (const j of jobs) input[j.taskId] = { action_class: RUN_SCRIPT, action_input: actionInput(j, proxyUrl) };
+  return JSON.stringify({ operation: 'ssh', options: {}, input });
+}
+
+export async function postJson(c: Client, path: string, body: string | object) {
+  const reply = await c.send('POST', path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  let json: unknown;
+  try {
+    json = JSON.parse(reply.body);
+  } catch {
+    json = undefined;
+  }
+  return { ...reply, json: json as Record<string, any> };
+}
+
+export async function getJson(c: Client, path: string) {
+  const reply = await c.get(path);
+  let json: unknown;
+  try {
+    json = JSON.parse(reply.body);
+  } catch {
+    json = undefined;
+  }
+  return { ...reply, json: json as Record<string, any> };
+}
+
+export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface Doorbell {
+  type: string;
+  message_id: string;
+  version: number;
+  sent: string;
+  directive: string;
+  content: string;
+  metadata: Record<string, string>;
+}
+
+/** How a test host treats a cancel message: stop the script (exit 143), or carry on. */
+export type CancelMode = 'obey' | 'ignore';
+
+/**
+ * A host as yggd + foreman_ygg_worker behave, reduced: every start doorbell is fetched (with
+ * the host's certificate) and the script run; output goes out as v1 updates, batched per
+ * `sleep` and on exit. Script lines: `echo <text>`, `err <text>`, `sleep <ms>`, `exit <code>`.
+ */
+export class TestHost {
+  readonly doorbells: Doorbell[] = [];
+  readonly fetches: { url: string; status: number; body: string; user: string | undefined }[] = [];
+  readonly updates: { url: string; status: number }[] = [];
+  cancelMode: CancelMode = 'obey';
+  /** When false, doorbells are recorded but not acted on. */
+  autoRun = true;
+  private mqtt: MqttClient | undefined;
+  private readonly agent: Agent;
+  private readonly cancelled = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    readonly cn: string,
+    private readonly tls: TlsMaterial,
+  ) {
+    this.agent = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
+  }
+
+  async connect(brokerUrl: string): Promise<void> {
+    const mqtt = connect(brokerUrl, {
+      clientId: this.cn,
+      clean: true,
+      reconnectPeriod: 200,
+      connectTimeout: 5000,
+      ca: this.tls.ca,
+      cert: this.tls.cert,
+      key: this.tls.key,
+      rejectUnauthorized: true,
+    });
+    this.mqtt = mqtt;
+    mqtt.on('error', () => undefined);
+    mqtt.on('message', (_topic, payload) => this.onMessage(payload.toString('utf8')));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.cn}: no MQTT connection`)), 5000);
+      mqtt.once('connect', () => {
+        mqtt.subscribe(`yggdrasil/${this.cn}/data/in`, { qos: 1 }, (err) => {
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        });
+      });
+    });
+  }
+
+  /** Runs a doorbell by hand (autoRun off, or a replayed one). */
+  handle(bell: Doorbell): Promise<void> {
+    const p = this.process(bell).finally(() => this.running.delete(p));
+    this.running.add(p);
+    return p;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((r) => (this.mqtt ? this.mqtt.end(true, {}, () => r()) : r()));
+    await this.agent.close();
+  }
+
+  get(url: string) {
+    return request(url, { dispatcher: this.agent });
+  }
+
+  async postUpdate(url: string, body: object): Promise<number> {
+    // Bounded retries while proxy-proxy restarts (a real worker would just lose the batch).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await request(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, dispatcher: this.agent });
+        await res.body.dump();
+        this.updates.push({ url, status: res.statusCode });
+        return res.statusCode;
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private onMessage(text: string): void {
+    const bell = JSON.parse(text) as Doorbell;
+    this.doorbells.push(bell);
+    if (bell.metadata.event === 'cancel') {
+      this.cancelled.add(bell.metadata.job_uuid!);
+      return;
+    }
+    if (this.autoRun) void this.handle(bell);
+  }
+
+  private async process(bell: Doorbell): Promise<void> {
+    let res;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await request(bell.content, { dispatcher: this.agent });
+        break;
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const body = await res.body.text();
+    const user = res.headers['x-foreman-effective-user'] as string | undefined;
+    this.fetches.push({ url: bell.content, status: res.statusCode, body, user });
+    if (res.statusCode !== 200) return;
+    const jobUuid = bell.metadata.job_uuid!;
+    const returnUrl = bell.metadata.return_url!;
+    let pending: object[] = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const updates = pending;
+      pending = [];
+      await this.postUpdate(returnUrl, { version: '1', updates });
+    };
+    const stamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    let code = 0;
+    for (const line of body.split('\n')) {
+      const [cmd, ...rest] = line.split(' ');
+      const arg = rest.join(' ');
+      if (cmd === 'echo') pending.push({ type: 'output', timestamp: stamp(), stream: 'stdout', content: `${arg}\n` });
+      else if (cmd === 'err') pending.push({ type: 'output', timestamp: stamp(), stream: 'stderr', content: `${arg}\n` });
+      else if (cmd === 'exit') {
+        code = Number(arg);
+        break;
+      } else if (cmd === 'sleep') {
+        await flush();
+        const until = Date.now() + Number(arg);
+        while (Date.now() < until) {
+          if (this.cancelled.has(jobUuid) && this.cancelMode === 'obey') break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        if (this.cancelled.has(jobUuid) && this.cancelMode === 'obey') {
+          code = 143;
+          pending.push({ type: 'output', timestamp: stamp(), stream: 'stderr', content: 'Terminated\n' });
+          break;
+        }
+      }
+    }
+    pending.push({ type: 'exit', timestamp: stamp(), exit_code: code });
+    await flush();
+  }
+}
