@@ -1,6 +1,8 @@
 // ISC dhcpd as the dhcp_isc provider sees it: host reservations (OMAPI host objects, global and
 // keyed by MAC) and dynamic leases, each shown under the subnet that contains its IP, plus the
-// provider's in-memory "allocated IPs" blacklist that unused_ip fills for 30 minutes.
+// provider's in-memory "allocated IPs" blacklist that unused_ip fills for 30 minutes. With a
+// state file the reservations survive a restart, as dhcpd keeps host objects in its leases file.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { intToIp, ipToInt } from './ipv4.js';
 
 export interface SubnetOptions {
@@ -73,9 +75,25 @@ export class DhcpStore {
   private leases: Lease[] = [];
   private allocated = new Map<string, number>();
 
-  constructor(subnets: Subnet[] = DEFAULT_SUBNETS) {
+  constructor(
+    subnets: Subnet[] = DEFAULT_SUBNETS,
+    /** JSON file the reservations are kept in across restarts; none: memory only. */
+    private readonly stateFile?: string,
+  ) {
     this.subnets = subnets;
+    const kept = stateFile && existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as Reservation[]) : undefined;
     this.reset();
+    if (kept) {
+      this.reservations = kept;
+      this.save();
+    }
+  }
+
+  /** Written whole and renamed into place, so a killed process leaves the old or the new file. */
+  private save(): void {
+    if (!this.stateFile) return;
+    writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(this.reservations));
+    renameSync(`${this.stateFile}.tmp`, this.stateFile);
   }
 
   /** Back to the seeded leases file: one active lease for "leased1", nothing reserved. */
@@ -97,6 +115,7 @@ export class DhcpStore {
         client_hostname: '"leased1"',
       },
     ];
+    this.save();
   }
 
   /** By network address, else the subnet that contains the address. */
@@ -139,11 +158,13 @@ export class DhcpStore {
 
   add(r: Reservation): void {
     this.reservations.push({ ...r, mac: r.mac.toLowerCase() });
+    this.save();
   }
 
   /** OMAPI `remove` of the host object with this hardware address. */
   removeByMac(mac: string): void {
     this.reservations = this.reservations.filter((r) => r.mac !== mac.toLowerCase());
+    this.save();
   }
 
   /** A random free address in [from, to] (SP FreeIps#find_free_ip), then blacklisted. */

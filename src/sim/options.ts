@@ -27,6 +27,8 @@ export interface SimOptions {
   name: string;
   /** undefined = a fresh temporary directory, removed again on exit. */
   tftproot?: string;
+  /** JSON file that keeps DHCP reservations across restarts; undefined = memory only. */
+  dhcpState?: string;
   tftpServername: string;
   templateUrl?: string;
   foremanUrl?: string;
@@ -53,6 +55,7 @@ const VALUE_OPTIONS = new Set([
   'https-port',
   'name',
   'tftproot',
+  'dhcp-state',
   'tftp-servername',
   'template-url',
   'foreman-url',
@@ -75,6 +78,7 @@ export const SIM_USAGE = `usage: sim [options]
   --https-port N           additional HTTPS API listener (needs the --ssl-* files)
   --name NAME              name reported in the listening line
   --tftproot DIR           TFTP root, created if missing (default: fresh temp dir)
+  --dhcp-state FILE        keep DHCP reservations in FILE across restarts (default: memory only)
   --tftp-servername S      exposed tftp_servername (default 192.0.2.1)
   --template-url URL       exposed template_url (default none)
   --foreman-url URL        upstream Foreman for templates/registration relays
@@ -147,6 +151,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
     httpsPort: raw.has('https-port') ? parsePort('https-port', raw.get('https-port') as string) : undefined,
     name: raw.get('name') ?? 'sim',
     tftproot: raw.get('tftproot'),
+    dhcpState: raw.get('dhcp-state'),
     tftpServername: raw.get('tftp-servername') ?? '192.0.2.1',
     templateUrl: raw.get('template-url'),
     foremanUrl: raw.get('foreman-url'),

@@ -63,7 +63,7 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
     moduleVersion: version.replace(/-develop$/, ''),
     logs: new LogBuffer(2000, 1000, 'ERROR', options.verbose ? (l) => process.stderr.write(l + '\n') : undefined),
     dns: new DnsStore(options.dnsZones),
-    dhcp: new DhcpStore(),
+    dhcp: new DhcpStore(undefined, options.dhcpState),
     puppetca: new PuppetCaStore(),
     realm: new RealmStore(),
     bmc: new BmcStore(),
