@@ -24,6 +24,7 @@ export class EmbeddedBroker {
   /** Login of the in-process publisher (random per start, never written anywhere). */
   readonly publisher = { username: PUBLISHER, password: randomBytes(24).toString('hex') };
   private readonly publishers = new WeakSet<Client>();
+  private readonly sockets = new Set<net.Socket>();
 
   private constructor(
     private readonly broker: Aedes,
@@ -58,6 +59,11 @@ export class EmbeddedBroker {
     }
     // A stray client error must not become an unhandled 'error' event.
     server.on('tlsClientError', () => undefined);
+    // Every socket, handshake or not, so that close() can end them all.
+    server.on('connection', (socket: net.Socket) => {
+      self?.sockets.add(socket);
+      socket.once('close', () => self?.sockets.delete(socket));
+    });
     broker.on('clientError', (client, err) => logger.debug(`MQTT broker: client ${client.id}: ${err.message}`));
     const port = (server.address() as AddressInfo).port;
     const wildcard = host === '::' || host === '0.0.0.0';
@@ -76,9 +82,12 @@ export class EmbeddedBroker {
     return this.broker.connectedClients;
   }
 
+  /** Stops listening and disconnects every client (server.close alone would wait for them). */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const listening = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await listening;
   }
 
   private authenticate(

@@ -413,8 +413,9 @@ export class SqliteJobStore implements JobStore {
       const size = Buffer.byteLength(o.text, 'utf8');
       let text = o.text;
       let type = o.type;
+      // Once something was dropped, everything after it is too: no holes in the middle.
+      if (type !== 'debug' && truncated) continue;
       if (type !== 'debug' && bytes + size > maxBytes) {
-        if (truncated) continue;
         truncated = 1;
         type = 'debug';
         text = `Output truncated: this job produced more than ${maxBytes} bytes of output; the rest was dropped`;

@@ -286,8 +286,11 @@ export class TestHost {
   autoRun = true;
   private mqtt: MqttClient | undefined;
   private readonly agent: Agent;
+  /** Failures of doorbells handled on their own (a test reads them rather than losing them). */
+  readonly errors: Error[] = [];
   private readonly cancelled = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(
     readonly cn: string,
@@ -330,16 +333,24 @@ export class TestHost {
   }
 
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
     await new Promise<void>((r) => (this.mqtt ? this.mqtt.end(true, {}, () => r()) : r()));
     await this.agent.close();
   }
 
   get(url: string) {
     return request(url, { dispatcher: this.agent });
+  }
+
+  /** One POST with the host's certificate, body as given, no retries. */
+  async post(url: string, body: string): Promise<{ status: number; text: string }> {
+    const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: this.agent });
+    return { status: res.statusCode, text: await res.body.text() };
   }
 
   async postUpdate(url: string, body: object): Promise<number> {
@@ -351,7 +362,7 @@ export class TestHost {
         this.updates.push({ url, status: res.statusCode });
         return res.statusCode;
       } catch (err) {
-        if (attempt >= 100) throw err;
+        if (attempt >= 100 || this.closed) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -364,7 +375,7 @@ export class TestHost {
       this.cancelled.add(bell.metadata.job_uuid!);
       return;
     }
-    if (this.autoRun) void this.handle(bell);
+    if (this.autoRun) this.handle(bell).catch((err: Error) => this.errors.push(err));
   }
 
   private async process(bell: Doorbell): Promise<void> {
@@ -374,7 +385,7 @@ export class TestHost {
         res = await request(bell.content, { dispatcher: this.agent });
         break;
       } catch (err) {
-        if (attempt >= 100) throw err;
+        if (attempt >= 100 || this.closed) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -405,6 +416,7 @@ export class TestHost {
         await flush();
         const until = Date.now() + Number(arg);
         while (Date.now() < until) {
+          if (this.closed) return;
           if (this.cancelled.has(jobUuid) && this.cancelMode === 'obey') break;
           await new Promise((r) => setTimeout(r, 20));
         }
