@@ -17,6 +17,8 @@ import { rebuildCall } from './rebuild-call.js';
 import { loadAnswer, replayRequest, storeCall, storeRequest } from './stored-form.js';
 
 const TICK_MS = 250;
+/** A snapshot saying the key held nothing: `restore` then lists what removes the write's effect. */
+const ABSENT: BackendAnswer = { status: 404, headers: {}, body: Buffer.alloc(0) };
 /** Outcomes after which a backend may hold the write. */
 const MAY_HOLD = new Set(['applied', 'unknown', 'pending']);
 
@@ -105,7 +107,9 @@ export class Convergence {
       const applied = saga.targets.filter((t) => saga.results[t]?.outcome === 'applied');
       const complete = results.every((o) => o === 'applied' || o === 'deferred') && applied.length > 0;
       if (complete && rebuilt) {
-        const first = saga.snapshots[saga.targets[0]!];
+        // As for a live write: keys that depend on a snapshot are read off a target that is current.
+        const basis = saga.targets.find((t) => saga.snapshots[t] && this.store.backlogSize(saga.feature, t) === 0) ?? saga.targets[0]!;
+        const first = saga.snapshots[basis];
         this.recordSuccess(saga.feature, rebuilt.route, rebuilt.call, first ? loadAnswer(first) : undefined, applied, `recover-${saga.id}`, replayRequest(saga.request));
         for (const t of saga.targets) if (saga.results[t]?.outcome === 'deferred') this.markLagging(saga.feature, t);
         this.store.setSagaStatus(saga.id, 'completed');
@@ -236,7 +240,9 @@ export class Convergence {
         if (!backend.health.available) continue;
         if (await this.catchUpBackend(feature, backend)) {
           backends.delete(name);
-          this.store.pruneTombstones(feature, f.backends.map((b) => b.name));
+          // A rollback still to be retried reads the ledger to know a key is gone: without its
+          // tombstone it would fall back to a snapshot that may predate the delete.
+          if (!this.store.unfinishedSagas().some((s) => s.feature === feature)) this.store.pruneTombstones(feature, f.backends.map((b) => b.name));
           this.logger.info(`backend ${name} caught up on ${feature}`, { backend: name, feature });
         }
       }
@@ -246,17 +252,17 @@ export class Convergence {
   /** Returns true when the backend's backlog for the feature is empty. */
   async catchUpBackend(feature: string, backend: Backend): Promise<boolean> {
     for (const entry of this.store.backlog(feature, backend.name)) {
-      const done = await this.locks.with([`${feature}/${entry.key}`], async () => {
+      const r = await this.locks.with([`${feature}/${entry.key}`], async () => {
         const latest = this.store.getDesired(feature, entry.key);
         if (!latest || this.store.appliedVersion(feature, entry.key, backend.name) >= latest.version) return true;
-        const r = await this.sendEntry(backend, latest, `catch-up-${latest.version}`);
-        if (r !== true) {
-          this.logger.warn(`catch-up of ${backend.name} on ${feature} ${entry.key} failed: ${r}`, { backend: backend.name, feature });
-          return false;
-        }
-        return true;
+        return this.sendEntry(backend, latest, `catch-up-${latest.version}`);
       });
-      if (!done) return false;
+      if (r === true) continue;
+      this.logger.warn(`catch-up of ${backend.name} on ${feature} ${entry.key} failed: ${r}`, { backend: backend.name, feature });
+      // The ledger keeps one value per key, so a refused entry may wait on a later one (a DHCP
+      // address still held there by a reservation the ledger moves further on): go past refusals,
+      // retry them next round; stop only when the backend itself fails.
+      if (!r.startsWith('HTTP ')) return false;
     }
     return this.store.backlogSize(feature, backend.name) === 0;
   }
@@ -264,7 +270,11 @@ export class Convergence {
   /** Send a ledger entry; on success the backend is marked as holding its version. */
   async sendEntry(backend: Backend, entry: LedgerEntry, requestId: string): Promise<true | string> {
     try {
-      const answer = await backend.send(replayRequest(entry.request, requestId));
+      let answer = await backend.send(replayRequest(entry.request, requestId));
+      // A put can conflict with what the backend already holds for its key: a DHCP create that
+      // landed while its answer was lost, or an older reservation for the MAC that the ledger has
+      // since replaced. The ledger is the truth for the key: clear it there, then put again.
+      if (entry.op === 'put' && answer.status === 409) answer = (await this.replaceEntry(backend, entry, requestId)) ?? answer;
       // Deleting what is already gone is success for the smart proxy, and for us.
       const ok = (answer.status >= 200 && answer.status < 300) || (entry.op === 'delete' && answer.status === 404);
       if (!ok) return `HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`;
@@ -273,6 +283,20 @@ export class Convergence {
     } catch (err) {
       return (err as { code?: string }).code ?? String(err);
     }
+  }
+
+  /**
+   * Remove whatever the backend holds for a put's key, with the requests the route's restore
+   * lists for "nothing was there before", then send the put again. Undefined when the route has
+   * no such undo or the removal failed.
+   */
+  private async replaceEntry(backend: Backend, entry: LedgerEntry, requestId: string): Promise<BackendAnswer | undefined> {
+    const rebuilt = rebuildCall(this.runtime().router, entry.request);
+    if (!rebuilt?.route.restore) return undefined;
+    for (const step of rebuilt.route.restore(rebuilt.call, ABSENT)) {
+      if ((await this.sendCall(backend, step, requestId)) !== true) return undefined;
+    }
+    return backend.send(replayRequest(entry.request, requestId));
   }
 
   private async sendCall(backend: Backend, call: BackendCall, requestId: string): Promise<true | string> {

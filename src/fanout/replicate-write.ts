@@ -96,7 +96,11 @@ async function writeAll(ctx: RequestContext, live: Backend[], down: Backend[], c
   const lost = results.filter((r) => 'error' in r);
 
   if (!definite && (lost.length === 0 || (catchUp && applied.length >= feature.minSuccess))) {
-    converge.recordSuccess(feature.name, route, call, snapshots?.[0], applied.map((r) => r.backend.name), ctx.requestId, ctx.outgoing);
+    // Some writes' keys depend on what was there (DHCP delete by IP): read them off a backend that
+    // is current. One still catching up may lack a reservation, and its tombstone would be lost.
+    const current = live.findIndex((b) => !converge.isLagging(feature.name, b.name));
+    const basis = snapshots?.[Math.max(current, 0)];
+    converge.recordSuccess(feature.name, route, call, basis, applied.map((r) => r.backend.name), ctx.requestId, ctx.outgoing);
     const behind = [...down, ...lost.map((r) => r.backend)];
     for (const b of behind) converge.markLagging(feature.name, b.name);
     // Drained and maintenance backends missed it too: they catch up when they are back.
