@@ -1,0 +1,48 @@
+// Command line of `npm run bench`.
+export const SECTIONS = ['passthrough', 'fanout', 'failover', 'footprint', 'profile'] as const;
+export type SectionName = (typeof SECTIONS)[number];
+
+export const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--no-haproxy] [--no-install] [--write] [--json FILE]
+  --quick       tiny sizes, one round: checks the harness, numbers are rough
+  --only LIST   run only these sections (comma-separated, or repeat the flag)
+  --no-haproxy  leave HAProxy out of the pass-through comparison
+  --no-install  never apt-get install wrk or haproxy
+  --write       put the results into BENCHMARKS.md (full runs of every section only)
+  --json FILE   also write the raw results as JSON`;
+
+export interface CliOptions {
+  quick: boolean;
+  only: Set<SectionName> | undefined;
+  haproxy: boolean;
+  install: boolean;
+  write: boolean;
+  json: string | undefined;
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: string[]): CliOptions {
+  const o: CliOptions = { quick: false, only: undefined, haproxy: true, install: true, write: false, json: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--only') {
+      o.only ??= new Set();
+      for (const name of value().split(',')) {
+        if (!(SECTIONS as readonly string[]).includes(name)) throw new UsageError(`unknown section ${name}`);
+        o.only.add(name as SectionName);
+      }
+    } else if (a === '--no-haproxy') o.haproxy = false;
+    else if (a === '--no-install') o.install = false;
+    else if (a === '--write') o.write = true;
+    else if (a === '--json') o.json = value();
+    else throw new UsageError(`unknown argument ${a}`);
+  }
+  if (o.write && (o.quick || o.only)) throw new UsageError('--write keeps only full runs of every section');
+  return o;
+}
