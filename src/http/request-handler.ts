@@ -214,12 +214,20 @@ function isForm(req: IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_TYPE);
 }
 
+/** Per TLS connection: decoding the peer certificate on every keep-alive request is costly. */
+const peers = new WeakMap<TLSSocket, { hasCert: boolean; certCn: string | null }>();
+
 function clientIdentity(req: IncomingMessage, scheme: Scheme): ClientIdentity {
   const remoteAddress = req.socket.remoteAddress ?? '';
   if (scheme === 'http') return { https: false, certCn: null, hasCert: false, remoteAddress };
   const socket = req.socket as TLSSocket;
-  const hasCert = socket.authorized && hasPeerCertificate(socket);
-  return { https: true, hasCert, certCn: hasCert ? peerCommonName(socket) : null, remoteAddress };
+  let peer = peers.get(socket);
+  if (!peer) {
+    const hasCert = socket.authorized && hasPeerCertificate(socket);
+    peer = { hasCert, certCn: hasCert ? peerCommonName(socket) : null };
+    peers.set(socket, peer);
+  }
+  return { https: true, ...peer, remoteAddress };
 }
 
 function fromLocal(a: LocalAnswer): NativeAnswer {

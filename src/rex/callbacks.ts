@@ -46,7 +46,7 @@ export class Callbacks {
     if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flush();
+      this.flush(true);
     }, delayMs);
   }
 
@@ -63,12 +63,21 @@ export class Callbacks {
     await this.agent.destroy().catch(() => undefined);
   }
 
-  private flush(): void {
+  /**
+   * Sends what is due, as far as concurrency allows. `partial`: the batch window has passed, so
+   * a batch short of batch_size goes too; otherwise only full batches go and the rest waits for
+   * the window (a POST finishing does not send the one result that came in meanwhile alone).
+   */
+  private flush(partial: boolean): void {
     const s = this.settings();
     while (!this.stopped && this.inFlight < s.concurrency) {
       const now = Date.now();
       const due = this.store.dueCallbacks(now, s.batch_size);
       if (due.length === 0) return;
+      if (!partial && due.length < s.batch_size) {
+        this.kick();
+        return;
+      }
       const entries: string[] = [];
       const taken: DueCallback[] = [];
       let bytes = 0;
@@ -90,7 +99,7 @@ export class Callbacks {
       this.inFlight += 1;
       void this.post(`{"callbacks":[${entries.join(',')}]}`, taken, s).finally(() => {
         this.inFlight -= 1;
-        if (!this.stopped) this.flush();
+        if (!this.stopped) this.flush(false);
       });
     }
   }

@@ -68,8 +68,11 @@ export async function hostRoute(call: RexCall, ctx: HostContext): Promise<RexAns
       if ('error' in parsed) return answer(jsonError(400, parsed.error), route);
       const outcome = await ctx.commits.run(() => ctx.store.applyUpdates(uuid!, host, delivery, parsed.updates, Date.now(), ctx.maxOutputBytes()), true);
       if (outcome === 'unknown') return answer(empty(404), route);
-      if (outcome === 'finished') ctx.finished();
-      return answer(empty(200), route);
+      if (outcome === 'accepted') return answer(empty(200), route);
+      ctx.finished();
+      // The host is done with us until its next job: an idle keep-alive TLS connection per host
+      // would hold memory for thousands of hosts that have nothing more to say.
+      return answer({ ...empty(200), extraHeaders: { Connection: 'close' } }, route);
     }
   }
 }

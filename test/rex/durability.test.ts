@@ -87,7 +87,7 @@ describe('durability of results', () => {
     // Foreman refuses results before the restart, so they are still owed when it happens.
     foreman.fail(1_000_000, 502);
     expect((await postJson(rex.foreman, '/dynflow/tasks/launch', batchLaunch(jobs, rex.url))).status).toBe(200);
-    await waitFor(() => running.every((h) => h.fetches.length === 3), 'every running host to fetch its three jobs');
+    await waitFor(() => running.every((h) => h.fetches.filter((f) => f.status === 200).length === 3), 'every running host to fetch its three jobs');
     await waitFor(() => running.some((h) => h.updates.some((u) => u.status === 200)), 'first output');
     await rex.stop();
 

@@ -36,6 +36,8 @@ export interface World {
   foreman: TlsMaterial;
   /** A client certificate for a host CN (one shared key: issuing is one openssl call). */
   host(cn: string): Promise<TlsMaterial>;
+  /** The same as files, for a host simulated in another process. */
+  hostFiles(cn: string): Promise<{ cert: string; key: string; ca: string }>;
 }
 
 export async function createWorld(): Promise<World> {
@@ -46,24 +48,26 @@ export async function createWorld(): Promise<World> {
   const sharedKey = join(pki.dir, 'hosts.key');
   await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', sharedKey]);
   const key = readFileSync(sharedKey);
-  const cache = new Map<string, Promise<TlsMaterial>>();
+  const cache = new Map<string, Promise<string>>();
+  const hostFiles = (cn: string) => {
+    let hit = cache.get(cn);
+    if (!hit) {
+      const out = join(pki.dir, `host-${cn.replace(/[^A-Za-z0-9_.-]/g, '_')}.crt`);
+      hit = run('openssl', [
+        'req', '-x509', '-new', '-key', sharedKey, '-CA', pki.caCert, '-CAkey', pki.caKey, '-subj', `/CN=${cn}`, '-days', '30',
+        '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=clientAuth', '-out', out,
+      ]).then(() => out);
+      cache.set(cn, hit);
+    }
+    return hit.then((cert) => ({ cert, key: sharedKey, ca: pki.caCert }));
+  };
   return {
     pki,
     ca,
     proxy,
     foreman: { cert: readFileSync(foremanFiles.cert), key: readFileSync(foremanFiles.key), ca },
-    host(cn) {
-      let hit = cache.get(cn);
-      if (!hit) {
-        const out = join(pki.dir, `host-${cn.replace(/[^A-Za-z0-9_.-]/g, '_')}.crt`);
-        hit = run('openssl', [
-          'req', '-x509', '-new', '-key', sharedKey, '-CA', pki.caCert, '-CAkey', pki.caKey, '-subj', `/CN=${cn}`, '-days', '30',
-          '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=clientAuth', '-out', out,
-        ]).then(() => ({ cert: readFileSync(out), key, ca }));
-        cache.set(cn, hit);
-      }
-      return hit;
-    },
+    hostFiles,
+    host: (cn) => hostFiles(cn).then((f) => ({ cert: readFileSync(f.cert), key, ca })),
   };
 }
 
@@ -296,7 +300,8 @@ export class TestHost {
     readonly cn: string,
     private readonly tls: TlsMaterial,
   ) {
-    this.agent = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
+    // One connection, reused for fetch and updates, as yggd's Go client does.
+    this.agent = new Agent({ connections: 1, connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
   }
 
   async connect(brokerUrl: string): Promise<void> {
