@@ -4,12 +4,9 @@
 // behind the daemon).
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config/load.js';
-import { checkConfigCommand } from './config/check-config.js';
-import { Daemon } from './daemon.js';
-import { runDemo } from './demo.js';
-import { runSimCli } from './sim/main.js';
-import { runSimHostCli } from './sim/host/main.js';
-import { driftCommand, parseOpsFlags, statusCommand } from './ops/ops-commands.js';
+import type { Daemon } from './daemon.js';
+// Sub-commands are loaded when used: the daemon should not pay (memory, start-up time) for the
+// simulators, Express or the CLI clients.
 
 export const DEFAULT_CONFIG = '/etc/proxy-proxy/proxy-proxy.yaml';
 
@@ -52,6 +49,7 @@ class UsageError extends Error {}
 /** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the config file. */
 export async function runDaemon(flags: RunFlags): Promise<Daemon> {
   const config = loadConfig(flags.config);
+  const { Daemon } = await import('./daemon.js');
   const daemon = new Daemon(config, { logFormat: flags.logFormat });
   await daemon.start();
   const stop = (signal: string) => {
@@ -73,20 +71,25 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case 'check-config': {
       if (rest.length !== 1) throw new UsageError('check-config needs exactly one FILE');
+      const { checkConfigCommand } = await import('./config/check-config.js');
       return checkConfigCommand(rest[0]!, process.stdout, process.stderr);
     }
-    case 'drift':
+    case 'drift': {
+      const { driftCommand, parseOpsFlags } = await import('./ops/ops-commands.js');
       return driftCommand(parseOpsFlags(rest, 'drift', DEFAULT_CONFIG, (m) => new UsageError(m)), process.stdout, process.stderr);
-    case 'status':
+    }
+    case 'status': {
+      const { statusCommand, parseOpsFlags } = await import('./ops/ops-commands.js');
       return statusCommand(parseOpsFlags(rest, 'status', DEFAULT_CONFIG, (m) => new UsageError(m)), process.stdout, process.stderr);
+    }
     case 'demo':
-      await runDemo();
+      await (await import('./demo.js')).runDemo();
       return -1;
     case 'sim':
-      await runSimCli(rest);
+      await (await import('./sim/main.js')).runSimCli(rest);
       return -1;
     case 'sim-host':
-      await runSimHostCli(rest);
+      await (await import('./sim/host/main.js')).runSimHostCli(rest);
       return -1;
     case 'version':
     case '--version':
