@@ -8,7 +8,14 @@ export class BodyTooLarge extends Error {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // Most requests (Foreman's GETs) carry no body: skip the stream machinery for them.
+  if (req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0') {
+    req.resume();
+    return Promise.resolve(EMPTY);
+  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
