@@ -12,6 +12,8 @@ export const DEFAULT_CONFIG = '/etc/proxy-proxy/proxy-proxy.yaml';
 
 const USAGE = `usage: proxy-proxy [run] [--config FILE] [--log-format json|text]
        proxy-proxy check-config FILE
+       proxy-proxy schema                 (the config's JSON schema, for editors)
+       proxy-proxy config-reference       (docs/configuration.md)
        proxy-proxy drift [--config FILE | --url URL] [--repair] [--prune] [--json]
        proxy-proxy status [--config FILE | --url URL] [--json]
        proxy-proxy demo
@@ -82,6 +84,14 @@ async function main(argv: string[]): Promise<number> {
       const { statusCommand, parseOpsFlags } = await import('./ops/ops-commands.js');
       return statusCommand(parseOpsFlags(rest, 'status', DEFAULT_CONFIG, (m) => new UsageError(m)), process.stdout, process.stderr);
     }
+    case 'schema': {
+      const { configSchema } = await import('./config/schema.js');
+      process.stdout.write(`${JSON.stringify(configSchema, null, 2)}\n`);
+      return 0;
+    }
+    case 'config-reference':
+      process.stdout.write((await import('./config/reference-doc.js')).configurationReference());
+      return 0;
     case 'demo':
       await (await import('./demo.js')).runDemo();
       return -1;
