@@ -11,7 +11,7 @@ import type { Daemon } from './daemon.js';
 export const DEFAULT_CONFIG = '/etc/proxy-proxy/proxy-proxy.yaml';
 
 const USAGE = `usage: proxy-proxy [run] [--config FILE] [--log-format json|text]
-       proxy-proxy check-config FILE
+       proxy-proxy check-config [--shape-only] FILE   (--shape-only: skip certificate and port checks)
        proxy-proxy schema                 (the config's JSON schema, for editors)
        proxy-proxy config-reference       (docs/configuration.md)
        proxy-proxy drift [--config FILE | --url URL] [--repair] [--prune] [--json]
@@ -72,9 +72,11 @@ async function main(argv: string[]): Promise<number> {
       await runDaemon(parseRunFlags(rest));
       return -1;
     case 'check-config': {
-      if (rest.length !== 1) throw new UsageError('check-config needs exactly one FILE');
-      const { checkConfigCommand } = await import('./config/check-config.js');
-      return checkConfigCommand(rest[0]!, process.stdout, process.stderr);
+      const shapeOnly = rest.includes('--shape-only');
+      const files = rest.filter((a) => a !== '--shape-only');
+      if (files.length !== 1) throw new UsageError('check-config needs exactly one FILE');
+      const { checkConfigOnHost } = await import('./config/check-config.js');
+      return checkConfigOnHost(files[0]!, process.stdout, process.stderr, { hostChecks: !shapeOnly });
     }
     case 'drift': {
       const { driftCommand, parseOpsFlags } = await import('./ops/ops-commands.js');

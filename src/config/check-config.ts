@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { FEATURE_DEFAULTS } from '../features/catalog.js';
 import { ConfigError, formatProblem, parseConfig } from './load.js';
 import type { Config, FeatureConfig } from './types.js';
+import { deepChecks } from './deep-checks.js';
 
 /** Exit status: 0 valid, 1 invalid, 2 the file could not be read. */
 export function checkConfigCommand(file: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
@@ -26,6 +27,33 @@ export function checkConfigCommand(file: string, out: NodeJS.WritableStream, err
   }
   out.write(`${file}: OK\n${summarise(config)}\n`);
   return 0;
+}
+
+/**
+ * The CLI's check: the file's shape (checkConfigCommand), then what can only be checked on this
+ * machine (deep-checks.ts). Warnings are printed but do not fail the check.
+ */
+export async function checkConfigOnHost(
+  file: string,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  options: { hostChecks: boolean } = { hostChecks: true },
+): Promise<number> {
+  const held: string[] = [];
+  const hold = { write: (s: string) => held.push(s) } as unknown as NodeJS.WritableStream;
+  const shape = checkConfigCommand(file, hold, err);
+  if (shape !== 0 || !options.hostChecks) {
+    out.write(held.join(''));
+    return shape;
+  }
+  const findings = await deepChecks(parseConfig(readFileSync(file, 'utf8'), file));
+  const errors = findings.filter((f) => f.level === 'error');
+  if (errors.length > 0) {
+    err.write(`${file}: ${errors.length} ${errors.length === 1 ? 'problem' : 'problems'} on this host\n`);
+    for (const f of errors) err.write(`${f.path}: ${f.message}\n`);
+  } else out.write(held.join(''));
+  for (const f of findings.filter((x) => x.level === 'warning')) err.write(`warning: ${f.path}: ${f.message}\n`);
+  return errors.length > 0 ? 1 : 0;
 }
 
 /** One line: what would listen, where requests would go, and how each feature is handled. */

@@ -114,8 +114,12 @@ describe('proxy-proxy as a process', () => {
   });
 
   it('check-config: 0 on a good file, 1 on a bad one', () => {
-    const good = spawnSync(process.execPath, [CLI, 'check-config', resolve('config/proxy-proxy.example.yaml')], { encoding: 'utf8' });
+    // The example names production certificate paths: its shape is checked, not this host.
+    const good = spawnSync(process.execPath, [CLI, 'check-config', '--shape-only', resolve('config/proxy-proxy.example.yaml')], { encoding: 'utf8' });
     expect(good.status).toBe(0);
+    const onHost = spawnSync(process.execPath, [CLI, 'check-config', resolve('config/proxy-proxy.example.yaml')], { encoding: 'utf8' });
+    expect(onHost.status).toBe(1);
+    expect(onHost.stderr).toMatch(/^ssl_certificate: cannot read \/etc\/foreman-proxy\/ssl_cert\.pem: ENOENT$/m);
     const bad = join(dir, 'bad2.yaml');
     writeFileSync(bad, 'http_port: 99999\nbackends: {}\nfeatures:\n  tfpt: {}\n');
     const r = spawnSync(process.execPath, [CLI, 'check-config', bad], { encoding: 'utf8' });
