@@ -13,22 +13,30 @@ export interface TrafficSummary {
   p50ms: number | null;
 }
 
+/** A fixed ring per feature: observing is O(1) on the request path. */
+interface Ring {
+  items: Sample[];
+  next: number;
+}
+
 export class TrafficWindow {
-  private readonly samples = new Map<string, Sample[]>();
+  private readonly samples = new Map<string, Ring>();
 
   constructor(private readonly size = 500) {}
 
   observe(r: RequestRecord, ms: number): void {
     if (!r.feature) return;
-    const list = this.samples.get(r.feature) ?? [];
-    list.push({ status: r.status, ms });
-    if (list.length > this.size) list.shift();
-    this.samples.set(r.feature, list);
+    let ring = this.samples.get(r.feature);
+    if (!ring) this.samples.set(r.feature, (ring = { items: [], next: 0 }));
+    const sample = { status: r.status, ms };
+    if (ring.items.length < this.size) ring.items.push(sample);
+    else ring.items[ring.next] = sample;
+    ring.next = (ring.next + 1) % this.size;
   }
 
   summary(): Record<string, TrafficSummary> {
     const out: Record<string, TrafficSummary> = {};
-    for (const [feature, list] of this.samples) {
+    for (const [feature, { items: list }] of this.samples) {
       const sorted = list.map((s) => s.ms).sort((a, b) => a - b);
       out[feature] = {
         requests: list.length,
