@@ -202,10 +202,10 @@ const rexSchema = {
         resend_interval: seconds('How long after a doorbell a host that has not fetched its job is rung again (REX mqtt_resend_interval).', 1, 60),
         rate_limit: {
           description:
-            'Most jobs in flight at once: rung and not yet fetched (for ttl seconds), or fetched and not finished (REX mqtt_rate_limit). Further jobs wait in the spool. It bounds how many hosts fetch and post at once (each holds a TLS connection, some 35 KB); with long scripts it also bounds throughput. null: no limit.',
+            'Most jobs in flight at once: rung and not yet fetched (for ttl seconds), or fetched and not finished (REX mqtt_rate_limit). Further jobs wait in the spool. It bounds how many hosts fetch and post at once (each costs proxy-proxy some 100 KB while it does: a TLS connection, a request); with long scripts it also bounds throughput (rate_limit / script duration jobs per second). null: no limit.',
           type: ['integer', 'null'],
           minimum: 1,
-          default: 5000,
+          default: 1000,
         },
         ttl: seconds('How long an unanswered doorbell counts against rate_limit (REX mqtt_ttl).', 1, 5),
       },

@@ -133,6 +133,7 @@ export interface RexDaemon {
   daemon: Daemon;
   /** Base URL of the HTTPS listener (the proxy_url Foreman sends). */
   url: string;
+  /** The embedded broker's URL ('' with an external broker). */
   mqttUrl: string;
   /** Foreman's client (trusted CN). */
   foreman: Client;
@@ -183,7 +184,7 @@ export async function startRexDaemon(world: World, foreman: FakeForeman, opts: R
   return {
     daemon,
     url,
-    mqttUrl: daemon.rex!.embeddedBroker!.url,
+    mqttUrl: daemon.rex!.embeddedBroker?.url ?? '',
     foreman: foremanClient,
     async stop() {
       await foremanClient.close();
