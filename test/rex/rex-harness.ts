@@ -353,6 +353,12 @@ export class TestHost {
     return request(url, { dispatcher: this.agent });
   }
 
+  async head(url: string): Promise<number> {
+    const res = await request(url, { method: 'HEAD', dispatcher: this.agent });
+    await res.body.dump();
+    return res.statusCode;
+  }
+
   /** One POST with the host's certificate, body as given, no retries. */
   async post(url: string, body: string): Promise<{ status: number; text: string }> {
     const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: this.agent });

@@ -100,6 +100,11 @@ describe('timeouts and cancel', () => {
     const job: JobSpec = { taskId: randomUUID(), host: h.cn, script: 'echo never' };
     await launch(job);
     const bell = await waitFor(() => h.doorbells[0], 'the doorbell');
+    // Pure pull: the host's queue lists the job; a HEAD of it does not count as the fetch.
+    const queue = await h.get(`${rex.url}/ssh/jobs`);
+    expect(JSON.parse(await queue.body.text())).toEqual([bell.metadata.job_uuid]);
+    expect(await h.head(bell.content)).toBe(200);
+    expect((await postJson(rex.foreman, '/dynflow/tasks/status', { task_ids: [job.taskId] })).json[job.taskId]).toEqual({ state: 'running', result: 'pending' });
     const reply = await postJson(rex.foreman, `/dynflow/tasks/${job.taskId}/cancel`, {});
     expect(reply.json).toEqual({ task_id: job.taskId, canceled_steps_count: 1 });
     const data = await result(job);
