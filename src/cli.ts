@@ -14,6 +14,7 @@ const USAGE = `usage: proxy-proxy [run] [--config FILE] [--log-format json|text]
        proxy-proxy check-config [--shape-only] FILE   (--shape-only: skip certificate and port checks)
        proxy-proxy schema                 (the config's JSON schema, for editors)
        proxy-proxy config-reference       (docs/configuration.md)
+       proxy-proxy mosquitto-config [--config FILE] [--acl] [--port N] [--acl-file F] [--broker-cert F --broker-key F]
        proxy-proxy drift [--config FILE | --url URL] [--repair] [--prune] [--json]
        proxy-proxy status [--config FILE | --url URL] [--json]
        proxy-proxy demo
@@ -90,6 +91,10 @@ async function main(argv: string[]): Promise<number> {
       const { configSchema } = await import('./config/schema.js');
       process.stdout.write(`${JSON.stringify(configSchema, null, 2)}\n`);
       return 0;
+    }
+    case 'mosquitto-config': {
+      const { mosquittoConfigCommand } = await import('./rex/mosquitto-config-command.js');
+      return mosquittoConfigCommand(rest, DEFAULT_CONFIG, (m) => new UsageError(m));
     }
     case 'config-reference':
       process.stdout.write((await import('./config/reference-doc.js')).configurationReference());
