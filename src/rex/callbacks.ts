@@ -50,10 +50,6 @@ export class Callbacks {
     }, delayMs);
   }
 
-  get busy(): number {
-    return this.inFlight;
-  }
-
   /** No new POSTs; waits up to timeoutMs for those in flight (their leases cover the rest). */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;

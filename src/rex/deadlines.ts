@@ -1,32 +1,25 @@
 // One timer for the whole spool, instead of one per job: it sleeps until the earliest moment
 // anything is due (the store knows it: pickup and execution deadlines, stops, doorbells,
-// callbacks) and never longer than `maxSleepMs`, so a deadline written by another path is
-// seen soon even if nobody pokes. A tick that finds more due work than it may handle at once
-// comes back immediately.
+// callbacks) and never longer than `maxSleepMs`, so a deadline written by a request in the
+// meantime is seen within that bound. A tick that finds more due work than it may handle at
+// once comes back immediately.
 export type Tick = (now: number) => { next: number | undefined; more: boolean };
 
 export class Deadlines {
   private timer: NodeJS.Timeout | undefined;
-  private wakeAt = Infinity;
-  private running = false;
   private stopped = true;
 
   constructor(
     private readonly tick: Tick,
     private readonly onError: (err: Error) => void,
     private readonly maxSleepMs = 1000,
-    private readonly minSleepMs = 20,
+    // Work can be due yet wait (a full rate limit): a floor keeps that from spinning.
+    private readonly minSleepMs = 50,
   ) {}
 
   start(): void {
     this.stopped = false;
     this.schedule(Date.now());
-  }
-
-  /** Something is due at `at` (epoch ms): wake by then. */
-  poke(at: number = Date.now()): void {
-    if (this.stopped || this.running) return;
-    if (at < this.wakeAt) this.schedule(at);
   }
 
   stop(): void {
@@ -39,21 +32,17 @@ export class Deadlines {
     clearTimeout(this.timer);
     const now = Date.now();
     const wake = Math.min(Math.max(at, now + this.minSleepMs), now + this.maxSleepMs);
-    this.wakeAt = wake;
     this.timer = setTimeout(() => this.fire(), wake - now);
   }
 
   private fire(): void {
     if (this.stopped) return;
-    this.running = true;
     let next: number | undefined;
     let more = false;
     try {
       ({ next, more } = this.tick(Date.now()));
     } catch (err) {
       this.onError(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      this.running = false;
     }
     if (this.stopped) return;
     this.schedule(more ? Date.now() : (next ?? Infinity));

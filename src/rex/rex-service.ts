@@ -179,14 +179,13 @@ export class RexService implements RexHook {
     const pickups = this.store.duePickups(now, PER_TICK);
     const timeouts = this.store.dueExecTimeouts(now, PER_TICK);
     const kills = this.store.dueKills(now, PER_TICK);
-    const results = this.store.transact<'finished' | 'stopping' | 'none'>(
-      [
-        ...pickups.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES) ? 'finished' : 'none')),
-        ...timeouts.map((id) => () => this.executionTimeout(id, now, rex.cancel_grace)),
-        ...kills.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES) ? 'finished' : 'none')),
-      ],
-      false,
-    );
+    const ops = [
+      ...pickups.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES) ? 'finished' : 'none')),
+      ...timeouts.map((id) => () => this.executionTimeout(id, now, rex.cancel_grace)),
+      ...kills.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES) ? 'finished' : 'none')),
+    ];
+    // All of this tick's deadlines in one transaction (none at all when nothing is due).
+    const results = ops.length === 0 ? [] : this.store.transact<'finished' | 'stopping' | 'none'>(ops, false);
     for (const r of results) if (!r.ok) this.logger.error(`remote execution deadline: ${r.error.message}`);
     if (results.some((r) => r.ok && r.value === 'finished')) this.callbacks.kick();
     this.doorbell?.kick();
