@@ -62,6 +62,8 @@ export class Daemon {
         const backlog = Object.entries(c.catchUpBacklog).flatMap(([feature, per]) => Object.entries(per).map(([backend, size]) => ({ feature, backend, size })));
         return { openSagas: c.openSagas, pendingCompensations: c.pendingCompensations.length, backlog };
       },
+      sagas: () => this.store.sagaCounts(),
+      rex: () => this.rex && { jobs: this.rex.store.countByState(), stats: this.rex.stats, mqttConnected: this.rex.mqttConnected },
     });
     this.handler.observer = (record, ms) => {
       this.metrics.observe(record, ms);

@@ -16,6 +16,9 @@ export interface RequestRecord {
 export interface MetricsSources {
   backends(): { name: string; state: string; ejected: boolean; ejections: number }[];
   convergence(): { openSagas: number; pendingCompensations: number; backlog: { feature: string; backend: string; size: number }[] };
+  sagas(): { feature: string; status: string; count: number }[];
+  /** Remote-execution spool figures; undefined when rex is off. */
+  rex(): { jobs: Record<string, number>; stats: { doorbellsSent: number; doorbellsResent: number; cancelsSent: number; pickupTimeouts: number; executionTimeouts: number }; mqttConnected: boolean } | undefined;
 }
 
 const STATES = ['up', 'down', 'drained', 'maintenance'];
@@ -26,10 +29,10 @@ export class Metrics {
   private readonly requestSeconds: Histogram<'feature' | 'policy'>;
   private readonly backendSeconds: Histogram<'backend' | 'phase'>;
   private readonly backendCalls: Counter<'backend' | 'phase' | 'outcome'>;
-  readonly sagas: Counter<'feature' | 'outcome'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
+    this.rexMetrics(sources);
     collectDefaultMetrics({ register: this.registry, prefix: 'proxy_proxy_' });
     this.requests = new Counter({
       name: 'proxy_proxy_requests_total',
@@ -57,11 +60,15 @@ export class Metrics {
       labelNames: ['backend', 'phase', 'outcome'],
       registers,
     });
-    this.sagas = new Counter({
-      name: 'proxy_proxy_saga_outcomes_total',
-      help: 'Replicated writes by how they ended: completed, compensated, compensating.',
-      labelNames: ['feature', 'outcome'],
+    new Gauge({
+      name: 'proxy_proxy_sagas',
+      help: 'Replicated writes in the saga log by feature and status: open, completed, compensating, compensated.',
+      labelNames: ['feature', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const s of sources.sagas()) this.set({ feature: s.feature, status: s.status }, s.count);
+      },
     });
     new Gauge({
       name: 'proxy_proxy_backend_state',
@@ -117,6 +124,46 @@ export class Metrics {
       collect() {
         this.reset();
         for (const b of sources.convergence().backlog) this.set({ feature: b.feature, backend: b.backend }, b.size);
+      },
+    });
+  }
+
+  private rexMetrics(sources: MetricsSources): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'proxy_proxy_rex_jobs',
+      help: 'Remote-execution jobs in the spool by state.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const r = sources.rex();
+        if (!r) return;
+        for (const state of ['ready_for_pickup', 'notified', 'delivered', 'running', 'finished']) this.set({ state }, r.jobs[state] ?? 0);
+      },
+    });
+    const counter = (name: string, help: string, pick: (s: NonNullable<ReturnType<MetricsSources['rex']>>['stats']) => number) =>
+      new Gauge({
+        // prom-client counters cannot be set from a source; a _total gauge fed from monotonic counts reads the same.
+        name,
+        help,
+        registers,
+        collect() {
+          const r = sources.rex();
+          this.set(r ? pick(r.stats) : 0);
+        },
+      });
+    counter('proxy_proxy_rex_doorbells_sent_total', 'First doorbells published to hosts.', (s) => s.doorbellsSent);
+    counter('proxy_proxy_rex_doorbells_resent_total', 'Doorbells published again because the job was not fetched in time.', (s) => s.doorbellsResent);
+    counter('proxy_proxy_rex_cancels_sent_total', 'Cancel messages published to hosts.', (s) => s.cancelsSent);
+    counter('proxy_proxy_rex_pickup_timeouts_total', 'Jobs finished because no host picked them up in time.', (s) => s.pickupTimeouts);
+    counter('proxy_proxy_rex_execution_timeouts_total', 'Jobs that ran past their execution timeout.', (s) => s.executionTimeouts);
+    new Gauge({
+      name: 'proxy_proxy_rex_mqtt_connected',
+      help: '1 while the doorbell connection to the MQTT broker is up.',
+      registers,
+      collect() {
+        this.set(sources.rex()?.mqttConnected ? 1 : 0);
       },
     });
   }

@@ -131,5 +131,10 @@ export function statusDocument(daemon: Daemon): unknown {
     })),
     convergence: daemon.converge.status(),
     traffic: daemon.traffic.summary(),
+    rex: daemon.rex && {
+      jobs: daemon.rex.store.countByState(),
+      mqtt: daemon.rex.mqttConnected ? 'connected' : 'disconnected',
+      ...daemon.rex.stats,
+    },
   };
 }

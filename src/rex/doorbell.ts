@@ -9,6 +9,7 @@ import type { JobStore } from '../state/job-store.js';
 import type { Logger } from '../ops/logger.js';
 import { cancelMessage, dataTopic, startMessage } from './doorbell-message.js';
 import type { MqttLink } from './mqtt-link.js';
+import type { RexStats } from './rex-stats.js';
 
 export interface DoorbellSettings {
   /** null: no limit. */
@@ -35,6 +36,7 @@ export class Doorbell {
     private readonly link: MqttLink,
     private readonly settings: () => DoorbellSettings,
     private readonly logger: Logger,
+    private readonly stats?: RexStats,
   ) {}
 
   /** Something may be due (a launch, a freed slot, a reconnect): dispatch soon, once. */
@@ -89,7 +91,9 @@ export class Doorbell {
       const results = await Promise.allSettled(
         due.map((d) => this.link.publish(dataTopic(d.host), JSON.stringify(startMessage(d, randomBytes(8).toString('hex'), now)))),
       );
-      const rung = due.filter((_, i) => results[i]!.status === 'fulfilled').map((d) => d.taskId);
+      const confirmed = due.filter((_, i) => results[i]!.status === 'fulfilled');
+      const rung = confirmed.map((d) => d.taskId);
+      if (this.stats) for (const d of confirmed) d.rung === 0 ? this.stats.doorbellsSent++ : this.stats.doorbellsResent++;
       const failed = due.filter((_, i) => results[i]!.status === 'rejected').map((d) => d.taskId);
       const after = Date.now();
       this.store.rescheduleDoorbells(rung, after + s.resendMs);
@@ -111,6 +115,7 @@ export class Doorbell {
     const now = Date.now();
     const results = await Promise.allSettled(due.map((d) => this.link.publish(dataTopic(d.host), JSON.stringify(cancelMessage(d, now)))));
     const sent = due.filter((_, i) => results[i]!.status === 'fulfilled').map((d) => d.taskId);
+    if (this.stats) this.stats.cancelsSent += sent.length;
     this.store.cancelsPublished(sent);
     if (sent.length < due.length) this.noteFailure('cancel messages not confirmed by the broker, retrying');
   }

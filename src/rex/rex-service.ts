@@ -19,6 +19,7 @@ import { hostRoute, type HostContext } from './host-api.js';
 import { cancelEffect, MESSAGES } from './job-state.js';
 import { MqttLink, type LinkOptions } from './mqtt-link.js';
 import type { RexAnswer, RexCall, RexHook } from './rex-call.js';
+import { RexStats } from './rex-stats.js';
 
 /** Deadlines of one kind handled per tick; more come back at once. */
 const PER_TICK = 500;
@@ -37,6 +38,7 @@ export class RexService implements RexHook {
   private lastPrune = 0;
   private readonly dynflowContext: DynflowContext;
   private readonly hostContext: HostContext;
+  readonly stats = new RexStats();
 
   constructor(
     private readonly config: () => Config,
@@ -107,7 +109,7 @@ export class RexService implements RexHook {
       link = { url: rex.mqtt.broker, tls: files };
     }
     this.link = new MqttLink(link, this.logger);
-    const doorbell = new Doorbell(this.store, this.link, () => this.doorbellSettings(), this.logger);
+    const doorbell = new Doorbell(this.store, this.link, () => this.doorbellSettings(), this.logger, this.stats);
     this.doorbell = doorbell;
     this.link.onConnect(() => doorbell.kick());
     this.link.start();
@@ -180,7 +182,11 @@ export class RexService implements RexHook {
     const timeouts = this.store.dueExecTimeouts(now, PER_TICK);
     const kills = this.store.dueKills(now, PER_TICK);
     const ops = [
-      ...pickups.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES) ? 'finished' : 'none')),
+      ...pickups.map((id) => () => {
+        const done = this.store.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES);
+        if (done) this.stats.pickupTimeouts++;
+        return done ? 'finished' : 'none';
+      }),
       ...timeouts.map((id) => () => this.executionTimeout(id, now, rex.cancel_grace)),
       ...kills.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES) ? 'finished' : 'none')),
     ];
@@ -203,6 +209,7 @@ export class RexService implements RexHook {
   private executionTimeout(taskId: string, now: number, grace: number): 'finished' | 'stopping' | 'none' {
     const job = this.store.task(taskId);
     if (!job) return 'none';
+    this.stats.executionTimeouts++;
     if (PICKUP_STATES.includes(job.state)) return this.store.finish(taskId, 'EXCEPTION', [MESSAGES.executionTimeout], now, PICKUP_STATES) ? 'finished' : 'none';
     return this.store.requestStop(taskId, MESSAGES.executionTimeout + MESSAGES.notifyingHost, now + grace * 1000, now) ? 'stopping' : 'none';
   }

@@ -104,6 +104,8 @@ export interface DoorbellTarget {
   host: string;
   baseUrl: string;
   effectiveUser: string | null;
+  /** Doorbells already sent for this job (0: this is the first). */
+  rung: number;
 }
 
 export interface DueCallback {
@@ -129,6 +131,8 @@ export interface JobStore {
   parent(id: string): ParentRecord | undefined;
   output(taskId: string): OutputItem[];
   countJobs(which: 'unfinished' | 'finished' | 'all'): number;
+  /** Jobs per state (ready_for_pickup, notified, delivered, running, finished). */
+  countByState(): Record<string, number>;
   countParents(): number;
   /**
    * Ends a job: appends `debugLines` (output_type 'debug'), records the exit, owes Foreman a

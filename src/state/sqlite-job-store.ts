@@ -59,13 +59,14 @@ interface TargetRow {
   host: string;
   base_url: string;
   effective_user: string | null;
+  doorbells: number;
 }
 
 const JOB_COLUMNS =
   'task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url, state, output_state, delivery, ' +
   'exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, kill_due, callback_state, callback_attempts, ' +
   'callback_error, created_at, delivered_at, finished_at';
-const TARGET_COLUMNS = 'task_id, job_uuid, host, base_url, effective_user';
+const TARGET_COLUMNS = 'task_id, job_uuid, host, base_url, effective_user, doorbells';
 const sqlList = (states: readonly string[]) => `(${states.map((s) => `'${s}'`).join(', ')})`;
 const PICKUP = sqlList(PICKUP_STATES);
 const EXECUTING = sqlList(EXECUTING_STATES);
@@ -93,6 +94,7 @@ function prepareStatements(db: Database.Database) {
     countUnfinished: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM rex_jobs WHERE state <> 'finished'"),
     countFinished: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM rex_jobs WHERE state = 'finished'"),
     countParents: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM rex_parents'),
+    countByState: db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM rex_jobs GROUP BY state'),
     insertOutput: db.prepare<[string, number, string, string, number]>(
       'INSERT INTO rex_output (task_id, seq, output_type, output, at_us) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -257,6 +259,12 @@ export class SqliteJobStore implements JobStore {
     if (which === 'unfinished') return this.sql.countUnfinished.get()!.n;
     if (which === 'finished') return this.sql.countFinished.get()!.n;
     return this.sql.countUnfinished.get()!.n + this.sql.countFinished.get()!.n;
+  }
+
+  countByState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.sql.countByState.all()) out[r.state] = r.n;
+    return out;
   }
 
   countParents(): number {
@@ -460,7 +468,7 @@ interface PendingOutput {
 }
 
 function toTarget(r: TargetRow): DoorbellTarget {
-  return { taskId: r.task_id, jobUuid: r.job_uuid, host: r.host, baseUrl: r.base_url, effectiveUser: r.effective_user };
+  return { taskId: r.task_id, jobUuid: r.job_uuid, host: r.host, baseUrl: r.base_url, effectiveUser: r.effective_user, rung: r.doorbells };
 }
 
 function toRecord(r: JobRow): JobRecord {

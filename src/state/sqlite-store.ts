@@ -80,6 +80,7 @@ function prepareStatements(db: Database.Database) {
     ),
     getSaga: db.prepare<[number], SagaRow>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE id = ?`),
     sagaResults: db.prepare<[number], ResultRow>('SELECT saga_id, backend, outcome, detail FROM saga_results WHERE saga_id = ?'),
+    sagaCounts: db.prepare<[], { feature: string; status: string; n: number }>('SELECT feature, status, COUNT(*) AS n FROM sagas GROUP BY feature, status'),
     unfinished: db.prepare<[], SagaRow>(`SELECT ${SAGA_COLUMNS} FROM sagas WHERE status IN ${UNFINISHED} ORDER BY id`),
     unfinishedResults: db.prepare<[], ResultRow>(
       `SELECT r.saga_id, r.backend, r.outcome, r.detail FROM saga_results r
@@ -193,6 +194,10 @@ export class SqliteStateStore implements StateStore {
       const row = this.sql.getSaga.get(id);
       return row && toSaga(row, this.sql.sagaResults.all(id));
     });
+  }
+
+  sagaCounts(): { feature: string; status: SagaStatus; count: number }[] {
+    return this.sql.sagaCounts.all().map((r) => ({ feature: r.feature, status: r.status as SagaStatus, count: r.n }));
   }
 
   unfinishedSagas(): SagaRecord[] {

@@ -99,6 +99,8 @@ export interface StateStore {
   /** A failed compensation attempt: count it and schedule the next one. */
   scheduleRetry(id: number, nextAttemptAt: number, error: string): void;
   getSaga(id: number): SagaRecord | undefined;
+  /** Sagas kept in the log, by feature and status (finished ones until pruned). */
+  sagaCounts(): { feature: string; status: SagaStatus; count: number }[];
   /** Sagas with status 'open' or 'compensating', oldest first. */
   unfinishedSagas(): SagaRecord[];
   /** Drop finished sagas older than the given epoch ms; returns how many. */

@@ -25,6 +25,8 @@ describe('metrics and status page', () => {
     expect(text).toMatch(/proxy_proxy_backend_state\{backend="sim-a",state="down"\} 0/);
     expect(text).toMatch(/proxy_proxy_catch_up_backlog\{feature="tftp",backend="sim-b"\} 0/);
     expect(text).toMatch(/proxy_proxy_sagas_open 0/);
+    expect(text).toMatch(/proxy_proxy_sagas\{feature="tftp",status="completed"\} 1/);
+    expect(text).not.toMatch(/proxy_proxy_rex_jobs\{/);
     expect(text).toMatch(/proxy_proxy_process_resident_memory_bytes \d+/);
   });
 

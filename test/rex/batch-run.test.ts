@@ -112,6 +112,17 @@ describe('a batch through the pull-mqtt spool', () => {
     }
   });
 
+  it('counts the spool in /metrics and the status document', async () => {
+    await waitFor(() => jobs.every((j) => foreman.results.has(`ft-${j.taskId}`)), 'every result at Foreman');
+    const metrics = (await rex.foreman.get('/metrics')).body;
+    expect(metrics).toMatch(/proxy_proxy_rex_jobs\{state="finished"\} 3/);
+    expect(metrics).toMatch(/proxy_proxy_rex_jobs\{state="running"\} 0/);
+    expect(metrics).toMatch(/proxy_proxy_rex_doorbells_sent_total 3/);
+    expect(metrics).toMatch(/proxy_proxy_rex_mqtt_connected 1/);
+    const status = JSON.parse((await rex.foreman.get('/proxy_proxy/status')).body);
+    expect(status.rex).toMatchObject({ jobs: { finished: 3 }, mqtt: 'connected', doorbellsSent: 3, pickupTimeouts: 0 });
+  });
+
   it('answers GET status in the plan-hash shape with PullScript output under the callback task id', async () => {
     const job = jobs[1]!;
     const reply = await getJson(rex.foreman, `/dynflow/tasks/${job.taskId}/status`);

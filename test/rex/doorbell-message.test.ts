@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { cancelMessage, dataTopic, rfc3339, startMessage } from '../../src/rex/doorbell-message.js';
 
-const target = { taskId: 't', jobUuid: '5f0c7e4e-1111-4222-8333-444455556666', host: 'c0ffee-uuid', baseUrl: 'https://proxy.example.test:8443', effectiveUser: null };
+const target = { taskId: 't', jobUuid: '5f0c7e4e-1111-4222-8333-444455556666', host: 'c0ffee-uuid', baseUrl: 'https://proxy.example.test:8443', effectiveUser: null, rung: 0 };
 
 describe('doorbell messages', () => {
   it('is the start message yggdrasil decodes: integer version, RFC 3339 sent, string-only metadata', () => {

@@ -1,0 +1,8 @@
+// Counters of the spool's events since start, for /metrics and the status page.
+export class RexStats {
+  doorbellsSent = 0;
+  doorbellsResent = 0;
+  cancelsSent = 0;
+  pickupTimeouts = 0;
+  executionTimeouts = 0;
+}
