@@ -17,7 +17,7 @@ import { runtimeApi } from './ops/runtime-api.js';
 import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
-import { RexService } from './rex/rex-service.js';
+import type { RexService } from './rex/rex-service.js';
 import { FEATURE_DEFAULTS } from './features/catalog.js';
 
 export interface DaemonOptions {
@@ -36,8 +36,9 @@ export class Daemon {
   readonly traffic = new TrafficWindow();
   readonly converge: Convergence;
   readonly drift: DriftScheduler;
-  /** The remote-execution spool, when rex.enabled. */
-  readonly rex: RexService | undefined;
+  /** The remote-execution spool, when rex.enabled (created by start()). */
+  rex: RexService | undefined;
+  private readonly resolver: NameResolver;
   private current: Runtime;
   private readonly handler: RequestHandler;
   private stopping: Promise<void> | undefined;
@@ -52,8 +53,7 @@ export class Daemon {
     this.drift = new DriftScheduler(this);
     const resolver = options.resolver ?? new SystemResolver();
     this.handler = new RequestHandler(() => this.current, this.logger, this.logs, resolver, this.converge);
-    this.rex = config.rex.enabled ? new RexService(() => this.current.config, this.logger, resolver) : undefined;
-    this.handler.rex = this.rex;
+    this.resolver = resolver;
     this.metrics = new Metrics({
       backends: () =>
         [...this.current.backends.values()].map((b) => ({ name: b.name, state: b.state, ejected: b.health.ejected, ejections: b.health.snapshot().ejections })),
@@ -85,7 +85,13 @@ export class Daemon {
     // Sagas a crash left open are settled before the first request can touch their keys.
     this.converge.start();
     // Broker and scheduler run before the first host or Foreman request can arrive.
-    await this.rex?.start();
+    if (this.config.rex.enabled) {
+      // Loaded only when enabled: MQTT client and broker cost memory a daemon without REX keeps.
+      const { RexService } = await import('./rex/rex-service.js');
+      this.rex = new RexService(() => this.current.config, this.logger, this.resolver);
+      this.handler.rex = this.rex;
+      await this.rex.start();
+    }
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
     this.drift.configure(this.config.drift);
