@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { MigrateResult } from './migrate.js';
 import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
+import { SqliteWriter } from './sqlite-writer.js';
 import {
   EXECUTING_STATES,
   PICKUP_STATES,
@@ -174,9 +175,8 @@ function prepareStatements(db: Database.Database) {
 export class SqliteJobStore implements JobStore {
   readonly migrated: MigrateResult;
   private readonly db: Database.Database;
-  private readonly barriers: boolean;
   private readonly sql: ReturnType<typeof prepareStatements>;
-  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  private readonly writer: SqliteWriter;
 
   constructor(
     readonly file: string,
@@ -185,10 +185,9 @@ export class SqliteJobStore implements JobStore {
     const { db, migrated } = openConnection(file, options);
     this.db = db;
     this.migrated = migrated;
-    this.barriers = (options.synchronous ?? 'barrier') === 'barrier';
     try {
       this.sql = prepareStatements(db);
-      this.transaction = db.transaction((fn: () => unknown) => fn());
+      this.writer = new SqliteWriter(db, (options.synchronous ?? 'barrier') === 'barrier');
     } catch (err) {
       db.close();
       throw err;
@@ -200,7 +199,7 @@ export class SqliteJobStore implements JobStore {
       ops.map((op): Settled<T> => {
         try {
           // Nested inside the outer transaction this is a SAVEPOINT: a failure undoes this op only.
-          return { ok: true, value: this.transaction(op) as T };
+          return { ok: true, value: this.writer.transaction(op) as T };
         } catch (error) {
           return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
         }
@@ -444,20 +443,12 @@ export class SqliteJobStore implements JobStore {
     return changed > 0;
   }
 
-  /** A write something outside the process relies on next: fsynced in 'barrier' mode. */
   private barrier<T>(fn: () => T): T {
-    if (!this.barriers) return this.write(fn);
-    // Not prepared: this pragma acts when compiled; refused inside a transaction.
-    this.db.pragma('synchronous = FULL');
-    try {
-      return this.write(fn);
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+    return this.writer.barrier(fn);
   }
 
   private write<T>(fn: () => T): T {
-    return this.transaction.immediate(fn) as T;
+    return this.writer.write(fn);
   }
 }
 

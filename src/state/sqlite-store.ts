@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import type { MigrateResult } from './migrate.js';
 import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
+import { SqliteWriter } from './sqlite-writer.js';
 import type {
   BackendOutcome,
   BackendResult,
@@ -126,10 +127,8 @@ export class SqliteStateStore implements StateStore {
   readonly migrated: MigrateResult;
   private readonly db: Database.Database;
   private readonly now: () => number;
-  private readonly barriers: boolean;
   private readonly sql: ReturnType<typeof prepareStatements>;
-  /** Created once, like the statements: BEGIN/COMMIT are prepared inside it. */
-  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  private readonly writer: SqliteWriter;
 
   constructor(
     readonly file: string,
@@ -139,10 +138,9 @@ export class SqliteStateStore implements StateStore {
     this.db = db;
     this.migrated = migrated;
     this.now = options.now ?? Date.now;
-    this.barriers = (options.synchronous ?? 'barrier') === 'barrier';
     try {
       this.sql = prepareStatements(db);
-      this.transaction = db.transaction((fn: () => unknown) => fn());
+      this.writer = new SqliteWriter(db, (options.synchronous ?? 'barrier') === 'barrier');
     } catch (err) {
       db.close();
       throw err;
@@ -275,26 +273,17 @@ export class SqliteStateStore implements StateStore {
     if (this.db.open) this.db.close();
   }
 
-  /** A write something outside the process will rely on next (see SyncMode 'barrier'). */
   private barrier<T>(fn: () => T): T {
-    if (!this.barriers) return this.write(fn);
-    // Not a prepared statement: this pragma acts when it is compiled, not when it is run.
-    // It costs no I/O, applies from the next commit on, and is refused inside a transaction.
-    this.db.pragma('synchronous = FULL');
-    try {
-      return this.write(fn);
-    } finally {
-      this.db.pragma('synchronous = NORMAL');
-    }
+    return this.writer.barrier(fn);
   }
 
   private write<T>(fn: () => T): T {
-    return this.transaction.immediate(fn) as T;
+    return this.writer.write(fn);
   }
 
   /** A deferred transaction: several SELECTs see one snapshot even while a peer writes. */
   private read<T>(fn: () => T): T {
-    return this.transaction.deferred(fn) as T;
+    return this.writer.read(fn);
   }
 }
 
