@@ -68,8 +68,15 @@ export class Convergence {
   ): void {
     for (const change of route.ledger?.(call, snapshot) ?? []) {
       const request = change.request ? storeCall(change.request, requestId) : storeRequest(original);
+      // A change derived from what was there (DHCP delete by IP → the MACs it held) did to a
+      // backend that was behind on the key something else than the change: it is only known
+      // to hold the new state where it held the previous one. The others catch up precisely.
+      const before = change.request ? (this.store.getDesired(feature, change.key)?.version ?? 0) : 0;
       const version = this.store.putDesired({ feature, key: change.key, op: change.op, request });
-      for (const b of holders) this.store.markApplied(feature, change.key, b, version);
+      for (const b of holders) {
+        if (this.store.appliedVersion(feature, change.key, b) >= before) this.store.markApplied(feature, change.key, b, version);
+        else this.markLagging(feature, b);
+      }
     }
   }
 
