@@ -115,7 +115,10 @@ export class RexService implements RexHook {
     this.link.start();
     this.active = true;
     this.deadlines.start();
-    // Callbacks owed from before a restart go out now.
+    // Callbacks owed from before a restart go out now, including those a killed process had
+    // leased for a POST it never finished.
+    const owed = this.store.releaseCallbacks(Date.now());
+    if (owed > 0) this.logger.info(`remote execution: ${owed} result(s) owed to Foreman from before the restart`);
     this.callbacks.kick(0);
     const open = this.store.countJobs('unfinished');
     this.logger.info(`remote execution: pull-mqtt spool ready (${open} unfinished job(s)), doorbells via ${rex.mqtt.broker === 'embedded' ? this.broker!.url : rex.mqtt.broker}`);

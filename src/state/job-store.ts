@@ -131,6 +131,11 @@ export interface JobStore {
   parent(id: string): ParentRecord | undefined;
   output(taskId: string): OutputItem[];
   countJobs(which: 'unfinished' | 'finished' | 'all'): number;
+  /**
+   * At start-up: callbacks leased by a process that is gone (or waiting out a back-off) are due
+   * now, so results owed from before a restart go out at once. Returns how many.
+   */
+  releaseCallbacks(now: number): number;
   /** Jobs per state (ready_for_pickup, notified, delivered, running, finished). */
   countByState(): Record<string, number>;
   countParents(): number;

@@ -154,6 +154,7 @@ function prepareStatements(db: Database.Database) {
       `SELECT task_id, callback, callback_attempts FROM rex_jobs WHERE callback_state = 'pending' AND callback_due <= ?
        ORDER BY callback_due LIMIT ?`,
     ),
+    releaseCallbacks: db.prepare<[number, number]>("UPDATE rex_jobs SET callback_due = ? WHERE callback_state = 'pending' AND callback_due > ?"),
     leaseCallback: db.prepare<[number, string]>("UPDATE rex_jobs SET callback_due = ? WHERE task_id = ? AND callback_state = 'pending'"),
     callbackDelivered: db.prepare<[number, string]>(
       "UPDATE rex_jobs SET callback_state = 'done', callback_due = NULL, callback_error = NULL, updated_at = ? WHERE task_id = ? AND callback_state = 'pending'",
@@ -378,6 +379,10 @@ export class SqliteJobStore implements JobStore {
 
   dueCallbacks(now: number, limit: number): DueCallback[] {
     return this.sql.dueCallbacks.all(now, limit).map((r) => ({ taskId: r.task_id, callback: JSON.parse(r.callback) as unknown, attempts: r.callback_attempts }));
+  }
+
+  releaseCallbacks(now: number): number {
+    return this.write(() => this.sql.releaseCallbacks.run(now, now).changes);
   }
 
   leaseCallbacks(taskIds: string[], until: number): void {

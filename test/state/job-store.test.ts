@@ -144,6 +144,10 @@ describe('job store', () => {
     expect(store.dueCallbacks(T0, 10)).toEqual([{ taskId: 'task-1', callback: { task_id: 'ft-1', step_id: 3 }, attempts: 0 }]);
     store.leaseCallbacks(['task-1'], T0 + 35_000);
     expect(store.dueCallbacks(T0 + 1000, 10)).toEqual([]);
+    // A restart: the lease belonged to a process that is gone, the result is owed now.
+    expect(store.releaseCallbacks(T0 + 500)).toBe(1);
+    expect(store.dueCallbacks(T0 + 500, 10).map((d) => d.taskId)).toEqual(['task-1']);
+    store.leaseCallbacks(['task-1'], T0 + 35_000);
     store.callbacksFailed([{ taskId: 'task-1', retryAt: T0 + 2000 }], 'Foreman answered 500', T0 + 1000);
     expect(store.task('task-1')).toMatchObject({ callbackAttempts: 1, callbackError: 'Foreman answered 500' });
     expect(store.nextDue()).toBe(T0 + 2000);
