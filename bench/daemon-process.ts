@@ -8,9 +8,9 @@ import { DAEMON_MAIN } from './paths.js';
 import { freePort, LOOPBACK, spawnTracked, stopChild, waitForHttp } from './proc.js';
 
 export interface DaemonSpec {
-  /** name → base URL */
-  backends: Record<string, string>;
-  /** The YAML body of `features:`, two-space indented. */
+  /** name → base URL (none: `backends: {}`) */
+  backends?: Record<string, string>;
+  /** The YAML body of `features:`, two-space indented ('' → `features: {}`). */
   features: string;
   /** Extra top-level YAML (trusted_hosts, health_check, …). */
   extra?: string;
@@ -32,7 +32,7 @@ export interface DaemonProcess {
 }
 
 export function daemonYaml(spec: DaemonSpec, port: number, stateDir: string): string {
-  const backends = Object.entries(spec.backends)
+  const backends = Object.entries(spec.backends ?? {})
     .map(([name, url]) => `  ${name}:\n    url: ${url}\n${spec.backendExtra ? `    ${spec.backendExtra}\n` : ''}`)
     .join('');
   return `bind_host: 127.0.0.1
@@ -40,9 +40,7 @@ http_port: ${port}
 state_dir: ${stateDir}
 log_level: ${spec.logLevel ?? 'INFO'}
 ${spec.extra ?? ''}
-backends:
-${backends}features:
-${spec.features}
+backends:${backends ? `\n${backends}` : ' {}\n'}features:${spec.features ? `\n${spec.features}` : ' {}'}
 `;
 }
 

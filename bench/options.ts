@@ -1,13 +1,16 @@
 // Command line of `npm run bench`.
-export const SECTIONS = ['passthrough', 'fanout', 'failover', 'footprint', 'profile'] as const;
+export const SECTIONS = ['passthrough', 'fanout', 'failover', 'footprint', 'profile', 'rex-scale'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--no-haproxy] [--no-install] [--write] [--json FILE]
+export const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--no-haproxy] [--no-install] [--rex-hosts N,…] [--rex-profile] [--write] [--json FILE]
   --quick       tiny sizes, one round: checks the harness, numbers are rough
   --only LIST   run only these sections (comma-separated, or repeat the flag)
   --no-haproxy  leave HAProxy out of the pass-through comparison
-  --no-install  never apt-get install wrk or haproxy
-  --write       put the results into BENCHMARKS.md (full runs of every section only)
+  --no-install  never apt-get install wrk, haproxy or mosquitto
+  --rex-hosts N,…  fleet sizes of the rex-scale section (default 1000,10000; quick 50)
+  --rex-profile one more rex-scale run at the largest size with the daemon under --cpu-prof
+  --write       put the results into BENCHMARKS.md (full runs only; with --only, just those
+                sections and their verdicts are replaced)
   --json FILE   also write the raw results as JSON`;
 
 export interface CliOptions {
@@ -17,12 +20,14 @@ export interface CliOptions {
   install: boolean;
   write: boolean;
   json: string | undefined;
+  rexHosts: number[] | undefined;
+  rexProfile: boolean;
 }
 
 export class UsageError extends Error {}
 
 export function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = { quick: false, only: undefined, haproxy: true, install: true, write: false, json: undefined };
+  const o: CliOptions = { quick: false, only: undefined, haproxy: true, install: true, write: false, json: undefined, rexHosts: undefined, rexProfile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -41,8 +46,18 @@ export function parseArgs(argv: string[]): CliOptions {
     else if (a === '--no-install') o.install = false;
     else if (a === '--write') o.write = true;
     else if (a === '--json') o.json = value();
+    else if (a === '--rex-profile') o.rexProfile = true;
+    else if (a === '--rex-hosts') {
+      o.rexHosts = value()
+        .split(',')
+        .map((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1) throw new UsageError(`--rex-hosts: not a host count: ${v}`);
+          return n;
+        });
+    }
     else throw new UsageError(`unknown argument ${a}`);
   }
-  if (o.write && (o.quick || o.only)) throw new UsageError('--write keeps only full runs of every section');
+  if (o.write && (o.quick || o.rexHosts)) throw new UsageError('--write keeps only full runs (no --quick, no --rex-hosts)');
   return o;
 }

@@ -77,6 +77,12 @@ export function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** Peak resident set size since the process started (VmHWM), in MiB. */
+export function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 // USER_HZ is 100 on every Linux build the project runs on.
 const TICK_MS = 10;
 
@@ -86,6 +92,22 @@ export function cpuMs(pid: number): number {
   // Fields after the ")" that ends the command name; utime and stime are the 14th and 15th.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+}
+
+/** Bytes the process caused to be written to storage so far (/proc/<pid>/io write_bytes). */
+export function storageWriteBytes(pid: number): number {
+  const m = /^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** `read(pid)`, or NaN once the process is gone. */
+export function ifAlive(read: (pid: number) => number, pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    return read(pid);
+  } catch {
+    return NaN;
+  }
 }
 
 export function waitExit(child: ChildProcess, timeoutMs = 10_000): Promise<void> {

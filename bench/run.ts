@@ -5,12 +5,13 @@ import { cleanupAll, installExitHooks, startWatchdog } from './cleanup.js';
 import { loadNow, machineInfo } from './machine.js';
 import { parseArgs, SECTIONS, USAGE, UsageError, type SectionName } from './options.js';
 import { BENCHMARKS_MD } from './paths.js';
-import { renderResults, verdictLine, writeResults } from './report.js';
+import { renderResults, verdictLine, writeResults, writeSectionResults } from './report.js';
 import { failover } from './sections/failover.js';
 import { fanOut } from './sections/fanout.js';
 import { footprint } from './sections/footprint.js';
 import { passThrough } from './sections/passthrough.js';
 import { profile } from './sections/profile.js';
+import { rexScale } from './sections/rex-scale.js';
 import type { BenchOptions, SectionResult } from './types.js';
 
 const RUNNERS: Record<SectionName, (o: BenchOptions) => Promise<SectionResult>> = {
@@ -19,6 +20,7 @@ const RUNNERS: Record<SectionName, (o: BenchOptions) => Promise<SectionResult>> 
   failover,
   footprint,
   profile,
+  'rex-scale': rexScale,
 };
 
 async function main(): Promise<number> {
@@ -33,7 +35,7 @@ async function main(): Promise<number> {
   installExitHooks();
   startWatchdog(cli.quick ? 180_000 : 20 * 60_000);
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-  const opts: BenchOptions = { quick: cli.quick, only: cli.only, haproxy: cli.haproxy, install: cli.install, log };
+  const opts: BenchOptions = { quick: cli.quick, only: cli.only, haproxy: cli.haproxy, install: cli.install, rexHosts: cli.rexHosts, rexProfile: cli.rexProfile, log };
 
   const loadAtStart = loadNow();
   const results: SectionResult[] = [];
@@ -58,7 +60,11 @@ async function main(): Promise<number> {
   process.stdout.write(`${report}\n\n`);
   for (const v of results.flatMap((s) => s.verdicts)) process.stdout.write(`${verdictLine(v)}\n`);
   if (cli.json) writeFileSync(cli.json, JSON.stringify({ machine, quick: cli.quick, failures, sections: results }, null, 2));
-  if (cli.write) {
+  if (cli.write && cli.only && failures.length) log('a section failed: BENCHMARKS.md left as it was');
+  else if (cli.write && cli.only) {
+    writeSectionResults(BENCHMARKS_MD, machine, 'full', results);
+    log(`results of ${[...cli.only].join(', ')} merged into BENCHMARKS.md`);
+  } else if (cli.write) {
     writeResults(BENCHMARKS_MD, report);
     log(`results written to BENCHMARKS.md`);
   }

@@ -5,8 +5,12 @@ export interface BenchOptions {
   only: Set<string> | undefined;
   /** Compare with HAProxy (installed when missing, if installing is allowed). */
   haproxy: boolean;
-  /** May the bench apt-get install wrk and haproxy? */
+  /** May the bench apt-get install wrk, haproxy and mosquitto? */
   install: boolean;
+  /** Fleet sizes of the rex-scale section, when not the defaults. */
+  rexHosts?: number[];
+  /** One more rex-scale run at the largest size under --cpu-prof. */
+  rexProfile?: boolean;
   log: (line: string) => void;
 }
 

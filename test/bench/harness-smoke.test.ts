@@ -50,6 +50,22 @@ describe('bench harness', () => {
     expect(benchDirs().filter((d) => !before.has(d))).toEqual([]);
   }, 120_000);
 
+  it('runs the rex-scale section with 5 hosts and reports numbers', async () => {
+    const before = new Set(benchDirs());
+    const out = join(dir, 'rex.json');
+    const r = await run(['--quick', '--only', 'rex-scale', '--rex-hosts', '5', '--no-install', '--json', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(report.failures).toEqual([]);
+    const rex = report.sections.find((s) => s.name === 'rex-scale')!;
+    const five = rex.data['5'] as unknown as Record<string, number | boolean>;
+    expect(five).toMatchObject({ hosts: 5, complete: true, lost: 0, wrong: 0 });
+    for (const k of ['totalS', 'peakRssMiB', 'daemonCpuMsPerJob', 'callbackPosts']) expect(five[k]).toBeGreaterThan(0);
+    expect(rex.verdicts).toHaveLength(3);
+    for (const v of rex.verdicts) expect(v.measured).toMatch(/\d/);
+    expect(benchDirs().filter((d) => !before.has(d))).toEqual([]);
+  }, 60_000);
+
   it('reads wrk output and refuses runs with errors', () => {
     const ok = `Running 1s test @ http://127.0.0.1:1/dhcp
   1 threads and 1 connections
