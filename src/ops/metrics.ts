@@ -22,6 +22,8 @@ export interface MetricsSources {
 }
 
 const STATES = ['up', 'down', 'drained', 'maintenance'];
+/** Seconds, from a loopback answer to Foreman's 60 s request timeout. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -44,14 +46,14 @@ export class Metrics {
       name: 'proxy_proxy_request_duration_seconds',
       help: 'Time to answer a request, by feature and policy.',
       labelNames: ['feature', 'policy'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: LATENCY_BUCKETS,
       registers,
     });
     this.backendSeconds = new Histogram({
       name: 'proxy_proxy_backend_call_duration_seconds',
       help: 'Duration of calls to backends, by backend and phase (send, snapshot, restore, confirm).',
       labelNames: ['backend', 'phase'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: LATENCY_BUCKETS,
       registers,
     });
     this.backendCalls = new Counter({

@@ -1,10 +1,9 @@
 // Entry point of the simulated smart proxy: `node dist/src/sim/main.js [options]`, or
 // `proxy-proxy sim [options]` through runSimCli. Prints one JSON "listening" line on stdout
 // and exits 0 on SIGTERM/SIGINT.
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseSimArgs, SIM_USAGE, UsageError } from './options.js';
 import { startSim } from './sim.js';
+import { executedDirectly } from './executed-directly.js';
 
 export async function runSimCli(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -43,17 +42,8 @@ export async function runSimCli(argv: string[]): Promise<void> {
   process.once('SIGINT', shutdown);
 }
 
-function executedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
 
-if (executedDirectly()) {
+if (executedDirectly(import.meta.url)) {
   runSimCli(process.argv.slice(2)).catch((err: Error) => {
     process.stderr.write(`sim: ${err.stack ?? err.message}\n`);
     process.exit(1);

@@ -1,4 +1,5 @@
 // Command-line options of the simulated smart proxy (`proxy-proxy sim …` / dist/src/sim/main.js).
+import { parseLongOptions, UsageError } from './long-options.js';
 
 /** Every module the simulator implements, in the order the real proxy lists them in /v2/features. */
 export const SIM_MODULES = [
@@ -46,7 +47,7 @@ export interface SimOptions {
   verbose: boolean;
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 const VALUE_OPTIONS = new Set([
   'host',
@@ -106,25 +107,7 @@ function list(value: string): string[] {
 }
 
 export function parseSimArgs(argv: string[]): SimOptions {
-  const raw = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument: ${arg}`);
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (FLAG_OPTIONS.has(name)) {
-      raw.set(name, eq >= 0 ? arg.slice(eq + 1) : 'true');
-      continue;
-    }
-    if (!VALUE_OPTIONS.has(name)) throw new UsageError(`unknown option: --${name}`);
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    }
-    raw.set(name, value);
-  }
+  const raw = parseLongOptions(argv, FLAG_OPTIONS, VALUE_OPTIONS);
 
   let features = new Set<SimModule>(SIM_MODULES);
   const featureList = raw.get('features');

@@ -2,15 +2,15 @@
 // `proxy-proxy sim-host [options]` through runSimHostCli. Exits 0 on SIGTERM/SIGINT.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { makeEventSink, type EventSink } from './events.js';
 import { SimHost } from './host.js';
 import { MqttLink } from './mqtt-link.js';
 import { hostName, parseSimHostArgs, SIM_HOST_USAGE, UsageError, type SimHostOptions } from './options.js';
 import { Slots } from './worker.js';
+import { executedDirectly } from '../executed-directly.js';
 
 export interface RunningSimHosts {
   hosts: SimHost[];
@@ -134,17 +134,8 @@ export async function runSimHostCli(argv: string[]): Promise<void> {
   process.once('SIGINT', shutdown);
 }
 
-function executedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
 
-if (executedDirectly()) {
+if (executedDirectly(import.meta.url)) {
   runSimHostCli(process.argv.slice(2)).catch((err: Error) => {
     process.stderr.write(`sim-host: ${err.stack ?? err.message}\n`);
     process.exit(1);

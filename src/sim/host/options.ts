@@ -1,5 +1,6 @@
 // Command-line options of the simulated pull-mqtt host (`proxy-proxy sim-host …` /
 // dist/src/sim/host/main.js). One process stands in for N hosts running yggd + foreman_ygg_worker.
+import { parseLongOptions, UsageError } from '../long-options.js';
 
 export type YggdVersion = '0.2' | '0.4';
 
@@ -38,7 +39,7 @@ export interface SimHostOptions {
   quiet: boolean;
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 const VALUE_OPTIONS = new Set([
   'broker',
@@ -101,25 +102,7 @@ function seconds(name: string, value: string): number {
 }
 
 export function parseSimHostArgs(argv: string[]): SimHostOptions {
-  const raw = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument: ${arg}`);
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (FLAG_OPTIONS.has(name)) {
-      raw.set(name, eq >= 0 ? arg.slice(eq + 1) : 'true');
-      continue;
-    }
-    if (!VALUE_OPTIONS.has(name)) throw new UsageError(`unknown option: --${name}`);
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    }
-    raw.set(name, value);
-  }
+  const raw = parseLongOptions(argv, FLAG_OPTIONS, VALUE_OPTIONS);
 
   const broker = raw.get('broker');
   if (!broker) throw new UsageError('--broker is required');
