@@ -8,5 +8,8 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
+  // One throw-away PostgreSQL cluster for the run (test/support/postgres-global.mjs).
+  globalSetup: '<rootDir>/test/support/postgres-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/postgres-teardown.mjs',
   testTimeout: 30000,
 };
