@@ -19,7 +19,7 @@ have systemd-socket-activate || missing+=(systemd)
 if [ "$(id -u)" = 0 ] && have apt-get; then
   echo "test prerequisites: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  if apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  if apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null; then
     # Debian's postgresql package starts a cluster of its own; the tests start theirs.
     exit 0
   fi
