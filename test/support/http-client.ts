@@ -11,10 +11,21 @@ export interface ClientTls {
   ca?: Buffer;
   cert?: Buffer;
   key?: Buffer;
+  /** The name the server certificate must carry (and SNI), when it differs from the URL's host. */
+  servername?: string;
 }
 
-export function client(base: string, tls: ClientTls = {}) {
-  const dispatcher = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.ca !== undefined } });
+export interface ClientOptions {
+  /** false: a new connection per request, as Foreman's RestClient does (default true). */
+  keepAlive?: boolean;
+}
+
+export function client(base: string, tls: ClientTls = {}, options: ClientOptions = {}) {
+  const dispatcher = new Agent({
+    connect: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, rejectUnauthorized: tls.ca !== undefined },
+    // undici: pipelining 0 means no keep-alive.
+    ...(options.keepAlive === false ? { pipelining: 0 } : {}),
+  });
   async function send(method: string, path: string, opts: { form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     let body: string | undefined = opts.body;
