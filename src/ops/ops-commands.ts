@@ -25,27 +25,6 @@ type Out = NodeJS.WritableStream;
 /** Resolves once written: the caller exits right after, and pipes are not synchronous everywhere. */
 const emit = (out: Out, text: string) => new Promise<void>((resolve) => out.write(text, () => resolve()));
 
-export function parseOpsFlags(args: string[], command: 'drift' | 'status', defaultConfig: string, usage: (m: string) => Error): OpsFlags {
-  const flags: OpsFlags = { config: defaultConfig, configGiven: false, json: false, repair: false, prune: false };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw usage(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--config' || a === '-c') [flags.config, flags.configGiven] = [value(), true];
-    else if (a.startsWith('--config=')) [flags.config, flags.configGiven] = [a.slice('--config='.length), true];
-    else if (a === '--url') flags.url = value();
-    else if (a.startsWith('--url=')) flags.url = a.slice('--url='.length);
-    else if (a === '--json') flags.json = true;
-    else if (command === 'drift' && a === '--repair') flags.repair = true;
-    else if (command === 'drift' && a === '--prune') flags.prune = true;
-    else throw usage(`unknown argument for ${command}: ${a}`);
-  }
-  return flags;
-}
-
 function endpoint(flags: OpsFlags): DaemonEndpoint {
   try {
     if (flags.url) return { url: flags.url, ...(flags.configGiven ? tlsFromConfig(loadConfig(flags.config)) : {}) };

@@ -22,7 +22,12 @@ export interface MosquittoFiles {
 }
 
 function certCn(file: string): string {
-  const subject = new X509Certificate(readFileSync(file)).subject;
+  let subject: string;
+  try {
+    subject = new X509Certificate(readFileSync(file)).subject;
+  } catch (err) {
+    throw new Error(`cannot read the certificate ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   const cn = /^CN=(.+)$/m.exec(subject)?.[1];
   if (!cn) throw new Error(`${file} has no CN in its subject`);
   return cn.trim();

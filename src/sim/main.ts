@@ -15,7 +15,7 @@ export async function runSimCli(argv: string[]): Promise<void> {
     options = parseSimArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`sim: ${err.message}\n${SIM_USAGE}\n`);
+      process.stderr.write(`sim: ${err.message} (see --help)\n`);
       process.exit(2);
     }
     throw err;
@@ -45,7 +45,7 @@ export async function runSimCli(argv: string[]): Promise<void> {
 
 if (executedDirectly(import.meta.url)) {
   runSimCli(process.argv.slice(2)).catch((err: Error) => {
-    process.stderr.write(`sim: ${err.stack ?? err.message}\n`);
+    process.stderr.write(`sim: ${err.message}\n`);
     process.exit(1);
   });
 }

@@ -117,7 +117,7 @@ export async function runSimHostCli(argv: string[]): Promise<void> {
     running = startSimHosts(options, makeEventSink(options));
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`sim-host: ${err.message}\n${SIM_HOST_USAGE}\n`);
+      process.stderr.write(`sim-host: ${err.message} (see --help)\n`);
       process.exit(2);
     }
     throw err;
@@ -137,7 +137,7 @@ export async function runSimHostCli(argv: string[]): Promise<void> {
 
 if (executedDirectly(import.meta.url)) {
   runSimHostCli(process.argv.slice(2)).catch((err: Error) => {
-    process.stderr.write(`sim-host: ${err.stack ?? err.message}\n`);
+    process.stderr.write(`sim-host: ${err.message}\n`);
     process.exit(1);
   });
 }

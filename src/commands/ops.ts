@@ -1,0 +1,49 @@
+// `proxy-proxy drift` and `proxy-proxy status`: ask the running daemon over its runtime API.
+import type { Command } from 'commander';
+import { DEFAULT_CONFIG_FILE } from '../config/load.js';
+import type { OpsFlags } from '../ops/ops-commands.js';
+import { action } from './outcome.js';
+
+interface Flags {
+  config?: string;
+  url?: string;
+  json?: boolean;
+  repair?: boolean;
+  prune?: boolean;
+}
+
+function daemonOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', `find the daemon from this config (default: ${DEFAULT_CONFIG_FILE}); with --url it supplies the client certificate`)
+    .option('--url <url>', "the daemon's base URL")
+    .option('--json', 'print JSON');
+}
+
+function opsFlags(f: Flags): OpsFlags {
+  return { config: f.config ?? DEFAULT_CONFIG_FILE, configGiven: f.config !== undefined, url: f.url, json: !!f.json, repair: !!f.repair, prune: !!f.prune };
+}
+
+export function registerDrift(program: Command): void {
+  daemonOptions(
+    program
+      .command('drift')
+      .description('compare every backend with what it should hold; exit status 0 in step, 1 drift left, 2 no answer'),
+  )
+    .option('--repair', 'bring backends in step (add what is missing, fix what differs)')
+    .option('--prune', 'also remove what a backend holds that it should not (implies --repair)')
+    .action(
+      action(async (f: Flags) => {
+        const { driftCommand } = await import('../ops/ops-commands.js');
+        return driftCommand(opsFlags(f), process.stdout, process.stderr);
+      }),
+    );
+}
+
+export function registerStatus(program: Command): void {
+  daemonOptions(program.command('status').description("print the running daemon's backends, features and sagas; exit status 2 if it does not answer")).action(
+    action(async (f: Flags) => {
+      const { statusCommand } = await import('../ops/ops-commands.js');
+      return statusCommand(opsFlags(f), process.stdout, process.stderr);
+    }),
+  );
+}
