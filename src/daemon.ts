@@ -38,7 +38,6 @@ export class Daemon {
   readonly drift: DriftScheduler;
   /** The remote-execution spool, when rex.enabled (created by start()). */
   rex: RexService | undefined;
-  private readonly resolver: NameResolver;
   private current: Runtime;
   private readonly handler: RequestHandler;
   private stopping: Promise<void> | undefined;
@@ -53,7 +52,6 @@ export class Daemon {
     this.drift = new DriftScheduler(this);
     const resolver = options.resolver ?? new SystemResolver();
     this.handler = new RequestHandler(() => this.current, this.logger, this.logs, resolver, this.converge);
-    this.resolver = resolver;
     this.metrics = new Metrics({
       backends: () =>
         [...this.current.backends.values()].map((b) => ({ name: b.name, state: b.state, ejected: b.health.ejected, ejections: b.health.snapshot().ejections })),
@@ -88,8 +86,9 @@ export class Daemon {
     if (this.config.rex.enabled) {
       // Loaded only when enabled: MQTT client and broker cost memory a daemon without REX keeps.
       const { RexService } = await import('./rex/rex-service.js');
-      this.rex = new RexService(() => this.current.config, this.logger, this.resolver);
-      this.handler.rex = this.rex;
+      this.rex = new RexService(() => this.current.config, this.logger);
+      this.handler.services.set('dynflow', this.rex.dynflow);
+      this.handler.services.set('script', this.rex.script);
       await this.rex.start();
     }
     this.listeners = await openListeners(this.current.config, this.handler.listener);

@@ -3,6 +3,7 @@
 import { bmc } from './bmc.js';
 import { dhcp } from './dhcp.js';
 import { dns } from './dns.js';
+import { dynflow } from './dynflow.js';
 import { facts } from './facts.js';
 import { httpboot } from './httpboot.js';
 import { logs } from './logs.js';
@@ -11,6 +12,7 @@ import { puppetca } from './puppetca.js';
 import { realm } from './realm.js';
 import { registration } from './registration.js';
 import type { FeatureModule } from './route.js';
+import { script } from './script.js';
 import { templates } from './templates.js';
 import { tftp } from './tftp.js';
 
@@ -27,6 +29,8 @@ export const ALL_FEATURES: FeatureModule[] = [
   httpboot,
   facts,
   logs,
+  dynflow,
+  script,
 ];
 
 const BY_NAME = new Map(ALL_FEATURES.map((m) => [m.name, m]));

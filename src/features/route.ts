@@ -20,6 +20,19 @@ export interface IncomingCall {
   form: URLSearchParams;
   body: Buffer;
   headers: IncomingHttpHeaders;
+  /** A HEAD request (method says GET): an answer without its body. */
+  head?: boolean;
+  /** Who sent it; absent in calls built by hand (tests, replays). */
+  client?: CallerIdentity;
+}
+
+/** The caller as the listener saw it: the client certificate's CN on HTTPS, the peer address. */
+export interface CallerIdentity {
+  https: boolean;
+  /** CN of a verified client certificate, null without one. */
+  certCn: string | null;
+  hasCert: boolean;
+  remoteAddress: string;
 }
 
 /** A request the daemon itself sends to a backend (snapshot reads, restores, confirmations). */
@@ -66,6 +79,28 @@ export interface LocalContext {
   /** Effective `settings` overrides of this feature from the config. */
   settings: Record<string, string | number | boolean | null>;
   logs: { query(fromTimestamp: number | undefined): unknown };
+}
+
+/** What an in-process service answers (the REX spool, dynflow forwarding, OpenSCAP reports). */
+export interface ServiceAnswer {
+  status: number;
+  /** 'json' → application/json; 'html' → text/html;charset=utf-8; 'text' → text/plain;charset=utf-8. */
+  contentType: 'json' | 'html' | 'text';
+  body: string;
+  extraHeaders?: Record<string, string>;
+  /** Bytes sent as they are (a stored bzip2 report), with this Content-Type instead of `contentType`. */
+  raw?: { contentType: string; body: Buffer };
+}
+
+/**
+ * The code behind a module's `service` routes, registered by the daemon under the module's
+ * name. Route tables stay data; the service gets the route that matched and the call.
+ */
+export interface ModuleService {
+  /** Largest request body for this route when it is not max_body_bytes (launches carry scripts). */
+  bodyLimit?(route: RouteSpec): number | undefined;
+  /** The answer; undefined leaves the request to the module's backends (or a 404 without any). */
+  serve(route: RouteSpec, call: IncomingCall): Promise<ServiceAnswer | undefined>;
 }
 
 export type AuthKind =
@@ -124,6 +159,8 @@ export interface RouteSpec {
    * settings override that is not configured).
    */
   local?(call: IncomingCall, ctx: LocalContext): LocalAnswer | undefined;
+  /** Answered by the module's registered ModuleService (in-process state such as a job spool). */
+  service?: boolean;
 }
 
 export interface FeatureModule {

@@ -14,6 +14,8 @@ export interface NativeAnswer {
   contentType: 'json' | 'html' | 'text';
   body: string;
   extraHeaders?: Record<string, string>;
+  /** Bytes sent as they are with their own Content-Type (a stored bzip2 report). */
+  raw?: { contentType: string; body: Buffer };
 }
 
 /**
@@ -38,10 +40,10 @@ export function notFoundAnswer(): NativeAnswer {
 
 /** Headers in the order WEBrick writes them for a Sinatra answer (X-Cascade comes first). */
 export function writeNative(res: ServerResponse, answer: NativeAnswer, serverHeader: string, headOnly: boolean): void {
-  const body = Buffer.from(answer.body, 'utf8');
-  const html = answer.contentType === 'html';
+  const body = answer.raw ? answer.raw.body : Buffer.from(answer.body, 'utf8');
+  const html = !answer.raw && answer.contentType === 'html';
   const headers: Record<string, string | number> = { ...answer.extraHeaders };
-  headers['Content-Type'] = html ? HTML_TYPE : answer.contentType === 'text' ? TEXT_TYPE : JSON_TYPE;
+  headers['Content-Type'] = answer.raw ? answer.raw.contentType : html ? HTML_TYPE : answer.contentType === 'text' ? TEXT_TYPE : JSON_TYPE;
   headers['Content-Length'] = body.length;
   if (html) headers['X-Xss-Protection'] = '1; mode=block';
   headers['X-Content-Type-Options'] = 'nosniff';

@@ -3,11 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { HttpMethod, IncomingCall, LocalAnswer } from '../features/route.js';
+import type { HttpMethod, IncomingCall, LocalAnswer, ModuleService } from '../features/route.js';
 import type { Runtime } from '../runtime.js';
 import type { Convergence } from '../converge/convergence.js';
 import { isRuntimeApiPath, type ApiAnswer } from '../ops/runtime-api.js';
-import type { RexHook } from '../rex/rex-call.js';
 import { dispatch } from '../fanout/dispatch.js';
 import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
 import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
@@ -38,8 +37,8 @@ export class RequestHandler {
   observer: ((record: { status: number; feature?: string; route?: string; policy?: string; attempts?: Attempt[] }, ms: number) => void) | undefined;
   /** The runtime operations API (/proxy_proxy/…), answered before any smart-proxy route. */
   ops: ((method: string, path: string, client: ClientIdentity, rawQuery: string, body: Buffer) => Promise<ApiAnswer>) | undefined;
-  /** The remote-execution spool (/dynflow, /ssh), answered before feature routing when enabled. */
-  rex: RexHook | undefined;
+  /** In-process services behind `service` routes, by module name (REX spool, dynflow, openscap). */
+  readonly services = new Map<string, ModuleService>();
 
   constructor(
     private readonly runtime: () => Runtime,
@@ -86,7 +85,7 @@ export class RequestHandler {
 
     let body: Buffer;
     try {
-      body = await readBody(req, this.rex?.bodyLimit(path) ?? cfg.max_body_bytes);
+      body = await readBody(req, this.bodyLimit(rt, method, path) ?? cfg.max_body_bytes);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         res.setHeader('Connection', 'close');
@@ -105,11 +104,6 @@ export class RequestHandler {
       }
       if (a.json === undefined) return answer(errorAnswer(req.headers, a.status, a.message ?? ''), { note: 'runtime api' });
       return answer({ status: a.status, contentType: 'json', body: JSON.stringify(a.json) }, { note: 'runtime api' });
-    }
-
-    if (this.rex) {
-      const a = await this.rex.handle({ method, head: headOnly, path, rawQuery, headers: req.headers, body, client: identity });
-      if (a) return answer(a.answer, { feature: a.feature, route: a.route, policy: 'local' });
     }
 
     if (method === 'GET' && (path === '/features' || path === '/version' || path === '/v2/features')) {
@@ -150,12 +144,19 @@ export class RequestHandler {
       form,
       body,
       headers: req.headers,
+      head: headOnly,
+      client: identity,
     };
     const rejection = route.validate?.(call);
     if (rejection) return answer(errorAnswer(req.headers, rejection.status, rejection.message), { ...traits, note: 'invalid' });
 
     const local = route.local?.(call, { settings: featureCfg.settings, logs: this.logs });
     if (local) return answer(fromLocal(local), traits);
+    if (route.service) {
+      const a = await this.services.get(module.name)?.serve(route, call);
+      if (a) return answer(a, { ...traits, policy: 'local' });
+      if (featureCfg.backends.length === 0) return answer(notFoundAnswer(), traits);
+    }
     if (module.localOnly) return answer(notFoundAnswer(), traits);
 
     const feature = rt.features.get(module.name)!;
@@ -171,6 +172,14 @@ export class RequestHandler {
     if (outcome.warning) this.logger.error(`${route.name}: ${outcome.warning}`, { request_id: requestId, feature: module.name });
     if (outcome.notice) this.logger.warn(`${route.name}: ${outcome.notice}`, { request_id: requestId, feature: module.name });
     return { ...this.writeOutcome(res, req, outcome, server, headOnly), ...traits, attempts: outcome.attempts };
+  }
+
+  /** A service route's own body limit (dynflow launches carry scripts), found before reading. */
+  private bodyLimit(rt: Runtime, method: string, path: string): number | undefined {
+    if (!METHODS.has(method)) return undefined;
+    const match = rt.router.match(method as HttpMethod, path);
+    if (!match?.route.service) return undefined;
+    return this.services.get(match.module.name)?.bodyLimit?.(match.route);
   }
 
   private writeOutcome(res: ServerResponse, req: IncomingMessage, outcome: PolicyOutcome, server: string, headOnly: boolean): Served {

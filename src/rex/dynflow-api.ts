@@ -1,56 +1,53 @@
-// Foreman's side: the dynflow task API (rex-pull.md §1.1) as smart_proxy_dynflow answers it,
-// behind the same authorization (trusted_hosts + client certificate, checked before routing, as
-// its `before` filter does). Every answer is JSON. Tasks are the spool's jobs, under the ids
+// Foreman's side: the dynflow task API (docs/plugin-protocols.md §1) as smart_proxy_dynflow
+// answers it, for the operations the spool hosts. Every answer is JSON. Tasks are the spool's jobs, under the ids
 // Foreman chose; a batch's parent is kept only so that status queries know it.
 import { randomUUID } from 'node:crypto';
-import { errorAnswer, notFoundAnswer } from '../http/native-answer.js';
+import { notFoundAnswer, type NativeAnswer } from '../http/native-answer.js';
+import type { IncomingCall } from '../features/route.js';
 import type { JobStore, NewJob } from '../state/job-store.js';
 import type { GroupCommit } from './group-commit.js';
 import { isRefusal, OPERATIONS, parseLaunch, parseTrigger, type LaunchLimits, type ValidJob } from './launch-input.js';
 import { jobPlanHash, jobStatus, parentPlanHash, parentStatus } from './plan-hash.js';
-import { json, jsonError, segments, type RexAnswer, type RexCall } from './rex-call.js';
+import { json, jsonError } from './rex-call.js';
 
 export interface DynflowContext {
   store: JobStore;
   commits: GroupCommit;
   limits(): LaunchLimits;
-  /** The 403 message for a caller the smart proxy would refuse, or undefined. */
-  authorize(call: RexCall, pathInModule: string): Promise<string | undefined>;
   /** New jobs are in the spool: ring their doorbells. */
   launched(count: number, existing: string[]): void;
   /** Cancels one task; the number of steps cancelled, or undefined for an unknown task. */
   cancel(taskId: string): Promise<number | undefined>;
 }
 
-const FEATURE = 'dynflow';
-
-export async function dynflowRoute(call: RexCall, ctx: DynflowContext): Promise<RexAnswer | undefined> {
-  if (call.path !== '/dynflow' && !call.path.startsWith('/dynflow/')) return undefined;
-  const inModule = call.path.slice('/dynflow'.length);
-  const answer = (a: RexAnswer['answer'], route: string): RexAnswer => ({ answer: a, feature: FEATURE, route: `dynflow.${route}` });
-
-  const refusal = await ctx.authorize(call, inModule);
-  if (refusal) return answer(errorAnswer(call.headers, 403, refusal), 'refused');
-
-  const seg = segments(call.path, '/dynflow');
-  if (!seg || seg[0] !== 'tasks') return answer(notFoundAnswer(), 'unknown');
-  const rest = seg.slice(1);
-  // Sinatra's "/tasks/launch/?" and "/tasks/?" accept one trailing slash.
-  if (rest.at(-1) === '' && (rest.length === 1 || (rest.length === 2 && rest[0] === 'launch'))) rest.pop();
-  const { method } = call;
-
-  if (method === 'POST' && rest.length === 1 && rest[0] === 'launch') return answer(await launch(call.body, ctx), 'launch');
-  if (method === 'POST' && rest.length === 0) return answer(await trigger(call.body, ctx), 'trigger');
-  if (method === 'POST' && rest.length === 1 && rest[0] === 'status') return answer(statusList(call.body, ctx, false), 'status');
-  if (method === 'POST' && rest.length === 1 && rest[0] === 'statuses') return answer(statusList(call.body, ctx, true), 'statuses');
-  if (method === 'GET' && rest.length === 1 && rest[0] === 'count') return answer(count(call.rawQuery, ctx.store), 'count');
-  if (method === 'GET' && rest.length === 1 && rest[0] === 'operations') return answer(json(200, OPERATIONS), 'operations');
-  if (method === 'POST' && rest.length === 2 && rest[1] === 'cancel' && rest[0]) {
-    const steps = await ctx.cancel(rest[0]);
-    return answer(steps === undefined ? json(404, {}) : json(200, { task_id: rest[0], canceled_steps_count: steps }), 'cancel');
+/**
+ * The hosted spool's answer to one dynflow route (features/dynflow.ts); authorization was done
+ * by the router. `launch` is only called for operations the spool hosts.
+ */
+export async function dynflowRoute(route: string, call: IncomingCall, ctx: DynflowContext): Promise<NativeAnswer> {
+  switch (route) {
+    case 'dynflow.launch':
+      return launch(call.body, ctx);
+    case 'dynflow.trigger':
+      return trigger(call.body, ctx);
+    case 'dynflow.status':
+      return statusList(call.body, ctx, false);
+    case 'dynflow.statuses':
+      return statusList(call.body, ctx, true);
+    case 'dynflow.count':
+      return count(call.rawQuery, ctx.store);
+    case 'dynflow.operations':
+      return json(200, OPERATIONS);
+    case 'dynflow.cancel': {
+      const id = call.params.task_id!;
+      const steps = await ctx.cancel(id);
+      return steps === undefined ? json(404, {}) : json(200, { task_id: id, canceled_steps_count: steps });
+    }
+    case 'dynflow.task_status':
+      return planHash(call.params.task_id!, ctx.store);
+    default:
+      return notFoundAnswer();
   }
-  if (method === 'GET' && rest.length === 2 && rest[1] === 'status' && rest[0]) return answer(planHash(rest[0], ctx.store), 'task_status');
-  return answer(notFoundAnswer(), 'unknown');
 }
 
 function newJob(taskId: string, parentId: string | null, operation: string, v: ValidJob, now: number): NewJob {

@@ -1,11 +1,10 @@
 // The remote-execution spool, wired: the job store, the MQTT link (to the embedded broker or an
 // external one), the doorbell publisher, the callback sender and the one scheduler over all
-// deadlines. The request handler calls handle() for every request before feature routing; it
-// answers /dynflow/* (Foreman) and /ssh/* (hosts) and leaves everything else alone.
+// deadlines. Its dynflow and script services answer the routes of features/dynflow.ts (Foreman)
+// and features/script.ts (hosts), reached through the shared router like every feature.
 import { readFileSync } from 'node:fs';
 import type { Config, RexConfig, TlsFiles } from '../config/types.js';
 import type { Logger } from '../ops/logger.js';
-import { checkTrustedClient, type NameResolver } from '../http/trusted-hosts.js';
 import { EXECUTING_STATES, PICKUP_STATES } from '../state/job-store.js';
 import { openJobStore } from '../state/open-store.js';
 import type { SqliteJobStore } from '../state/sqlite-job-store.js';
@@ -18,14 +17,14 @@ import { GroupCommit } from './group-commit.js';
 import { hostRoute, type HostContext } from './host-api.js';
 import { cancelEffect, MESSAGES } from './job-state.js';
 import { MqttLink, type LinkOptions } from './mqtt-link.js';
-import type { RexAnswer, RexCall, RexHook } from './rex-call.js';
+import type { ModuleService } from '../features/route.js';
 import { RexStats } from './rex-stats.js';
 
 /** Deadlines of one kind handled per tick; more come back at once. */
 const PER_TICK = 500;
 const PRUNE_EVERY_MS = 60_000;
 
-export class RexService implements RexHook {
+export class RexService {
   readonly store: SqliteJobStore;
   private readonly commits: GroupCommit;
   private readonly callbacks: Callbacks;
@@ -43,7 +42,6 @@ export class RexService implements RexHook {
   constructor(
     private readonly config: () => Config,
     private readonly logger: Logger,
-    private readonly resolver: NameResolver,
   ) {
     const cfg = config();
     if (!cfg.foreman_url) throw new Error('rex.enabled needs foreman_url');
@@ -67,7 +65,6 @@ export class RexService implements RexHook {
           ...(rex.proxy_url === undefined ? {} : { proxyUrl: rex.proxy_url }),
         };
       },
-      authorize: (call, pathInModule) => checkTrustedClient(this.config(), call.client, pathInModule, this.resolver),
       launched: (count, existing) => {
         if (existing.length > 0) this.logger.warn(`launch: ${existing.length} task id(s) already known, left as they are: ${existing.slice(0, 5).join(', ')}`);
         if (count > 0) this.doorbell?.kick();
@@ -140,14 +137,17 @@ export class RexService implements RexHook {
     this.store.close();
   }
 
-  bodyLimit(path: string): number | undefined {
-    return path === '/dynflow' || path.startsWith('/dynflow/') ? this.rex.max_launch_bytes : undefined;
-  }
+  /** The dynflow routes for the operations the spool hosts (features/dynflow.ts). */
+  readonly dynflow: ModuleService = {
+    // Every /dynflow body may carry scripts (launch) or many task ids.
+    bodyLimit: () => this.rex.max_launch_bytes,
+    serve: async (route, call) => (this.active ? dynflowRoute(route.name, call, this.dynflowContext) : undefined),
+  };
 
-  async handle(call: RexCall): Promise<RexAnswer | undefined> {
-    if (!this.active) return undefined;
-    return (await dynflowRoute(call, this.dynflowContext)) ?? (await hostRoute(call, this.hostContext));
-  }
+  /** The host routes and keys (features/script.ts). */
+  readonly script: ModuleService = {
+    serve: async (route, call) => (this.active ? hostRoute(route.name, call, this.hostContext) : undefined),
+  };
 
   private async cancel(taskId: string): Promise<number | undefined> {
     if (!this.store.task(taskId)) return this.store.parent(taskId) ? 0 : undefined;
