@@ -19,6 +19,7 @@ import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
 import { FEATURE_DEFAULTS } from './features/catalog.js';
+import { advertisedRuntimeUrl, type ClusterDirectory } from './ops/cluster-ops.js';
 
 export interface DaemonOptions {
   logFormat?: 'json' | 'text';
@@ -36,6 +37,10 @@ export class Daemon {
   readonly traffic = new TrafficWindow();
   readonly converge: Convergence;
   readonly drift: DriftScheduler;
+  /** The cluster's instances (state.driver: postgresql); runtime operations apply to all of them. */
+  cluster: ClusterDirectory | undefined;
+  /** Where the other instances reach this one's runtime API (set by start()). */
+  runtimeUrl: string | null = null;
   /** The remote-execution spool, when rex.enabled (created by start()). */
   rex: RexService | undefined;
   private current: Runtime;
@@ -93,6 +98,7 @@ export class Daemon {
     }
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
+    this.runtimeUrl = advertisedRuntimeUrl(this.config, this.listeners);
     this.drift.configure(this.config.drift);
     const features = Object.values(this.config.features).map((f) =>
       FEATURE_DEFAULTS[f.name]?.localOnly ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,

@@ -1,7 +1,7 @@
-// `proxy-proxy drift` and `proxy-proxy status`: ask the running daemon over its runtime API.
+// `proxy-proxy drift`, `status`, `drain`, `maintenance`, `enable`: ask the running daemon over its runtime API.
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
-import type { OpsFlags } from '../ops/ops-commands.js';
+import type { BackendAction, OpsFlags } from '../ops/ops-commands.js';
 import { action } from './outcome.js';
 
 interface Flags {
@@ -46,4 +46,27 @@ export function registerStatus(program: Command): void {
       return statusCommand(opsFlags(f), process.stdout, process.stderr);
     }),
   );
+}
+
+const BACKEND_ACTIONS: Record<BackendAction, string> = {
+  drain: 'send no new requests to a backend',
+  maintenance: 'send no requests and no health checks to a backend',
+  enable: 'put a drained or maintenance backend back in service',
+};
+
+/** drain, maintenance, enable: operational state, not persisted; every instance of a cluster. */
+export function registerBackendOps(program: Command): void {
+  for (const [name, what] of Object.entries(BACKEND_ACTIONS) as [BackendAction, string][]) {
+    daemonOptions(
+      program
+        .command(name)
+        .argument('<backend>', 'the backend, as named in the config')
+        .description(`${what} (until enable, a restart or a reload; every live instance of a cluster); exit status 1 if some instance did not apply it, 2 no answer`),
+    ).action(
+      action(async (backend: string, f: Flags) => {
+        const { backendCommand } = await import('../ops/ops-commands.js');
+        return backendCommand(name, { ...opsFlags(f), backend }, process.stdout, process.stderr);
+      }),
+    );
+  }
 }

@@ -31,7 +31,7 @@ export function buildConfig(valid: unknown, source?: string): Config {
     drift: { ...data.drift },
     compensation_retry: { ...data.compensation_retry },
     // Compared case-insensitively, as trusted_hosts (CNs; IPv6 hex digits).
-    runtime_api: { allow: data.runtime_api.allow.map((entry) => entry.toLowerCase()) },
+    runtime_api: { allow: data.runtime_api.allow.map((entry) => entry.toLowerCase()), advertise_url: data.runtime_api.advertise_url },
     rex: buildRex(data.rex, data),
     health_check: data.health_check,
     passive_ejection: data.passive_ejection,

@@ -409,6 +409,12 @@ export const configSchema = {
           },
           default: ['127.0.0.1', '::1'],
         },
+        advertise_url: {
+          description:
+            "Base URL at which the other instances of a cluster (state.driver: postgresql) reach this instance's runtime API, e.g. https://proxy1.example.com:8443; registered in its heartbeat row, so that drain, maintenance and enable apply to every instance. Default: the first listener (HTTP before HTTPS) on its bind address, or on this machine's host name when it listens on every address. The other instances must be in runtime_api.allow (their address or certificate CN).",
+          type: 'string',
+          format: 'http-base-url',
+        },
       },
     },
     rex: rexSchema,

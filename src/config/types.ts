@@ -73,6 +73,8 @@ export interface RuntimeApiConfig {
    * the client address, or client-certificate CNs on HTTPS. Loopback only by default.
    */
   allow: string[];
+  /** Where the other instances of a cluster reach this one's runtime API (default: derived from the listeners). */
+  advertise_url?: string;
 }
 
 /** TLS files for a client connection (or, for the embedded broker, its listener). */

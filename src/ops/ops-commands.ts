@@ -1,6 +1,8 @@
-// `proxy-proxy drift` and `proxy-proxy status`: ask the running daemon over its runtime API.
-// The check itself runs in the daemon, which holds the key locks and the backend connections.
-// Exit status: 0 in step (drift) / answered (status), 1 differences left, 2 no answer from the daemon.
+// `proxy-proxy drift`, `status`, `drain`, `maintenance`, `enable`: ask the running daemon over its
+// runtime API. The check itself runs in the daemon, which holds the key locks and the backend
+// connections; in a cluster the daemon asked forwards drain/maintenance/enable to every instance.
+// Exit status: 0 in step (drift) / answered (status) / applied everywhere, 1 differences left or
+// not applied on some instance, 2 no answer from the daemon.
 import { ConfigError, loadConfig } from '../config/load.js';
 import { formatDriftReport, type DriftReport } from '../converge/drift/drift-report.js';
 import { DaemonUnreachable, RuntimeClient, endpointFromConfig, tlsFromConfig, type DaemonEndpoint } from './runtime-client.js';
@@ -18,7 +20,11 @@ export interface OpsFlags {
   json: boolean;
   repair: boolean;
   prune: boolean;
+  /** drain / maintenance / enable: the backend's name. */
+  backend?: string;
 }
+
+export type BackendAction = 'drain' | 'maintenance' | 'enable';
 
 type Out = NodeJS.WritableStream;
 
@@ -66,4 +72,33 @@ export async function statusCommand(flags: OpsFlags, out: Out, err: Out): Promis
   if (doc === undefined) return EXIT_UNREACHABLE;
   await emit(out, flags.json ? `${JSON.stringify(doc, null, 2)}\n` : formatStatus(doc));
   return 0;
+}
+
+interface BackendOpAnswer {
+  backend: string;
+  state: string;
+  instances?: { instance: string; runtime_url: string | null; outcome: string; state?: string; detail?: string }[];
+  applied_everywhere?: boolean;
+}
+
+const DONE: Record<BackendAction, string> = { drain: 'drained', maintenance: 'in maintenance', enable: 'enabled' };
+
+/** drain / maintenance / enable a backend on the daemon, and on every instance of its cluster. */
+export async function backendCommand(action: BackendAction, flags: OpsFlags, out: Out, err: Out): Promise<number> {
+  const path = `backends/${encodeURIComponent(flags.backend!)}/${action}`;
+  const answer = (await ask(flags, err, (c) => c.call('POST', path))) as BackendOpAnswer | undefined;
+  if (!answer) return EXIT_UNREACHABLE;
+  const everywhere = answer.applied_everywhere ?? true;
+  if (flags.json) await emit(out, `${JSON.stringify(answer, null, 2)}\n`);
+  else if (!answer.instances) await emit(out, `${answer.backend} ${DONE[action]} (now ${answer.state}); not persisted: the config file stays the truth\n`);
+  else {
+    const lines = answer.instances.map((i) =>
+      i.outcome === 'applied' ? `  ${i.instance}: ${i.state}` : `  ${i.instance}: NOT APPLIED: ${i.detail ?? 'failed'}`,
+    );
+    const head = everywhere
+      ? `${answer.backend} ${DONE[action]} on all ${answer.instances.length} instance(s); not persisted: the config file stays the truth`
+      : `${answer.backend} ${DONE[action]} on some instances only; run the command again or apply it with --url on each one listed`;
+    await emit(everywhere ? out : err, `${head}\n${lines.join('\n')}\n`);
+  }
+  return everywhere ? 0 : EXIT_DRIFT;
 }

@@ -7,6 +7,7 @@ import type { Daemon } from '../daemon.js';
 import type { OperationalState } from '../backends/health-state.js';
 import { plainAddress, type ClientIdentity } from '../http/trusted-hosts.js';
 import { STATUS_PAGE } from './status-page.js';
+import { applyOnPeers, type ClusterDirectory, type InstanceOutcome } from './cluster-ops.js';
 
 export const RUNTIME_API_PREFIX = '/proxy_proxy/';
 /** Prometheus' conventional path; behind the same allow-list as the runtime API. */
@@ -74,7 +75,7 @@ export async function runtimeApi(
   }
   const rest = path.slice(RUNTIME_API_PREFIX.length).replace(/\/$/, '');
   if (method === 'GET' && rest === '') return { status: 200, text: { contentType: 'text/html; charset=utf-8', body: STATUS_PAGE } };
-  if (method === 'GET' && rest === 'status') return { status: 200, json: statusDocument(daemon) };
+  if (method === 'GET' && rest === 'status') return { status: 200, json: await statusDocument(daemon) };
   if (method === 'POST' && rest === 'drift') {
     const flags = driftFlags(rawQuery, body);
     return { status: 200, json: await daemon.drift.run({ repair: flags.has('repair'), prune: flags.has('prune') }, 'runtime API') };
@@ -87,10 +88,21 @@ export async function runtimeApi(
     const next = ACTIONS[m[2]!]!;
     backend.health.setOperational(next, `runtime API: ${m[2]}`);
     if (next === 'active') backend.health.clearEjection();
-    return {
-      status: 200,
-      json: { backend: name, state: backend.health.state, note: 'operational state only: not persisted, the config file stays the truth' },
+    const json: Record<string, unknown> = {
+      backend: name,
+      state: backend.health.state,
+      note: 'operational state only: not persisted, the config file stays the truth',
     };
+    // In a cluster the operation goes to every live instance, unless it was forwarded here.
+    const cluster = daemon.cluster;
+    if (cluster && !new URLSearchParams(rawQuery).has('scope')) {
+      const self: InstanceOutcome = { instance: cluster.selfId, runtime_url: daemon.runtimeUrl, outcome: 'applied', state: backend.health.state };
+      const peers = await applyOnPeers(cluster, daemon.config, rest);
+      for (const p of peers.filter((x) => x.outcome === 'failed')) daemon.logger.warn(`runtime API: ${m[2]} ${name} not applied on instance ${p.instance}: ${p.detail}`);
+      json.instances = [self, ...peers];
+      json.applied_everywhere = peers.every((p) => p.outcome === 'applied');
+    }
+    return { status: 200, json };
   }
   return { status: 404, message: 'Requested url was not found' };
 }
@@ -109,7 +121,7 @@ function driftFlags(rawQuery: string, body: Buffer): Set<string> {
   return new Set([...values].filter(([, v]) => /^(1|true|yes|on)$/i.test(v)).map(([k]) => k));
 }
 
-export function statusDocument(daemon: Daemon): unknown {
+export async function statusDocument(daemon: Daemon): Promise<unknown> {
   const rt = daemon.runtime;
   const cfg = rt.config;
   return {
@@ -131,10 +143,20 @@ export function statusDocument(daemon: Daemon): unknown {
     })),
     convergence: daemon.converge.status(),
     traffic: daemon.traffic.summary(),
+    cluster: daemon.cluster && (await clusterStatus(daemon.cluster)),
     rex: daemon.rex && {
       jobs: daemon.rex.store.countByState(),
       mqtt: daemon.rex.mqttConnected ? 'connected' : 'disconnected',
       ...daemon.rex.stats,
     },
   };
+}
+
+/** Every instance of the cluster from the heartbeat rows, or why they could not be read. */
+async function clusterStatus(cluster: ClusterDirectory): Promise<unknown> {
+  try {
+    return { self: cluster.selfId, instances: await cluster.instances() };
+  } catch (err) {
+    return { self: cluster.selfId, error: `cannot read the cluster's instances: ${(err as Error).message}` };
+  }
 }

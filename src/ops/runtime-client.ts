@@ -55,14 +55,17 @@ export function tlsFromConfig(cfg: Config): Omit<DaemonEndpoint, 'url'> {
 export class RuntimeClient {
   private readonly agent: Agent;
 
-  constructor(readonly endpoint: DaemonEndpoint) {
+  /** timeoutMs: how long an answer may take (default 30 min: a drift check over many keys takes a while). */
+  constructor(
+    readonly endpoint: DaemonEndpoint,
+    timeoutMs = 30 * 60_000,
+  ) {
     const { ca, cert, key, pinned } = endpoint;
     this.agent = new Agent({
-      // A drift check over many keys takes a while; the daemon answers when it is done.
-      headersTimeout: 30 * 60_000,
-      bodyTimeout: 30 * 60_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
       connect: {
-        timeout: 5_000,
+        timeout: Math.min(5_000, timeoutMs),
         ca,
         cert,
         key,

@@ -18,6 +18,12 @@ interface StatusDoc {
     pendingCompensations: { id: number; feature: string; route: string; attempts: number; nextAttemptAt: number | null; lastError: string | null }[];
     catchUpBacklog: Record<string, Record<string, number>>;
   };
+  /** With state.driver postgresql: every instance's heartbeat row. */
+  cluster?: {
+    self: string;
+    instances?: { id: string; runtimeUrl: string | null; lastHeartbeat: number; leaseUntil: number; live: boolean }[];
+    error?: string;
+  };
 }
 
 export function formatStatus(raw: unknown, now = Date.now()): string {
@@ -52,5 +58,16 @@ export function formatStatus(raw: unknown, now = Date.now()): string {
     ([feature, per]) => `${feature}: ${Object.entries(per).map(([b, n]) => `${b} ${n}`).join(', ') || '-'}`,
   );
   out.push(`catch-up backlog: ${backlog.join('; ') || 'no replicated feature'}`);
+  if (doc.cluster) out.push('', ...clusterLines(doc.cluster, now));
   return out.join('\n') + '\n';
+}
+
+function clusterLines(cluster: NonNullable<StatusDoc['cluster']>, now: number): string[] {
+  if (cluster.error) return [`cluster: ${cluster.error}`];
+  const rows = [['INSTANCE', 'RUNTIME URL', 'LAST HEARTBEAT', 'LEASE']];
+  for (const i of cluster.instances ?? []) {
+    const lease = i.live ? `live, ${span(i.leaseUntil - now)} left` : `expired ${span(now - i.leaseUntil)} ago`;
+    rows.push([`${i.id}${i.id === cluster.self ? ' (this one)' : ''}`, i.runtimeUrl ?? '-', `${span(now - i.lastHeartbeat)} ago`, lease]);
+  }
+  return [textTable(rows)];
 }

@@ -53,6 +53,29 @@ describe('proxy-proxy status', () => {
     }
   });
 
+  it('drain, maintenance and enable from the command line: operational state of the one instance', async () => {
+    const url = h.daemon.url('http')!;
+    const backend = () => h.daemon.runtime.backends.get('sim-b')!.health.state;
+    try {
+      const drain = await runCli(['drain', 'sim-b', '--url', url]);
+      expect(drain).toMatchObject({ code: 0, stderr: '' });
+      expect(drain.stdout).toBe('sim-b drained (now drained); not persisted: the config file stays the truth\n');
+      expect(backend()).toBe('drained');
+      const maintenance = await runCli(['maintenance', 'sim-b', '--url', url, '--json']);
+      expect(maintenance.code).toBe(0);
+      expect(JSON.parse(maintenance.stdout)).toMatchObject({ backend: 'sim-b', state: 'maintenance' });
+      expect(backend()).toBe('maintenance');
+      const enable = await runCli(['enable', 'sim-b', '--url', url]);
+      expect(enable.code).toBe(0);
+      expect(backend()).not.toMatch(/drained|maintenance/);
+      const unknown = await runCli(['drain', 'sim-x', '--url', url]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/answered 404: Unknown backend sim-x/);
+    } finally {
+      h.daemon.runtime.backends.get('sim-b')!.health.setOperational('active', 'test');
+    }
+  });
+
   it('shows ejections, failed checks, pending compensations and backlogs', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     const text = formatStatus(
