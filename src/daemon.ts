@@ -12,7 +12,9 @@ import { createLogger, type Logger } from './ops/logger.js';
 import { Runtime } from './runtime.js';
 import { Convergence } from './converge/convergence.js';
 import { DriftScheduler } from './converge/drift/drift-schedule.js';
-import { openStateStore } from './state/open-store.js';
+import { openPluginStore, openStateStore } from './state/open-store.js';
+import type { PluginStore } from './state/plugin-store.js';
+import { DynflowService } from './dynflow/dynflow-service.js';
 import { runtimeApi } from './ops/runtime-api.js';
 import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
@@ -20,6 +22,7 @@ import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
 import { FEATURE_DEFAULTS } from './features/catalog.js';
 import { advertisedRuntimeUrl, type ClusterDirectory } from './ops/cluster-ops.js';
+import { OPERATIONS as HOSTED_OPERATIONS } from './rex/launch-input.js';
 
 export interface DaemonOptions {
   logFormat?: 'json' | 'text';
@@ -33,6 +36,8 @@ export class Daemon {
   readonly logger: Logger;
   listeners: BoundListener[] = [];
   readonly store: StateStore;
+  /** Forwarded dynflow task owners and OpenSCAP reports. */
+  readonly pluginStore: PluginStore;
   readonly metrics: Metrics;
   readonly traffic = new TrafficWindow();
   readonly converge: Convergence;
@@ -53,6 +58,7 @@ export class Daemon {
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
     this.store = openStateStore(config.state_dir);
+    this.pluginStore = openPluginStore(config.state_dir);
     this.converge = new Convergence(this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
     const resolver = options.resolver ?? new SystemResolver();
@@ -88,14 +94,25 @@ export class Daemon {
     // Sagas a crash left open are settled before the first request can touch their keys.
     this.converge.start();
     // Broker and scheduler run before the first host or Foreman request can arrive.
-    if (this.config.rex.enabled) {
+    if (this.config.rex.enabled && this.config.rex.mode === 'pull-mqtt') {
       // Loaded only when enabled: MQTT client and broker cost memory a daemon without REX keeps.
       const { RexService } = await import('./rex/rex-service.js');
       this.rex = new RexService(() => this.current.config, this.logger);
-      this.handler.services.set('dynflow', this.rex.dynflow);
       this.handler.services.set('script', this.rex.script);
       await this.rex.start();
     }
+    const rex = this.rex;
+    this.handler.services.set(
+      'dynflow',
+      new DynflowService({
+        backends: () => this.current.features.get('dynflow')?.backends ?? [],
+        backend: (name) => this.current.backends.get(name),
+        store: this.pluginStore,
+        ...(rex ? { hosted: { service: rex.dynflow, operations: HOSTED_OPERATIONS } } : {}),
+        maxLaunchBytes: () => this.current.config.rex.max_launch_bytes,
+        logger: this.logger,
+      }),
+    );
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
     this.runtimeUrl = advertisedRuntimeUrl(this.config, this.listeners);
@@ -190,6 +207,7 @@ export class Daemon {
     this.converge.stop();
     await this.current.stop();
     this.store.close();
+    this.pluginStore.close();
     this.logger.info('stopped');
   }
 }

@@ -16,7 +16,7 @@ interface ValidData extends Omit<Config, 'bind_host' | 'trusted_hosts' | 'backen
 export function buildConfig(valid: unknown, source?: string): Config {
   const data = valid as ValidData;
   const backendNames = Object.keys(data.backends);
-  const optional = ['http_port', 'https_port', 'ssl_certificate', 'ssl_private_key', 'ssl_ca_file', 'foreman_url'] as const;
+  const optional = ['http_port', 'https_port', 'ssl_certificate', 'ssl_private_key', 'ssl_ca_file', 'foreman_url', 'registered_name', 'registered_url'] as const;
   const config: Config = {
     ...(source === undefined ? {} : { source }),
     bind_host: typeof data.bind_host === 'string' ? [data.bind_host] : data.bind_host,
@@ -52,7 +52,7 @@ export function buildConfig(valid: unknown, source?: string): Config {
       name,
       enabled: feature.enabled,
       policy: feature.policy ?? defaults.policy,
-      backends: defaults.localOnly ? [] : [...(feature.backends ?? backendNames)],
+      backends: defaults.localOnly && !defaults.forwards ? [] : [...(feature.backends ?? backendNames)],
       order: feature.order ?? 'ordered',
       settings: { ...feature.settings },
       // Local-only features have neither key; the values are inert there.
@@ -61,13 +61,18 @@ export function buildConfig(valid: unknown, source?: string): Config {
     };
   }
   if (config.rex.enabled) {
+    const hosted = config.rex.mode === 'pull-mqtt';
     // The spool is answered by proxy-proxy itself, on every listener (a smart proxy's :enabled: true).
+    // Dynflow forwards what it does not host to its listed backends (none unless listed, when
+    // hosting; all by default in forward mode); script is hosted, or the backends' in forward mode.
     for (const name of REX_FEATURES) {
+      const listed = config.features[name];
+      const backends = listed?.backends ?? (hosted ? [] : backendNames);
       config.features[name] = {
         name,
-        enabled: true,
+        enabled: listed?.enabled ?? true,
         policy: FEATURE_DEFAULTS[name]!.policy,
-        backends: [],
+        backends: hosted && name === 'script' ? [] : backends,
         order: 'ordered',
         settings: {},
         on_backend_down: 'refuse',

@@ -115,15 +115,26 @@ function checkRex(root: Mapping): FoundProblem[] {
   const rex = mapping(root.rex);
   if (!rex) return [];
   const problems: FoundProblem[] = [];
-  if (rex.enabled === true && root.foreman_url === undefined) {
+  const hosted = rex.enabled === true && rex.mode !== 'forward';
+  if (hosted && root.foreman_url === undefined) {
     problems.push({ path: ['rex', 'enabled'], message: 'needs foreman_url: results of remote-execution jobs are posted to Foreman' });
+  }
+  if (hosted && mapping(root.features)?.script !== undefined) {
+    problems.push({
+      path: ['features', 'script'],
+      message: 'is hosted by the pull-mqtt spool (rex.enabled); set rex.mode: forward to send Script jobs to backends instead, never both',
+    });
+  }
+  const openscap = mapping(root.features)?.openscap;
+  if (openscap !== undefined && mapping(openscap)?.enabled !== false && root.foreman_url === undefined) {
+    problems.push({ path: ['features', 'openscap'], message: 'needs foreman_url: hosts\' reports are posted to Foreman by proxy-proxy' });
   }
   const retry = mapping(mapping(rex.callback)?.retry);
   if (retry && typeof retry.base_ms === 'number' && typeof retry.max_ms === 'number' && retry.max_ms < retry.base_ms) {
     problems.push({ path: ['rex', 'callback', 'retry', 'max_ms'], message: `must be at least base_ms (${retry.base_ms})` });
   }
   const mqtt = mapping(rex.mqtt);
-  if (rex.enabled === true && mqtt?.broker === 'embedded' && typeof mqtt.embedded_port === 'number' && mqtt.embedded_port > 0) {
+  if (hosted && mqtt?.broker === 'embedded' && typeof mqtt.embedded_port === 'number' && mqtt.embedded_port > 0) {
     for (const listener of ['http_port', 'https_port'] as const) {
       if (root[listener] === mqtt.embedded_port) {
         problems.push({ path: ['rex', 'mqtt', 'embedded_port'], message: `must differ from ${listener} (${mqtt.embedded_port})` });

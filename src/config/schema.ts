@@ -41,6 +41,13 @@ const FEATURE_DESCRIPTIONS: Record<string, string> = {
   httpboot: 'HTTPBoot: serves the TFTP root over HTTP(S) for UEFI HTTP boot.',
   facts: 'Facts: the proxy host\'s own facts.',
   logs: 'Logs: proxy-proxy\'s own recent log buffer (answered locally).',
+  dynflow:
+    'Dynflow: backends that run the task operations proxy-proxy does not host itself (ansible-runner, and with rex.mode: forward also ssh); a launch goes to the least loaded healthy one and every later call about its tasks to that one. Takes no policy.',
+  script:
+    'Remote execution (SSH): with rex.mode: forward, the backends that run Script jobs; /ssh/pubkey and /ssh/ca_pubkey come from the first (the key Foreman deploys to hosts must be the one of the proxy that runs the job). Not listed while the pull-mqtt spool hosts it.',
+  ansible: 'Ansible: roles, role variables and playbooks, read from any healthy backend (execution is the dynflow operation ansible-runner).',
+  openscap:
+    'OpenSCAP: hosts\' ARF report uploads are taken, spooled in the state store and posted to Foreman by proxy-proxy itself (needs foreman_url); SCAP content, tailoring files and validation go to a backend.',
 };
 
 const SETTING_DESCRIPTIONS: Record<string, string> = {
@@ -95,6 +102,23 @@ function featureSchema(name: string): object {
     default: true,
   };
   const description = FEATURE_DESCRIPTIONS[name] ?? `The ${name} smart-proxy module.`;
+  if (defaults.forwards) {
+    return {
+      description: `${description} null or {} means all backends.`,
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        enabled,
+        backends: {
+          description: 'Backend names, in order (for script the first is the one whose keys are served). Default: all backends in the order they are configured.',
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { description: 'A name from backends.', type: 'string' },
+        },
+      },
+    };
+  }
   if (defaults.localOnly) {
     // Answered by proxy-proxy itself: nothing to route, so no policy and no backends.
     return {
@@ -164,6 +188,12 @@ const rexSchema = {
       description: 'Whether proxy-proxy offers the dynflow and script features and runs the spool. Needs foreman_url.',
       type: 'boolean',
       default: false,
+    },
+    mode: {
+      description:
+        "pull-mqtt: proxy-proxy hosts Script jobs itself (the spool); forward: Script jobs go to the dynflow backends like every other operation (SSH on the backends), and no spool, broker or callback runs here. Never both for one proxy-proxy: a host whose jobs run over pull one day and SSH the next is a known trap.",
+      enum: ['pull-mqtt', 'forward'],
+      default: 'pull-mqtt',
     },
     proxy_url: {
       description:
@@ -335,7 +365,17 @@ export const configSchema = {
       default: true,
     },
     foreman_url: {
-      description: 'URL of Foreman, for calls proxy-proxy makes itself (remote-execution callbacks).',
+      description: 'URL of Foreman, for calls proxy-proxy makes itself (remote-execution callbacks, OpenSCAP reports).',
+      type: 'string',
+      format: 'http-url',
+    },
+    registered_name: {
+      description: 'Name proxy-proxy is registered with in Foreman; sent with OpenSCAP reports (openscap_proxy_name) so Foreman knows where to read them back.',
+      type: 'string',
+      minLength: 1,
+    },
+    registered_url: {
+      description: 'URL proxy-proxy is registered with in Foreman; sent with OpenSCAP reports (openscap_proxy_url).',
       type: 'string',
       format: 'http-url',
     },

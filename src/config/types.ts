@@ -112,6 +112,8 @@ export interface RexCallbackConfig extends TlsFiles {
 
 export interface RexConfig {
   enabled: boolean;
+  /** pull-mqtt: Script jobs are hosted (the spool); forward: they go to the dynflow backends. */
+  mode: 'pull-mqtt' | 'forward';
   /** Base URL hosts use to reach proxy-proxy; unset: the proxy_url Foreman sends with each job. */
   proxy_url?: string;
   mqtt: RexMqttConfig;
@@ -144,6 +146,9 @@ export interface Config {
   trusted_hosts?: string[];
   forward_verify: boolean;
   foreman_url?: string;
+  /** Name and URL Foreman has proxy-proxy registered under (OpenSCAP report uploads name them). */
+  registered_name?: string;
+  registered_url?: string;
   log_level: LogLevel;
   /** Largest request body accepted, bytes; more → 413. */
   max_body_bytes: number;

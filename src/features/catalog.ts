@@ -17,6 +17,11 @@ export interface FeatureDefaults {
    * (as on a proxy without the plugin installed).
    */
   rex?: boolean;
+  /**
+   * May be listed under `features:` with `backends` (and no policy): dynflow forwards the
+   * operations proxy-proxy does not host to them; script uses them with `rex.mode: forward`.
+   */
+  forwards?: boolean;
   /** Capabilities reported while the module runs, for modules proxy-proxy answers itself. */
   capabilities?: string[];
   /** Settings reported in /v2/features while the module runs, whatever the backends say. */
@@ -40,13 +45,19 @@ export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
   facts: { policy: 'failover', exposedSettings: [] },
   logs: { policy: 'primary', exposedSettings: [], localOnly: true },
   // smart_proxy_dynflow: its capabilities are the registered launcher operations (rex-pull.md §1.1).
-  dynflow: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, capabilities: ['single', 'ssh'], version: '0.9.4' },
+  // Hosted operations, plus those of the backends it forwards to (docs/plugin-protocols.md §1).
+  dynflow: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, forwards: true, capabilities: ['single', 'ssh'], version: '0.9.4' },
   // smart_proxy_remote_execution_ssh in pull-mqtt mode. No 'cockpit': the web console needs SSH.
-  script: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, capabilities: [], fixedSettings: { mode: 'pull-mqtt' }, version: '1.0.1' },
+  // With rex.mode: forward the backends' own settings and capabilities are reported instead.
+  script: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, forwards: true, capabilities: [], fixedSettings: { mode: 'pull-mqtt' }, version: '1.0.1' },
+  // smart_proxy_ansible: reads from any backend; execution is the dynflow operation ansible-runner.
+  ansible: { policy: 'failover', exposedSettings: [] },
+  // smart_proxy_openscap: uploads are taken and spooled by proxy-proxy, the rest goes to a backend.
+  openscap: { policy: 'failover', exposedSettings: [] },
 };
 
 /** Modules that may be listed under `features:` in the config file. */
-export const KNOWN_FEATURES = Object.keys(FEATURE_DEFAULTS).filter((name) => !FEATURE_DEFAULTS[name]!.rex);
+export const KNOWN_FEATURES = Object.keys(FEATURE_DEFAULTS).filter((name) => !FEATURE_DEFAULTS[name]!.rex || FEATURE_DEFAULTS[name]!.forwards);
 
 /** Modules offered when the remote-execution spool is enabled (`rex.enabled`). */
 export const REX_FEATURES = Object.keys(FEATURE_DEFAULTS).filter((name) => FEATURE_DEFAULTS[name]!.rex);
@@ -54,6 +65,7 @@ export const REX_FEATURES = Object.keys(FEATURE_DEFAULTS).filter((name) => FEATU
 /**
  * The smart proxy's plugin load order, in which /v2/features and /version list modules. Foreman
  * sees their JSON text, so the order is part of looking like a smart proxy. Gem plugins load
- * after the built-in modules, in bundler.d order (dynflow before remote_execution_ssh).
+ * after the built-in modules, in bundler.d order (file names: ansible, dynflow, openscap,
+ * remote_execution_ssh).
  */
-export const PLUGIN_ORDER = ['facts', 'dns', 'templates', 'tftp', 'dhcp', 'puppetca', 'puppet', 'bmc', 'realm', 'logs', 'httpboot', 'registration', 'dynflow', 'script'];
+export const PLUGIN_ORDER = ['facts', 'dns', 'templates', 'tftp', 'dhcp', 'puppetca', 'puppet', 'bmc', 'realm', 'logs', 'httpboot', 'registration', 'ansible', 'dynflow', 'openscap', 'script'];

@@ -22,6 +22,8 @@ export interface IncomingCall {
   headers: IncomingHttpHeaders;
   /** A HEAD request (method says GET): an answer without its body. */
   head?: boolean;
+  /** The request's id (X-Request-Id as received, or one made up for it). */
+  requestId?: string;
   /** Who sent it; absent in calls built by hand (tests, replays). */
   client?: CallerIdentity;
 }

@@ -146,6 +146,7 @@ export class RequestHandler {
       headers: req.headers,
       head: headOnly,
       client: identity,
+      requestId,
     };
     const rejection = route.validate?.(call);
     if (rejection) return answer(errorAnswer(req.headers, rejection.status, rejection.message), { ...traits, note: 'invalid' });

@@ -1,10 +1,12 @@
 // The API application: the intake, then each enabled module mounted where SP mounts it
 // (Rack URLMap), then Sinatra's not-found answer for everything else.
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { ansibleRouter } from './ansible.js';
 import { bmcRouter } from './bmc.js';
 import type { SimContext } from './context.js';
 import { dhcpRouter } from './dhcp.js';
 import { dnsRouter } from './dns.js';
+import { dynflowRouter } from './dynflow.js';
 import { factsRouter } from './facts.js';
 import type { CallLog, Faults } from './faults.js';
 import { rootRouter, v2Router } from './features.js';
@@ -12,6 +14,7 @@ import { halt, notFound } from './headers.js';
 import { httpbootRouter } from './httpboot.js';
 import { intake } from './intake.js';
 import { logsRouter } from './logs.js';
+import { openscapRouter } from './openscap.js';
 import type { SimModule } from './options.js';
 import { puppetRouter } from './puppet.js';
 import { puppetcaRouter } from './puppetca.js';
@@ -50,6 +53,9 @@ export function createApiApp(ctx: SimContext, calls: CallLog, faults: Faults): E
     ['/httpboot', 'httpboot', httpbootRouter],
     ['/EFI/BOOT', 'httpboot', httpbootRouter],
     ['/EFI', 'httpboot', httpbootRouter],
+    ['/ansible', 'ansible', ansibleRouter],
+    ['/dynflow', 'dynflow', dynflowRouter],
+    ['/compliance', 'openscap', openscapRouter],
   ];
   for (const [path, module, make] of mounts) {
     if (module === null || ctx.enabled(module)) app.use(path, make(ctx));

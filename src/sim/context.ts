@@ -3,6 +3,8 @@
 import type { BmcStore } from './bmc.js';
 import type { DhcpStore } from './dhcp-store.js';
 import type { DnsStore } from './dns-store.js';
+import type { DynflowStore } from './dynflow.js';
+import type { SimArfUpload } from './openscap.js';
 import type { LogBuffer } from './log-buffer.js';
 import type { SimModule, SimOptions } from './options.js';
 import type { PuppetCaStore } from './puppetca.js';
@@ -21,6 +23,9 @@ export interface SimContext {
   puppetca: PuppetCaStore;
   realm: RealmStore;
   bmc: BmcStore;
+  dynflow: DynflowStore;
+  /** ARF uploads that reached this proxy. */
+  openscapSpool: SimArfUpload[];
   /** Bound ports, for the httpboot settings in /v2/features. */
   ports: { http?: number; https?: number };
   enabled(module: SimModule): boolean;

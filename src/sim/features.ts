@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { gate } from './auth.js';
 import type { SimContext } from './context.js';
 import { okJson } from './headers.js';
-import { SIM_MODULES, type SimModule } from './options.js';
+import { SIM_MODULES, SIM_PLUGINS, type SimModule } from './options.js';
 
 function settingsOf(ctx: SimContext, m: SimModule, running: boolean): Record<string, unknown> {
   const o = ctx.options;
@@ -34,35 +34,45 @@ function settingsOf(ctx: SimContext, m: SimModule, running: boolean): Record<str
   }
 }
 
-function capabilitiesOf(m: SimModule, running: boolean): string[] {
+function capabilitiesOf(ctx: SimContext, m: SimModule, running: boolean): string[] {
   if (m === 'bmc') return ['redfish', 'shell', 'ssh'];
+  // smart_proxy_dynflow: the registered operations.
+  if (m === 'dynflow' && running) return ['single', ...ctx.options.dynflowOperations];
   if (m === 'dhcp' && running) return ['dhcp_filename_hostname', 'dhcp_filename_ipv4'];
   return [];
 }
 
+/** Core modules always (disabled ones too), plugins only when installed, in load order. */
+function listed(ctx: SimContext): SimModule[] {
+  return [...SIM_MODULES, ...SIM_PLUGINS.filter((p) => ctx.enabled(p))];
+}
+
 export function v2Features(ctx: SimContext): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const m of SIM_MODULES) {
+  for (const m of listed(ctx)) {
     const running = ctx.enabled(m);
     out[m] = {
       http_enabled: running,
       https_enabled: running,
       settings: settingsOf(ctx, m, running),
       state: running ? 'running' : 'disabled',
-      capabilities: capabilitiesOf(m, running),
+      capabilities: capabilitiesOf(ctx, m, running),
     };
   }
   return out;
 }
 
+/** Plugins report their own gem version in /version. */
+const PLUGIN_VERSIONS: Partial<Record<SimModule, string>> = { ansible: '3.7.1', dynflow: '0.9.4', openscap: '0.12.1' };
+
 export function rootRouter(ctx: SimContext): Router {
   const r = Router({ strict: true, caseSensitive: true });
   r.get('/features', (_req, res) => {
-    okJson(res, SIM_MODULES.filter((m) => ctx.enabled(m)).sort());
+    okJson(res, listed(ctx).filter((m) => ctx.enabled(m)).sort());
   });
   r.get('/version', (_req, res) => {
     const modules: Record<string, string> = {};
-    for (const m of SIM_MODULES) if (ctx.enabled(m)) modules[m] = ctx.moduleVersion;
+    for (const m of listed(ctx)) if (ctx.enabled(m)) modules[m] = PLUGIN_VERSIONS[m] ?? ctx.moduleVersion;
     okJson(res, { version: ctx.version, modules });
   });
   return r;

@@ -16,7 +16,10 @@ export const SIM_MODULES = [
   'httpboot',
   'registration',
 ] as const;
-export type SimModule = (typeof SIM_MODULES)[number];
+
+/** Plugin modules: offered only when named in --features (a proxy without the gem lists none). */
+export const SIM_PLUGINS = ['ansible', 'dynflow', 'openscap'] as const;
+export type SimModule = (typeof SIM_MODULES)[number] | (typeof SIM_PLUGINS)[number];
 
 export interface SimOptions {
   host: string;
@@ -45,6 +48,12 @@ export interface SimOptions {
   realm: string;
   /** Copy the request log to stderr. */
   verbose: boolean;
+  /** dynflow: operations the fake runner registers besides `single`. */
+  dynflowOperations: string[];
+  /** dynflow: how long a fake task runs before it reports to Foreman, ms. */
+  taskMs: number;
+  /** ansible: directory with roles/<name>/ and playbooks/<name>.yml. */
+  ansibleDir?: string;
 }
 
 export { UsageError };
@@ -69,6 +78,9 @@ const VALUE_OPTIONS = new Set([
   'trusted-hosts',
   'dns-zones',
   'realm',
+  'dynflow-operations',
+  'task-ms',
+  'ansible-dir',
 ]);
 const FLAG_OPTIONS = new Set(['verbose']);
 
@@ -91,11 +103,21 @@ export const SIM_USAGE = `usage: sim [options]
   --trusted-hosts a,b      smart-proxy trusted_hosts (default: unset = everyone)
   --dns-zones a,b          zones the DNS backend serves (default example.test,2.0.192.in-addr.arpa)
   --realm R                the realm the realm module manages (default EXAMPLE.TEST)
-  --verbose                copy request log lines to stderr`;
+  --verbose                copy request log lines to stderr
+  plugin modules (only with --features naming them: ${SIM_PLUGINS.join(',')}):
+  --dynflow-operations a,b dynflow operations the fake runner registers besides single (default ansible-runner)
+  --task-ms N              how long a fake dynflow task runs before its callback to Foreman (default 100)
+  --ansible-dir DIR        ansible roles (DIR/roles/<name>/defaults/main.yml) and playbooks (DIR/playbooks/*.yml)`;
 
 function parsePort(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name}: not a port: ${value}`);
+  return n;
+}
+
+function parseCount(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name}: not a whole number: ${value}`);
   return n;
 }
 
@@ -114,7 +136,7 @@ export function parseSimArgs(argv: string[]): SimOptions {
   if (featureList !== undefined) {
     features = new Set();
     for (const f of list(featureList)) {
-      if (!(SIM_MODULES as readonly string[]).includes(f)) throw new UsageError(`--features: unknown module ${f}`);
+      if (!(SIM_MODULES as readonly string[]).includes(f) && !(SIM_PLUGINS as readonly string[]).includes(f)) throw new UsageError(`--features: unknown module ${f}`);
       features.add(f as SimModule);
     }
   }
@@ -148,5 +170,8 @@ export function parseSimArgs(argv: string[]): SimOptions {
     dnsZones: zones === undefined ? ['example.test', '2.0.192.in-addr.arpa'] : list(zones),
     realm: raw.get('realm') ?? 'EXAMPLE.TEST',
     verbose: raw.has('verbose') && raw.get('verbose') !== 'false',
+    dynflowOperations: list(raw.get('dynflow-operations') ?? 'ansible-runner'),
+    taskMs: parseCount('task-ms', raw.get('task-ms') ?? '100'),
+    ansibleDir: raw.get('ansible-dir'),
   };
 }

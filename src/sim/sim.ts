@@ -9,6 +9,7 @@ import type { SimContext } from './context.js';
 import { startControl } from './control.js';
 import { DhcpStore } from './dhcp-store.js';
 import { DnsStore } from './dns-store.js';
+import { DynflowStore } from './dynflow.js';
 import { CallLog, Faults } from './faults.js';
 import { ApiListeners } from './listeners.js';
 import { LogBuffer } from './log-buffer.js';
@@ -67,6 +68,8 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
     puppetca: new PuppetCaStore(),
     realm: new RealmStore(),
     bmc: new BmcStore(),
+    dynflow: new DynflowStore(),
+    openscapSpool: [],
     ports: {},
     enabled: (m) => options.features.has(m),
   };
@@ -106,6 +109,7 @@ export async function startSim(options: SimOptions): Promise<RunningSim> {
           control.server.closeAllConnections();
         }),
       ]);
+      ctx.dynflow.reset();
       if (ownTftproot) rmSync(tftproot, { recursive: true, force: true });
     },
   };

@@ -36,6 +36,8 @@ export function snapshotState(ctx: SimContext): Record<string, unknown> {
     puppetca: ctx.puppetca.snapshot(),
     realm: ctx.realm.snapshot(),
     bmc: ctx.bmc.snapshot(),
+    dynflow: { tasks: ctx.dynflow.snapshot() },
+    openscap: { uploads: ctx.openscapSpool },
   };
 }
 
@@ -47,4 +49,6 @@ export function resetState(ctx: SimContext): void {
   ctx.puppetca.reset();
   ctx.realm.reset();
   ctx.bmc.reset();
+  ctx.dynflow.reset();
+  ctx.openscapSpool.length = 0;
 }

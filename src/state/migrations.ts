@@ -156,4 +156,36 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'plugin modules: forwarded dynflow task owners, OpenSCAP report spool',
+    sql: `
+      -- A forwarded task lives on one backend; every later call about it goes there only.
+      CREATE TABLE dynflow_task_owners (
+        task_id TEXT PRIMARY KEY,
+        backend TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX dynflow_task_owners_created ON dynflow_task_owners (created_at);
+
+      -- Uploaded ARF reports: spooled until Foreman has them, then kept for its reads.
+      CREATE TABLE arf_reports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        cname TEXT NOT NULL,
+        policy_id TEXT NOT NULL,
+        date INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        body BLOB NOT NULL,
+        state TEXT NOT NULL,
+        foreman_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX arf_reports_due ON arf_reports (next_attempt_at) WHERE state = 'queued';
+      CREATE INDEX arf_reports_foreman ON arf_reports (foreman_id, cname, date, digest);
+    `,
+  },
 ];

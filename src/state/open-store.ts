@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from './sqlite-connection.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
+import { SqlitePluginStore } from './sqlite-plugin-store.js';
 import { SqliteStateStore, type SqliteStoreOptions } from './sqlite-store.js';
 
 export const STATE_FILE_NAME = 'proxy-proxy.sqlite3';
@@ -20,6 +21,11 @@ export function openStateStore(stateDir: string, options: SqliteStoreOptions = {
 /** The remote-execution job spool, in the same file (it holds scripts: the file stays private). */
 export function openJobStore(stateDir: string, options: ConnectionOptions = {}): SqliteJobStore {
   return new SqliteJobStore(prepareStateFile(stateDir), options);
+}
+
+/** Forwarded dynflow task owners and OpenSCAP reports, in the same file. */
+export function openPluginStore(stateDir: string, options: ConnectionOptions = {}): SqlitePluginStore {
+  return new SqlitePluginStore(prepareStateFile(stateDir), options);
 }
 
 function prepareStateFile(stateDir: string): string {

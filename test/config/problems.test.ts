@@ -73,7 +73,7 @@ describe('single mistakes', () => {
 
   it('unknown feature name', () => {
     expect(problemsOf(yaml(...head, 'features:', '  kerberos:'))).toEqual([
-      "features.kerberos: unknown feature 'kerberos' (known features: tftp, dhcp, dns, templates, registration, puppetca, puppet, realm, bmc, httpboot, facts, logs) (line 6)",
+      "features.kerberos: unknown feature 'kerberos' (known features: tftp, dhcp, dns, templates, registration, puppetca, puppet, realm, bmc, httpboot, facts, logs, dynflow, script, ansible, openscap) (line 6)",
     ]);
   });
 

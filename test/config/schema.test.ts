@@ -30,7 +30,8 @@ describe('configSchema', () => {
     const features = (configSchema.properties.features as Node).properties as Record<string, Node & { properties: Record<string, { default?: unknown }> }>;
     expect(Object.keys(features)).toEqual(KNOWN_FEATURES);
     for (const name of KNOWN_FEATURES) {
-      if (FEATURE_DEFAULTS[name].localOnly) expect(features[name].properties.backends).toBeUndefined();
+      if (FEATURE_DEFAULTS[name].forwards) expect(features[name].properties.policy).toBeUndefined();
+      else if (FEATURE_DEFAULTS[name].localOnly) expect(features[name].properties.backends).toBeUndefined();
       else expect(features[name].properties.policy.default).toBe(FEATURE_DEFAULTS[name].policy);
     }
   });
