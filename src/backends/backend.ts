@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendConfig, HealthCheckConfig, PassiveEjectionConfig } from '../config/types.js';
 import type { BackendAnswer, HttpMethod } from '../features/route.js';
-import { BackendCallError, classifyCallError } from './call-error.js';
+import { BackendCallError, backendDownError, classifyCallError } from './call-error.js';
 import { HealthState, type BackendState } from './health-state.js';
 
 export interface OutgoingRequest {
@@ -14,6 +14,14 @@ export interface OutgoingRequest {
   path: string;
   headers: Record<string, string>;
   body?: Buffer | string;
+}
+
+/** Per call: bounds beyond the pool's own connect and response timeouts. */
+export interface SendOptions {
+  /** Stops the call (the request's deadline); its reason is what the call rejects with. */
+  signal?: AbortSignal;
+  /** A shorter response timeout for this call (snapshot reads), ms. */
+  timeoutMs?: number;
 }
 
 export type StateListener = (backend: string, from: BackendState, to: BackendState, why: string) => void;
@@ -38,6 +46,11 @@ export class Backend {
   readonly health: HealthState;
   readonly tls: TlsMaterial;
   private readonly pool: Pool;
+  /**
+   * Aborted when the backend is marked down (failed checks or passive ejection), then replaced:
+   * every call in flight at that moment stops waiting at once; later calls get the new one.
+   */
+  private downSignal = new AbortController();
   /** Replaced when a reloaded runtime takes this backend over. */
   onStateChange: StateListener;
 
@@ -51,7 +64,10 @@ export class Backend {
     this.origin = new URL(config.url).origin;
     this.tls = readTlsMaterial(config);
     this.onStateChange = onStateChange;
-    this.health = new HealthState(checks, ejection, Date.now, (from, to, why) => this.onStateChange(this.name, from, to, why));
+    this.health = new HealthState(checks, ejection, Date.now, (from, to, why) => {
+      if (!this.health.healthy) this.releaseInFlight(why);
+      this.onStateChange(this.name, from, to, why);
+    });
     this.pool = new Pool(this.origin, {
       connections: 128,
       pipelining: 1,
@@ -77,13 +93,17 @@ export class Backend {
    * Send one request and read the whole answer. Throws BackendCallError on transport failure;
    * any HTTP status is an answer. Live outcomes feed passive ejection.
    */
-  async send(req: OutgoingRequest): Promise<BackendAnswer> {
+  async send(req: OutgoingRequest, opts: SendOptions = {}): Promise<BackendAnswer> {
+    const down = this.downSignal.signal;
+    const signal = opts.signal ? AbortSignal.any([down, opts.signal]) : down;
     try {
       const res = await this.pool.request({
         method: req.method,
         path: req.path,
         headers: req.headers,
         body: req.body,
+        signal,
+        ...(opts.timeoutMs === undefined ? {} : { headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs }),
       });
       const body = Buffer.from(await res.body.arrayBuffer());
       const answer: BackendAnswer = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
@@ -92,9 +112,17 @@ export class Backend {
       return answer;
     } catch (err) {
       const failure = classifyCallError(this.name, err);
-      this.health.recordLiveFailure(failure.code);
+      // Released by a down mark or a deadline: not the backend's fault of the moment.
+      if (failure.kind !== 'released') this.health.recordLiveFailure(failure.code);
       throw failure;
     }
+  }
+
+  /** Marked down: calls in flight stop waiting now (a read moves on, a write may have applied). */
+  private releaseInFlight(why: string): void {
+    const current = this.downSignal;
+    this.downSignal = new AbortController();
+    current.abort(backendDownError(this.name, why));
   }
 
   /** Refuse without trying when the circuit is open; used by the policies before send(). */

@@ -11,7 +11,12 @@ export type CallFailureKind =
   /** Connection broke after the request may have been written. */
   | 'broken'
   /** Ejected by passive health checking: we did not try. */
-  | 'circuit_open';
+  | 'circuit_open'
+  /**
+   * Stopped waiting: the backend was marked down (health check or passive ejection) while the
+   * request was in flight, or the request's deadline came. Maybe sent, maybe applied.
+   */
+  | 'released';
 
 export class BackendCallError extends Error {
   constructor(
@@ -40,9 +45,28 @@ const NOT_SENT_CODES = new Set([
   'UND_ERR_INVALID_ARG',
 ]);
 
+/** The backend was marked down while the call was in flight: the caller stops waiting at once. */
+export function backendDownError(backend: string, why: string): BackendCallError {
+  return new BackendCallError(backend, 'released', 'BACKEND_DOWN', `${backend} was marked down while the request was in flight (${why})`);
+}
+
+/** The request's deadline came while the call was in flight. */
+export function deadlineError(backend: string, ms: number): BackendCallError {
+  return new BackendCallError(backend, 'released', 'DEADLINE', `${backend} had not answered when the request's deadline (${ms} ms) came`);
+}
+
+/** Reason of a request's deadline signal; turned into deadlineError() for the backend it stopped. */
+export class DeadlineReached extends Error {
+  constructor(readonly ms: number) {
+    super(`request deadline of ${ms} ms reached`);
+    this.name = 'DeadlineReached';
+  }
+}
+
 /** Turn whatever undici threw into a BackendCallError. */
 export function classifyCallError(backend: string, err: unknown): BackendCallError {
   if (err instanceof BackendCallError) return err;
+  if (err instanceof DeadlineReached) return deadlineError(backend, err.ms);
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e?.code ?? e?.cause?.code ?? 'UNKNOWN';
   const message = e?.cause?.message ?? e?.message ?? String(err);

@@ -2,6 +2,7 @@
 // normalisations the schema allows for convenience are resolved here, once.
 import { dirname, resolve } from 'node:path';
 import { FEATURE_DEFAULTS, REX_FEATURES } from '../features/catalog.js';
+import { DEFAULT_ON_BACKEND_DOWN } from './schema.js';
 import type { BackendConfig, Config, FeatureConfig, LogLevel, RexConfig, TlsFiles } from './types.js';
 
 /** The file's shape once the schema has accepted it and filled in defaults. */
@@ -25,6 +26,8 @@ export function buildConfig(valid: unknown, source?: string): Config {
     log_level: data.log_level.toUpperCase() as LogLevel,
     max_body_bytes: data.max_body_bytes,
     shutdown_timeout_ms: data.shutdown_timeout_ms,
+    request_deadline_ms: data.request_deadline_ms,
+    snapshot_timeout_ms: data.snapshot_timeout_ms,
     fallback_version: data.fallback_version,
     // Relative to the file, not to wherever the daemon happens to be started from.
     state_dir: resolve(source === undefined ? '.' : dirname(source), data.state_dir),
@@ -56,7 +59,7 @@ export function buildConfig(valid: unknown, source?: string): Config {
       order: feature.order ?? 'ordered',
       settings: { ...feature.settings },
       // Local-only features have neither key; the values are inert there.
-      on_backend_down: feature.on_backend_down ?? 'refuse',
+      on_backend_down: feature.on_backend_down ?? DEFAULT_ON_BACKEND_DOWN,
       min_success: feature.min_success ?? 1,
     };
   }

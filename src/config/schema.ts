@@ -28,6 +28,9 @@ export const FORMAT_MESSAGES: Record<string, string | ((value: string) => string
 
 const POLICIES = ['replicate', 'failover', 'primary'];
 
+/** A high-availability proxy should keep provisioning while one backend is down. */
+export const DEFAULT_ON_BACKEND_DOWN = 'catch_up';
+
 const FEATURE_DESCRIPTIONS: Record<string, string> = {
   tftp: 'TFTP: PXE loader configs per MAC, default menus and boot file downloads.',
   dhcp: 'DHCP: subnets, reservations and free-IP suggestions.',
@@ -156,12 +159,12 @@ function featureSchema(name: string): object {
       },
       on_backend_down: {
         description:
-          'replicate only: what a write does while one of the backends is down. refuse: it fails (nothing is applied anywhere); catch_up: it is applied on the backends that are up and replayed on the down one when it is back (needs a writable state_dir).',
+          "replicate only: what a write does while one of the backends is down (failing its health checks, ejected, refusing connections, or not answering its snapshot read). catch_up (default): the write is applied on the backends that are up and Foreman is told it succeeded once min_success of them applied it; the ledger replays it on the missing backend when it is back, before that backend serves reads again (needs a writable state_dir). refuse: the write fails with 503 and nothing is applied anywhere. The trade-off: catch_up keeps provisioning going through an outage, but until the missing backend has caught up, hosts it serves (its dhcpd, its TFTP root) do not see the change, and with min_success 1 a write is held by one backend only until the others return; refuse never lets backends differ, but stops every write of the feature while any one of its backends is down. Writes that cannot be replayed from the ledger (no desired state is kept for them) are refused while a backend is down, whatever is set here.",
         enum: ['refuse', 'catch_up'],
-        default: 'refuse',
+        default: DEFAULT_ON_BACKEND_DOWN,
       },
       min_success: integer(
-        "replicate only: how many backends must apply a write before Foreman is told it succeeded; at most the number of this feature's backends. Matters with on_backend_down: catch_up (with refuse every backend applies every write).",
+        "replicate with on_backend_down catch_up: how many backends must apply a write before Foreman is told it succeeded; at most the number of this feature's backends. 1 (default) keeps writes going while a single backend is left; raise it to have a write held by more than one backend before it counts (with 2 backends, 2 means refuse in effect).",
         1,
         1,
       ),
@@ -386,6 +389,16 @@ export const configSchema = {
     },
     max_body_bytes: integer('Largest request body accepted, bytes; larger requests get 413.', 1, 1048576),
     shutdown_timeout_ms: integer('How long SIGTERM waits for in-flight requests before closing, ms.', 0, 10000),
+    request_deadline_ms: integer(
+      "Every request is answered within this time, ms. Keep it below Foreman's proxy_request_timeout setting (60 s by default), so Foreman gets an answer rather than a ReadTimeout. Backend calls still pending at the deadline are settled as a timeout is: a read answers 503, a replicated write is caught up later (on_backend_down: catch_up) or undone. The undo a write needs after a failure gets snapshot_timeout_ms more.",
+      1000,
+      45000,
+    ),
+    snapshot_timeout_ms: integer(
+      "Time a backend has to answer the snapshot read taken before a replicated write (what the key holds, for an exact undo), ms; also bounds each undo call made before Foreman is answered. A backend that does not answer in time gets no write: under on_backend_down catch_up it is caught up later, under refuse the write is refused with nothing written. A short value keeps a frozen backend from holding every write up to response_timeout_ms.",
+      1,
+      5000,
+    ),
     fallback_version: {
       description: 'Version reported by /version until a backend has reported its own.',
       type: 'string',
@@ -471,7 +484,8 @@ export const configSchema = {
       },
     },
     passive_ejection: {
-      description: 'Ejection of a backend on failures seen in live traffic; the ejection doubles on each repeat.',
+      description:
+        'Ejection of a backend on failures seen in live traffic; the ejection doubles on each repeat and decays again while the backend stays healthy. Requests in flight to a backend when it is ejected (or its health checks mark it down) stop waiting at once.',
       type: 'object',
       additionalProperties: false,
       default: {},
@@ -479,6 +493,11 @@ export const configSchema = {
         consecutive_failures: integer('Consecutive failed live calls that eject a backend.', 1, 5),
         base_ejection_ms: integer('Length of the first ejection, ms.', 1, 10000),
         max_ejection_ms: integer('Longest ejection, ms; at least base_ejection_ms.', 1, 300000),
+        decay_after_ms: integer(
+          'The back-off steps down again (halves) for each period of this length the backend spends healthy (checks passing, not ejected), as in Envoy\'s outlier detection: a backend that flapped and then stayed up is soon ejected for base_ejection_ms again, not for max_ejection_ms, ms.',
+          1,
+          60000,
+        ),
       },
     },
     backends: {

@@ -37,6 +37,8 @@ export interface PassiveEjectionConfig {
   consecutive_failures: number;
   base_ejection_ms: number;
   max_ejection_ms: number;
+  /** Each period this long spent healthy lowers the back-off one step (Envoy-like decay). */
+  decay_after_ms: number;
 }
 
 export interface FeatureConfig {
@@ -154,6 +156,10 @@ export interface Config {
   max_body_bytes: number;
   /** How long SIGTERM waits for in-flight requests. */
   shutdown_timeout_ms: number;
+  /** Every request is answered within this, ms: below Foreman's proxy_request_timeout. */
+  request_deadline_ms: number;
+  /** Response timeout of the snapshot read before a replicated write, ms. */
+  snapshot_timeout_ms: number;
   /** Reported by /version when no backend has told us its own version yet. */
   fallback_version: string;
   /** Directory of the SQLite state file (saga log, desired-state ledger). */

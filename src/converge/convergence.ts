@@ -7,7 +7,7 @@
 // A compensation converges a key to the ledger when the ledger knows it, and only falls back to
 // the saga's snapshot for state that predates proxy-proxy: a compensation retried late can then
 // never undo a newer write.
-import type { Backend, OutgoingRequest } from '../backends/backend.js';
+import type { Backend, OutgoingRequest, SendOptions } from '../backends/backend.js';
 import type { BackendAnswer, BackendCall, IncomingCall, RouteSpec } from '../features/route.js';
 import type { Logger } from '../ops/logger.js';
 import type { Runtime } from '../runtime.js';
@@ -165,7 +165,7 @@ export class Convergence {
    * the request that just failed: nothing can have happened since its snapshot, so it is
    * restored exactly. Later retries prefer the ledger, which may know of newer writes.
    */
-  async compensateLocked(sagaId: number, prefer: 'snapshot' | 'ledger'): Promise<{ done: boolean; problems: string[] }> {
+  async compensateLocked(sagaId: number, prefer: 'snapshot' | 'ledger', opts: SendOptions = {}): Promise<{ done: boolean; problems: string[] }> {
     const saga = this.store.getSaga(sagaId)!;
     const rt = this.runtime();
     const rebuilt = rebuildCall(rt.router, saga.request)!;
@@ -180,7 +180,7 @@ export class Convergence {
         continue;
       }
       const snap = saga.snapshots[target];
-      const ok = await this.undoOn(saga, backend, rebuilt.route, rebuilt.call, snap ? loadAnswer(snap) : undefined, outcome, prefer);
+      const ok = await this.undoOn(saga, backend, rebuilt.route, rebuilt.call, snap ? loadAnswer(snap) : undefined, outcome, prefer, opts);
       if (ok === true) this.store.recordResult(saga.id, target, { outcome: 'compensated' });
       else problems.push(`${target}: ${ok}`);
     }
@@ -204,6 +204,7 @@ export class Convergence {
     snapshot: BackendAnswer | undefined,
     outcome: string,
     prefer: 'snapshot' | 'ledger',
+    opts: SendOptions,
   ): Promise<true | string> {
     const requestId = `compensate-${saga.id}`;
     const changes = route.ledger?.(call, snapshot) ?? [];
@@ -211,7 +212,7 @@ export class Convergence {
     const exactUndo = prefer === 'snapshot' && snapshot !== undefined && route.restore !== undefined;
     if (!exactUndo && changes.length > 0 && entries.every((e): e is LedgerEntry => e !== undefined)) {
       for (const e of entries) {
-        const r = await this.sendEntry(backend, e, requestId);
+        const r = await this.sendEntry(backend, e, requestId, opts);
         if (r !== true) return r;
       }
       return true;
@@ -222,7 +223,7 @@ export class Convergence {
     }
     if (!route.restore) return route.noInverse ?? 'no inverse request exists';
     for (const step of route.restore(call, snapshot)) {
-      const r = await this.sendCall(backend, step, requestId);
+      const r = await this.sendCall(backend, step, requestId, opts);
       if (r !== true) return r;
     }
     return true;
@@ -275,13 +276,13 @@ export class Convergence {
   }
 
   /** Send a ledger entry; on success the backend is marked as holding its version. */
-  async sendEntry(backend: Backend, entry: LedgerEntry, requestId: string): Promise<true | string> {
+  async sendEntry(backend: Backend, entry: LedgerEntry, requestId: string, opts: SendOptions = {}): Promise<true | string> {
     try {
-      let answer = await backend.send(replayRequest(entry.request, requestId));
+      let answer = await backend.send(replayRequest(entry.request, requestId), opts);
       // A put can conflict with what the backend already holds for its key: a DHCP create that
       // landed while its answer was lost, or an older reservation for the MAC that the ledger has
       // since replaced. The ledger is the truth for the key: clear it there, then put again.
-      if (entry.op === 'put' && answer.status === 409) answer = (await this.replaceEntry(backend, entry, requestId)) ?? answer;
+      if (entry.op === 'put' && answer.status === 409) answer = (await this.replaceEntry(backend, entry, requestId, opts)) ?? answer;
       // Deleting what is already gone is success for the smart proxy, and for us.
       const ok = (answer.status >= 200 && answer.status < 300) || (entry.op === 'delete' && answer.status === 404);
       if (!ok) return `HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`;
@@ -297,18 +298,18 @@ export class Convergence {
    * lists for "nothing was there before", then send the put again. Undefined when the route has
    * no such undo or the removal failed.
    */
-  private async replaceEntry(backend: Backend, entry: LedgerEntry, requestId: string): Promise<BackendAnswer | undefined> {
+  private async replaceEntry(backend: Backend, entry: LedgerEntry, requestId: string, opts: SendOptions): Promise<BackendAnswer | undefined> {
     const rebuilt = rebuildCall(this.runtime().router, entry.request);
     if (!rebuilt?.route.restore) return undefined;
     for (const step of rebuilt.route.restore(rebuilt.call, ABSENT)) {
-      if ((await this.sendCall(backend, step, requestId)) !== true) return undefined;
+      if ((await this.sendCall(backend, step, requestId, opts)) !== true) return undefined;
     }
-    return backend.send(replayRequest(entry.request, requestId));
+    return backend.send(replayRequest(entry.request, requestId), opts);
   }
 
-  private async sendCall(backend: Backend, call: BackendCall, requestId: string): Promise<true | string> {
+  private async sendCall(backend: Backend, call: BackendCall, requestId: string, opts: SendOptions = {}): Promise<true | string> {
     try {
-      const answer = await backend.send(replayRequest(storeCall(call, requestId)));
+      const answer = await backend.send(replayRequest(storeCall(call, requestId)), opts);
       return answer.status >= 200 && answer.status < 300 ? true : `HTTP ${answer.status} on ${call.method} ${call.path}`;
     } catch (err) {
       return (err as { code?: string }).code ?? String(err);

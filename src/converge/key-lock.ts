@@ -5,21 +5,45 @@
 export class KeyLock {
   private readonly tails = new Map<string, Promise<void>>();
 
-  /** Runs `fn` once every earlier holder of any of `keys` is done. */
-  async with<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` once every earlier holder of any of `keys` is done. When `signal` fires first,
+   * rejects with its reason without running `fn`; the place in line is still passed on in
+   * order, so later holders never overtake earlier ones.
+   */
+  async with<T>(keys: string[], fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const unique = [...new Set(keys)].sort();
     if (unique.length === 0) return fn();
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
     const before = unique.map((k) => this.tails.get(k) ?? Promise.resolve());
     for (const k of unique) this.tails.set(k, mine);
-    await Promise.all(before);
+    const ready = Promise.all(before);
+    if (signal) {
+      let onAbort!: () => void;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        await Promise.race([ready, aborted]);
+      } catch (err) {
+        void ready.then(() => this.release(unique, mine, release));
+        throw err;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } else await ready;
     try {
       return await fn();
     } finally {
-      release();
-      for (const k of unique) if (this.tails.get(k) === mine) this.tails.delete(k);
+      this.release(unique, mine, release);
     }
+  }
+
+  private release(keys: string[], mine: Promise<void>, release: () => void): void {
+    release();
+    for (const k of keys) if (this.tails.get(k) === mine) this.tails.delete(k);
   }
 
   get held(): number {

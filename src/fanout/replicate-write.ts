@@ -4,6 +4,10 @@
 // definite failure somewhere → undo where it was (or may have been) applied, answer with that
 // failure. A backend that is down → refuse (`on_backend_down: refuse`), or, with `catch_up`,
 // write to the others once `min_success` of them applied it and catch the missing one up later.
+// Under `catch_up`, a backend whose snapshot read gets no answer (refused, timed out, marked down
+// meanwhile) surely never got the write: it counts as down for this write. A backend still
+// catching up on the feature is left out of writes (it gets the new value from the ledger), so
+// that a key it is behind on can never make it veto a valid write.
 import type { Backend } from '../backends/backend.js';
 import type { BackendAnswer } from '../features/route.js';
 import type { BackendOutcome, StoredAnswer } from '../state/store.js';
@@ -40,35 +44,65 @@ export async function runReplicatedWrite(ctx: RequestContext): Promise<PolicyOut
   const refuse = (message: string): PolicyOutcome => ({ answer: errorAnswer(503, message), attempts: ctx.attempts });
   if (targets.length === 0) return refuse(`No backend in service for ${feature.name}: all are drained or in maintenance`);
 
-  const live = targets.filter((b) => unavailableReason(b) === undefined);
-  const down = targets.filter((b) => unavailableReason(b) !== undefined);
+  let live = targets.filter((b) => unavailableReason(b) === undefined);
+  const down: Deferred[] = targets.filter((b) => unavailableReason(b) !== undefined).map((b) => ({ backend: b, why: unavailableReason(b)! }));
   // Only writes the ledger can replay may leave a backend behind.
   const catchUp = feature.onBackendDown === 'catch_up' && route.ledger !== undefined;
   if (down.length > 0 && !catchUp) {
-    const list = down.map((b) => `${b.name} (${unavailableReason(b)})`).join(', ');
+    const list = down.map((d) => `${d.backend.name} (${d.why})`).join(', ');
     return refuse(`${feature.name} write refused, nothing was written: ${list} unavailable`);
   }
   if (catchUp && live.length < feature.minSuccess) {
     return refuse(`${feature.name} write refused, nothing was written: ${live.length} backend(s) up, min_success is ${feature.minSuccess}`);
   }
-  return converge.locks.with(converge.lockKeys(feature.name, route, ctx.call), () => writeAll(ctx, live, down, catchUp));
+  if (route.ledger) {
+    const current = live.filter((b) => !converge.isLagging(feature.name, b.name));
+    if (current.length > 0 && current.length >= (catchUp ? feature.minSuccess : 1) && current.length < live.length) {
+      for (const b of live) if (!current.includes(b)) down.push({ backend: b, why: 'catching up' });
+      live = current;
+    }
+  }
+  try {
+    return await converge.locks.with(converge.lockKeys(feature.name, route, ctx.call), () => writeAll(ctx, live, down, catchUp), ctx.deadline);
+  } catch (err) {
+    if (!ctx.deadline.aborted) throw err;
+    return refuse(`${feature.name} write refused, nothing was written: an earlier write to the same object was still running at the deadline`);
+  }
 }
 
-async function writeAll(ctx: RequestContext, live: Backend[], down: Backend[], catchUp: boolean): Promise<PolicyOutcome> {
+/** A backend the write is not sent to, and why; it is caught up from the ledger. */
+interface Deferred {
+  backend: Backend;
+  why: string;
+}
+
+async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Deferred[], catchUp: boolean): Promise<PolicyOutcome> {
   const { route, call, feature, converge } = ctx;
   const store = converge.store;
   const sagaId = store.beginSaga({
     feature: feature.name,
     route: route.name,
     request: storeRequest(ctx.outgoing),
-    targets: [...live, ...down].map((b) => b.name),
+    targets: [...liveAtStart, ...down.map((d) => d.backend)].map((b) => b.name),
   });
-  for (const b of down) store.recordResult(sagaId, b.name, { outcome: 'deferred', detail: unavailableReason(b) });
+  for (const d of down) store.recordResult(sagaId, d.backend.name, { outcome: 'deferred', detail: d.why });
 
+  let live = liveAtStart;
   let snapshots: BackendAnswer[] | undefined;
   if (route.snapshot && route.restore) {
     const read = ownRequest(route.snapshot(call), ctx.requestId);
-    const results = await Promise.all(live.map((b) => timedSend(ctx, b, read, 'snapshot')));
+    let results = await Promise.all(live.map((b) => timedSend(ctx, b, read, 'snapshot')));
+    // No answer to the snapshot read: the write was never sent there, so under catch_up that
+    // backend is simply down for this write. An HTTP error is an answer: the write stops.
+    const unanswered = catchUp && !ctx.deadline.aborted ? results.filter((r): r is Extract<SendResult, { error: unknown }> => 'error' in r) : [];
+    if (unanswered.length > 0 && live.length - unanswered.length >= feature.minSuccess) {
+      for (const r of unanswered) {
+        store.recordResult(sagaId, r.backend.name, { outcome: 'deferred', detail: `snapshot: ${r.error.code}` });
+        down.push({ backend: r.backend, why: `snapshot read failed: ${r.error.code}` });
+      }
+      results = results.filter((r) => !(unanswered as SendResult[]).includes(r));
+      live = results.map((r) => r.backend);
+    }
     const bad = results.filter((r) => 'error' in r || !TRUSTED_SNAPSHOT.has(r.answer.status));
     if (bad.length > 0) {
       for (const b of live) store.recordResult(sagaId, b.name, { outcome: 'not_sent', detail: 'snapshot failed' });
@@ -101,7 +135,7 @@ async function writeAll(ctx: RequestContext, live: Backend[], down: Backend[], c
     const current = live.findIndex((b) => !converge.isLagging(feature.name, b.name));
     const basis = snapshots?.[Math.max(current, 0)];
     converge.recordSuccess(feature.name, route, call, basis, applied.map((r) => r.backend.name), ctx.requestId, ctx.outgoing);
-    const behind = [...down, ...lost.map((r) => r.backend)];
+    const behind = [...down.map((d) => d.backend), ...lost.map((r) => r.backend)];
     for (const b of behind) converge.markLagging(feature.name, b.name);
     // Drained and maintenance backends missed it too: they catch up when they are back.
     for (const b of feature.backends) if (!b.health.inService) converge.markLagging(feature.name, b.name);
@@ -115,7 +149,8 @@ async function writeAll(ctx: RequestContext, live: Backend[], down: Backend[], c
 
   const answerStatus = definite ? definite.answer.status : 503;
   store.setSagaStatus(sagaId, 'compensating', answerStatus);
-  const undo = await converge.compensateLocked(sagaId, 'snapshot');
+  // Bounded: Foreman must be answered; what is not undone now is retried in the background.
+  const undo = await converge.compensateLocked(sagaId, 'snapshot', { signal: AbortSignal.timeout(ctx.snapshotTimeoutMs) });
   const warning = undo.done
     ? undefined
     : `rollback incomplete, retried in the background (saga ${sagaId}): ${undo.problems.join('; ')}`;

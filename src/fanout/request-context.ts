@@ -28,6 +28,10 @@ export interface RequestContext {
   attempts: Attempt[];
   /** Saga log, ledger, key locks, catch-up state. */
   converge: Convergence;
+  /** Fires at the request's deadline (request_deadline_ms after it arrived): whatever is pending is settled then. */
+  deadline: AbortSignal;
+  /** Response timeout of snapshot reads, and of each undo call made before answering, ms. */
+  snapshotTimeoutMs: number;
 }
 
 export type SendResult = { backend: Backend; answer: BackendAnswer } | { backend: Backend; error: BackendCallError };
@@ -35,7 +39,7 @@ export type SendResult = { backend: Backend; answer: BackendAnswer } | { backend
 export async function timedSend(ctx: RequestContext, backend: Backend, req: OutgoingRequest, phase: Phase): Promise<SendResult> {
   const started = performance.now();
   try {
-    const answer = await backend.send(req);
+    const answer = await backend.send(req, { signal: ctx.deadline, timeoutMs: phase === 'snapshot' ? ctx.snapshotTimeoutMs : undefined });
     ctx.attempts.push({ backend: backend.name, phase, outcome: String(answer.status), ms: elapsed(started) });
     return { backend, answer };
   } catch (err) {

@@ -7,6 +7,7 @@ import type { HttpMethod, IncomingCall, LocalAnswer, ModuleService } from '../fe
 import type { Runtime } from '../runtime.js';
 import type { Convergence } from '../converge/convergence.js';
 import { isRuntimeApiPath, type ApiAnswer } from '../ops/runtime-api.js';
+import { DeadlineReached } from '../backends/call-error.js';
 import { dispatch } from '../fanout/dispatch.js';
 import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
 import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
@@ -57,7 +58,7 @@ export class RequestHandler {
     res.once('close', () => (this.active -= 1));
     const started = performance.now();
     const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
-    this.serve(req, res, scheme, requestId).then(
+    this.serve(req, res, scheme, requestId, started).then(
       (served) => this.logLine(req, requestId, served, started),
       (err: unknown) => {
         this.logger.error(`unexpected failure serving ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`, { request_id: requestId });
@@ -70,7 +71,7 @@ export class RequestHandler {
     );
   };
 
-  private async serve(req: IncomingMessage, res: ServerResponse, scheme: Scheme, requestId: string): Promise<Served> {
+  private async serve(req: IncomingMessage, res: ServerResponse, scheme: Scheme, requestId: string, started: number): Promise<Served> {
     const rt = this.runtime();
     const cfg = rt.config;
     const server = `foreman-proxy/${reportedVersion(cfg, rt.catalog)}`;
@@ -161,6 +162,10 @@ export class RequestHandler {
     if (module.localOnly) return answer(notFoundAnswer(), traits);
 
     const feature = rt.features.get(module.name)!;
+    // Foreman gives up after its proxy_request_timeout: whatever is still pending at the
+    // deadline is settled (as a timeout) so that it gets an answer first.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DeadlineReached(cfg.request_deadline_ms)), Math.max(0, cfg.request_deadline_ms - (performance.now() - started)));
     const outcome = await dispatch({
       call,
       route,
@@ -169,7 +174,9 @@ export class RequestHandler {
       outgoing: passThrough(call, forwardHeaders(call, requestId, plainAddress(identity.remoteAddress)), override !== undefined),
       attempts: [],
       converge: this.converge,
-    });
+      deadline: deadline.signal,
+      snapshotTimeoutMs: cfg.snapshot_timeout_ms,
+    }).finally(() => clearTimeout(timer));
     if (outcome.warning) this.logger.error(`${route.name}: ${outcome.warning}`, { request_id: requestId, feature: module.name });
     if (outcome.notice) this.logger.warn(`${route.name}: ${outcome.notice}`, { request_id: requestId, feature: module.name });
     return { ...this.writeOutcome(res, req, outcome, server, headOnly), ...traits, attempts: outcome.attempts };

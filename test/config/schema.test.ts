@@ -43,7 +43,7 @@ describe('configSchema', () => {
       if (FEATURE_DEFAULTS[name].localOnly) {
         expect([onDown, minSuccess]).toEqual([undefined, undefined]);
       } else {
-        expect([onDown.default, minSuccess.default]).toEqual(['refuse', 1]);
+        expect([onDown.default, minSuccess.default]).toEqual(['catch_up', 1]);
       }
     }
   });

@@ -13,9 +13,10 @@ describe('replicate: TFTP and DHCP writes land on every backend or on none', () 
     h = await startHarness({
       backends: 3,
       healthCheck: SLOW_CHECKS,
+      // Refuse: every write lands everywhere or nowhere (catch_up is covered in test/converge).
       features: `
-  tftp: { policy: replicate }
-  dhcp: { policy: replicate }
+  tftp: { policy: replicate, on_backend_down: refuse }
+  dhcp: { policy: replicate, on_backend_down: refuse }
 `,
     });
   });

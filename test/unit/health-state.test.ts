@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { HealthState } from '../../src/backends/health-state.js';
 
 const checks = { interval_ms: 2000, timeout_ms: 1000, rise: 2, fall: 3 };
-const ejection = { consecutive_failures: 3, base_ejection_ms: 1000, max_ejection_ms: 4000 };
+const ejection = { consecutive_failures: 3, base_ejection_ms: 1000, max_ejection_ms: 4000, decay_after_ms: 10_000 };
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -55,6 +55,33 @@ describe('HealthState', () => {
     c.advance(4001);
     for (let i = 0; i < 3; i++) h.recordLiveFailure('e');
     expect(h.snapshot().ejectedUntil).toBe(c.now() + 4000);
+  });
+
+  it('the back-off steps down once per decay_after_ms spent healthy, not while down', () => {
+    const c = clock();
+    const h = new HealthState(checks, ejection, c.now);
+    const eject = () => {
+      for (let i = 0; i < 3; i++) h.recordLiveFailure('e');
+      return h.snapshot().ejectedUntil! - c.now();
+    };
+    expect([eject(), (c.advance(1001), eject()), (c.advance(2001), eject())]).toEqual([1000, 2000, 4000]);
+    expect(h.snapshot().ejections).toBe(3);
+    // Healthy for two decay periods after the ejection ended: two steps down.
+    c.advance(4000 + 20_000);
+    expect(h.snapshot().ejections).toBe(1);
+    expect(eject()).toBe(2000);
+    // Time spent down (checks failing) does not count.
+    c.advance(2000);
+    for (let i = 0; i < 3; i++) h.recordCheck(false, 'x');
+    c.advance(50_000);
+    expect(h.snapshot().ejections).toBe(2);
+    h.recordCheck(true, 'ok');
+    h.recordCheck(true, 'ok');
+    c.advance(10_000);
+    expect(h.snapshot().ejections).toBe(1);
+    c.advance(10_000);
+    expect(h.snapshot().ejections).toBe(0);
+    expect(eject()).toBe(1000);
   });
 
   it('a success resets the consecutive-failure count', () => {
