@@ -33,7 +33,8 @@ describe('parseConfig on a valid file', () => {
     expect(config.shutdown_timeout_ms).toBe(10000);
     expect(config.fallback_version).toBe('3.11.0');
     expect(config.health_check).toEqual({ interval_ms: 2000, timeout_ms: 1000, rise: 2, fall: 3 });
-    expect(config.passive_ejection).toEqual({ consecutive_failures: 5, base_ejection_ms: 10000, max_ejection_ms: 300000 });
+    expect(config.passive_ejection).toEqual({ consecutive_failures: 5, base_ejection_ms: 10000, max_ejection_ms: 300000, decay_after_ms: 60000 });
+    expect([config.request_deadline_ms, config.snapshot_timeout_ms]).toEqual([45000, 5000]);
   });
 
   it('applies the defaults of the state and convergence settings', () => {
@@ -58,12 +59,12 @@ describe('parseConfig on a valid file', () => {
       backends: ['a', 'b'],
       order: 'ordered',
       settings: {},
-      on_backend_down: 'refuse',
+      on_backend_down: 'catch_up',
       min_success: 1,
     });
     expect(config.features.dhcp.policy).toBe('failover');
     expect(config.features.dns).toMatchObject({ backends: ['b', 'a'], order: 'round_robin' });
-    expect(config.features.dhcp).toMatchObject({ on_backend_down: 'refuse', min_success: 1 });
+    expect(config.features.dhcp).toMatchObject({ on_backend_down: 'catch_up', min_success: 1 });
     expect(config.features.logs).toMatchObject({ backends: [], policy: 'primary', enabled: true });
   });
 
@@ -136,16 +137,16 @@ describe('state and convergence settings', () => {
     expect(config.features.dhcp).toMatchObject({ policy: 'replicate', on_backend_down: 'catch_up', min_success: 1 });
   });
 
-  it('accepts an empty runtime_api.allow (no one) and min_success > 1 with refuse', () => {
+  it('accepts an empty runtime_api.allow (no one) and min_success > 1 with the default catch_up', () => {
     const config = parseConfig(given('runtime_api: {allow: []}', 'features: {tftp: {min_success: 2}}'));
     expect(config.runtime_api.allow).toEqual([]);
-    expect(config.features.tftp).toMatchObject({ on_backend_down: 'refuse', min_success: 2 });
+    expect(config.features.tftp).toMatchObject({ on_backend_down: 'catch_up', min_success: 2 });
   });
 
   it('accepts explicit replicate-only keys on a feature made replicate, and none on others', () => {
     const config = parseConfig(given('features: {dns: {policy: replicate, on_backend_down: refuse, min_success: 1}, dhcp: }'));
     expect(config.features.dns.on_backend_down).toBe('refuse');
-    expect(config.features.dhcp).toMatchObject({ policy: 'failover', on_backend_down: 'refuse', min_success: 1 });
+    expect(config.features.dhcp).toMatchObject({ policy: 'failover', on_backend_down: 'catch_up', min_success: 1 });
   });
 
   it('resolves a relative state_dir against the directory of the file', () => {
