@@ -72,7 +72,7 @@ export class Daemon {
         return { openSagas: c.openSagas, pendingCompensations: c.pendingCompensations.length, backlog };
       },
       sagas: () => this.store.sagaCounts(),
-      rex: () => this.rex && { jobs: this.rex.store.countByState(), stats: this.rex.stats, mqttConnected: this.rex.mqttConnected },
+      rex: () => this.rex && { jobs: () => this.rex!.store.countByState(), stats: this.rex.stats, mqttConnected: this.rex.mqttConnected },
     });
     this.handler.observer = (record, ms) => {
       this.metrics.observe(record, ms);

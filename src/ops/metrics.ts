@@ -18,7 +18,7 @@ export interface MetricsSources {
   convergence(): { openSagas: number; pendingCompensations: number; backlog: { feature: string; backend: string; size: number }[] };
   sagas(): { feature: string; status: string; count: number }[];
   /** Remote-execution spool figures; undefined when rex is off. */
-  rex(): { jobs: Record<string, number>; stats: { doorbellsSent: number; doorbellsResent: number; cancelsSent: number; pickupTimeouts: number; executionTimeouts: number }; mqttConnected: boolean } | undefined;
+  rex(): { jobs(): Promise<Record<string, number>>; stats: { doorbellsSent: number; doorbellsResent: number; cancelsSent: number; pickupTimeouts: number; executionTimeouts: number }; mqttConnected: boolean } | undefined;
 }
 
 const STATES = ['up', 'down', 'drained', 'maintenance'];
@@ -137,11 +137,12 @@ export class Metrics {
       help: 'Remote-execution jobs in the spool by state.',
       labelNames: ['state'],
       registers,
-      collect() {
+      async collect() {
         this.reset();
         const r = sources.rex();
         if (!r) return;
-        for (const state of ['ready_for_pickup', 'notified', 'delivered', 'running', 'finished']) this.set({ state }, r.jobs[state] ?? 0);
+        const jobs = await r.jobs();
+        for (const state of ['ready_for_pickup', 'notified', 'delivered', 'running', 'finished']) this.set({ state }, jobs[state] ?? 0);
       },
     });
     const counter = (name: string, help: string, pick: (s: NonNullable<ReturnType<MetricsSources['rex']>>['stats']) => number) =>

@@ -145,7 +145,7 @@ export async function statusDocument(daemon: Daemon): Promise<unknown> {
     traffic: daemon.traffic.summary(),
     cluster: daemon.cluster && (await clusterStatus(daemon.cluster)),
     rex: daemon.rex && {
-      jobs: daemon.rex.store.countByState(),
+      jobs: await daemon.rex.store.countByState(),
       mqtt: daemon.rex.mqttConnected ? 'connected' : 'disconnected',
       ...daemon.rex.stats,
     },

@@ -21,6 +21,9 @@ export class Callbacks {
   private readonly agent: Agent;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
+  /** A flush reads the store over several promise turns: one at a time, another round if asked meanwhile. */
+  private flushing = false;
+  private flushAgain: boolean | undefined;
   private stopped = false;
   private lastFailure = '';
 
@@ -46,7 +49,7 @@ export class Callbacks {
     if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flush(true);
+      void this.flush(true);
     }, delayMs);
   }
 
@@ -64,11 +67,30 @@ export class Callbacks {
    * a batch short of batch_size goes too; otherwise only full batches go and the rest waits for
    * the window (a POST finishing does not send the one result that came in meanwhile alone).
    */
-  private flush(partial: boolean): void {
+  private async flush(partial: boolean): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = (this.flushAgain ?? false) || partial;
+      return;
+    }
+    this.flushing = true;
+    try {
+      await this.sendDue(partial);
+    } catch (err) {
+      if (!this.stopped) this.logger.error(`callbacks: ${(err as Error).message}`);
+      // The store is unreachable for now: the scheduler kicks again on its next round.
+    } finally {
+      this.flushing = false;
+      const again = this.flushAgain;
+      this.flushAgain = undefined;
+      if (again !== undefined && !this.stopped) void this.flush(again);
+    }
+  }
+
+  private async sendDue(partial: boolean): Promise<void> {
     const s = this.settings();
     while (!this.stopped && this.inFlight < s.concurrency) {
       const now = Date.now();
-      const due = this.store.dueCallbacks(now, s.batch_size);
+      const due = await this.store.dueCallbacks(now, s.batch_size);
       if (due.length === 0) return;
       if (!partial && due.length < s.batch_size) {
         this.kick();
@@ -78,9 +100,9 @@ export class Callbacks {
       const taken: DueCallback[] = [];
       let bytes = 0;
       for (const d of due) {
-        const job = this.store.task(d.taskId);
+        const job = await this.store.task(d.taskId);
         if (!job) continue;
-        const entry = JSON.stringify({ callback: d.callback, data: pullScriptOutput(job, this.store.output(d.taskId)) });
+        const entry = JSON.stringify({ callback: d.callback, data: pullScriptOutput(job, await this.store.output(d.taskId)) });
         // A job larger than the budget still goes, alone.
         if (taken.length > 0 && bytes + entry.length > s.max_body_bytes) break;
         entries.push(entry);
@@ -88,14 +110,14 @@ export class Callbacks {
         bytes += entry.length;
       }
       if (taken.length === 0) return;
-      this.store.leaseCallbacks(
+      await this.store.leaseCallbacks(
         taken.map((t) => t.taskId),
         now + s.timeout_ms + LEASE_MARGIN_MS,
       );
       this.inFlight += 1;
       void this.post(`{"callbacks":[${entries.join(',')}]}`, taken, s).finally(() => {
         this.inFlight -= 1;
-        if (!this.stopped) this.flush(false);
+        if (!this.stopped) void this.flush(false);
       });
     }
   }
@@ -119,7 +141,7 @@ export class Callbacks {
     const now = Date.now();
     try {
       if (problem === undefined) {
-        this.store.callbacksDelivered(
+        await this.store.callbacksDelivered(
           taken.map((t) => t.taskId),
           now,
         );
@@ -128,7 +150,7 @@ export class Callbacks {
         return;
       }
       const retries = taken.map((t) => ({ taskId: t.taskId, retryAt: now + backoff(t.attempts, s) }));
-      this.store.callbacksFailed(retries, problem, now);
+      await this.store.callbacksFailed(retries, problem, now);
       if (problem !== this.lastFailure) this.logger.warn(`callbacks: ${taken.length} result(s) not accepted by ${this.url}: ${problem}; retrying with back-off`);
       this.lastFailure = problem;
     } catch (err) {

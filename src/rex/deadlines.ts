@@ -3,7 +3,7 @@
 // callbacks) and never longer than `maxSleepMs`, so a deadline written by a request in the
 // meantime is seen within that bound. A tick that finds more due work than it may handle at
 // once comes back immediately.
-export type Tick = (now: number) => { next: number | undefined; more: boolean };
+export type Tick = (now: number) => Promise<{ next: number | undefined; more: boolean }>;
 
 export class Deadlines {
   private timer: NodeJS.Timeout | undefined;
@@ -32,15 +32,15 @@ export class Deadlines {
     clearTimeout(this.timer);
     const now = Date.now();
     const wake = Math.min(Math.max(at, now + this.minSleepMs), now + this.maxSleepMs);
-    this.timer = setTimeout(() => this.fire(), wake - now);
+    this.timer = setTimeout(() => void this.fire(), wake - now);
   }
 
-  private fire(): void {
+  private async fire(): Promise<void> {
     if (this.stopped) return;
     let next: number | undefined;
     let more = false;
     try {
-      ({ next, more } = this.tick(Date.now()));
+      ({ next, more } = await this.tick(Date.now()));
     } catch (err) {
       this.onError(err instanceof Error ? err : new Error(String(err)));
     }

@@ -78,11 +78,11 @@ export class Doorbell {
     while (this.link.connected) {
       const now = Date.now();
       const s = this.settings();
-      const room = s.rateLimit === null ? ROUND : Math.min(ROUND, s.rateLimit - this.store.inFlight(now));
+      const room = s.rateLimit === null ? ROUND : Math.min(ROUND, s.rateLimit - (await this.store.inFlight(now)));
       if (room <= 0) return;
-      const due = this.store.dueDoorbells(now, room);
+      const due = await this.store.dueDoorbells(now, room);
       if (due.length === 0) return;
-      this.store.markRinging(
+      await this.store.markRinging(
         due.map((d) => d.taskId),
         now,
         now + s.ttlMs,
@@ -96,9 +96,9 @@ export class Doorbell {
       if (this.stats) for (const d of confirmed) d.rung === 0 ? this.stats.doorbellsSent++ : this.stats.doorbellsResent++;
       const failed = due.filter((_, i) => results[i]!.status === 'rejected').map((d) => d.taskId);
       const after = Date.now();
-      this.store.rescheduleDoorbells(rung, after + s.resendMs);
+      await this.store.rescheduleDoorbells(rung, after + s.resendMs);
       if (failed.length > 0) {
-        this.store.rescheduleDoorbells(failed, after + RETRY_AFTER_FAILURE_MS);
+        await this.store.rescheduleDoorbells(failed, after + RETRY_AFTER_FAILURE_MS);
         const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
         this.noteFailure(`doorbells not confirmed by the broker, retrying: ${reason.message}`);
         return;
@@ -110,13 +110,13 @@ export class Doorbell {
 
   private async publishCancels(): Promise<void> {
     if (!this.link.connected) return;
-    const due = this.store.dueCancels(ROUND);
+    const due = await this.store.dueCancels(ROUND);
     if (due.length === 0) return;
     const now = Date.now();
     const results = await Promise.allSettled(due.map((d) => this.link.publish(dataTopic(d.host), JSON.stringify(cancelMessage(d, now)))));
     const sent = due.filter((_, i) => results[i]!.status === 'fulfilled').map((d) => d.taskId);
     if (this.stats) this.stats.cancelsSent += sent.length;
-    this.store.cancelsPublished(sent);
+    await this.store.cancelsPublished(sent);
     if (sent.length < due.length) this.noteFailure('cancel messages not confirmed by the broker, retrying');
   }
 

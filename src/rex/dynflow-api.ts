@@ -96,11 +96,11 @@ async function trigger(body: Buffer, ctx: DynflowContext) {
 
 async function store(ctx: DynflowContext, parent: { id: string; operation: string } | null, jobs: NewJob[], now: number): Promise<void> {
   // A barrier: Foreman is told next, and from then on it relies on these tasks existing.
-  const { existing } = await ctx.commits.run(() => ctx.store.insertLaunch(parent, jobs, now), true);
+  const { existing } = await ctx.commits.run((tx) => tx.insertLaunch(parent, jobs, now), true);
   ctx.launched(jobs.length - existing.length, existing);
 }
 
-function statusList(body: Buffer, ctx: DynflowContext, full: boolean) {
+async function statusList(body: Buffer, ctx: DynflowContext, full: boolean) {
   let doc: unknown;
   try {
     doc = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
@@ -114,35 +114,35 @@ function statusList(body: Buffer, ctx: DynflowContext, full: boolean) {
   const out: Record<string, unknown> = {};
   // Known ids only: Foreman reads an absent child as "gone missing" (rex-pull.md §1.5).
   for (const id of ids as string[]) {
-    const job = ctx.store.task(id);
+    const job = await ctx.store.task(id);
     if (job) {
-      out[id] = full ? jobPlanHash(job, ctx.store.output(id), now) : jobStatus(job);
+      out[id] = full ? jobPlanHash(job, await ctx.store.output(id), now) : jobStatus(job);
       continue;
     }
-    const parent = ctx.store.parent(id);
+    const parent = await ctx.store.parent(id);
     if (parent) out[id] = full ? parentPlanHash(parent) : parentStatus();
   }
   return json(200, out);
 }
 
-function count(rawQuery: string, store: JobStore) {
+async function count(rawQuery: string, store: JobStore) {
   const state = new URLSearchParams(rawQuery).get('state') ?? 'all';
   // Parents stop as soon as their children exist; jobs run until they finished.
   const n =
     state === 'running'
-      ? store.countJobs('unfinished')
+      ? await store.countJobs('unfinished')
       : state === 'stopped'
-        ? store.countJobs('finished') + store.countParents()
+        ? (await store.countJobs('finished')) + (await store.countParents())
         : state === 'all'
-          ? store.countJobs('all') + store.countParents()
+          ? (await store.countJobs('all')) + (await store.countParents())
           : 0;
   return json(200, { count: n, state });
 }
 
-function planHash(id: string, store: JobStore) {
-  const job = store.task(id);
-  if (job) return json(200, jobPlanHash(job, store.output(id), Date.now()));
-  const parent = store.parent(id);
+async function planHash(id: string, store: JobStore) {
+  const job = await store.task(id);
+  if (job) return json(200, jobPlanHash(job, await store.output(id), Date.now()));
+  const parent = await store.parent(id);
   // smart_proxy_dynflow answers an unknown plan with 404 and an empty object.
   return parent ? json(200, parentPlanHash(parent)) : json(404, {});
 }

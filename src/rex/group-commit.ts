@@ -1,11 +1,13 @@
 // Group commit for the host and Foreman request paths: every store change requested during one
-// turn of the event loop is written in one transaction (one fsync for a barrier), and each
-// request is answered only after its own change is committed. Under load, thousands of fetches
-// and updates cost a few commits rather than thousands. A change that throws fails alone.
-import type { JobStore } from '../state/job-store.js';
+// turn of the event loop is written in one transaction (one durable commit for a barrier), and
+// each request is answered only after its own change is committed. Under load, thousands of
+// fetches and updates cost a few commits rather than thousands. A change that throws fails
+// alone. With a database server several groups may be committing at once (store.parallelism),
+// each on its own connection; what arrives meanwhile forms the next group.
+import type { JobOp, JobStore } from '../state/job-store.js';
 
 interface Queued {
-  op: () => unknown;
+  op: JobOp<unknown>;
   barrier: boolean;
   resolve(value: unknown): void;
   reject(err: Error): void;
@@ -14,50 +16,55 @@ interface Queued {
 export class GroupCommit {
   private queue: Queued[] = [];
   private scheduled = false;
+  private committing = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly store: JobStore,
-    /** Bounds one transaction (and so the pause it makes); the rest go in the next turn. */
+    /** Bounds one transaction (and so the pause it makes); the rest go in the next group. */
     private readonly maxPerCommit = 2000,
   ) {}
 
-  /** Runs `op` (synchronous store calls) in the next group; `barrier`: durable before resolving. */
-  run<T>(op: () => T, barrier: boolean): Promise<T> {
+  /** Runs `op` in the next group, through the transaction handle it is given; `barrier`: durable before resolving. */
+  run<T>(op: JobOp<T>, barrier: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, barrier, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
   }
 
-  /** Commits everything queued now (on stop, before the store closes). */
-  drain(): void {
-    while (this.queue.length > 0) this.commitSome();
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    this.commitSome();
-    if (this.queue.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+  /** Commits everything queued and waits for groups in flight (on stop, before the store closes). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.committing > 0) {
+      if (this.committing < this.store.parallelism && this.queue.length > 0) void this.commitSome();
+      else await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
   }
 
-  private commitSome(): void {
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0 || this.committing >= this.store.parallelism) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.queue.length > 0 && this.committing < this.store.parallelism) void this.commitSome();
+    });
+  }
+
+  private async commitSome(): Promise<void> {
     const batch = this.queue.splice(0, this.maxPerCommit);
-    let results;
+    this.committing += 1;
     try {
-      results = this.store.transact(
+      const results = await this.store.transact(
         batch.map((q) => q.op),
         batch.some((q) => q.barrier),
       );
+      results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r.value) : batch[i]!.reject(r.error)));
     } catch (err) {
       for (const q of batch) q.reject(err instanceof Error ? err : new Error(String(err)));
-      return;
+    } finally {
+      this.committing -= 1;
+      for (const wake of this.idleWaiters.splice(0)) wake();
+      this.schedule();
     }
-    results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r.value) : batch[i]!.reject(r.error)));
   }
 }

@@ -35,22 +35,22 @@ export async function hostRoute(route: string, call: IncomingCall, ctx: HostCont
 
   switch (route) {
     case 'script.jobs':
-      return json(200, ctx.store.hostQueue(host));
+      return json(200, await ctx.store.hostQueue(host));
     case 'script.fetch': {
       // HEAD must not count as the fetch that starts the job.
       const job = call.head
-        ? ctx.store.deliverable(uuid, host)
-        : await ctx.commits.run(() => ctx.store.deliver(uuid, host, delivery, Date.now()), true);
+        ? await ctx.store.deliverable(uuid, host)
+        : await ctx.commits.run((tx) => tx.deliver(uuid, host, delivery, Date.now()), true);
       if (!job) return empty(404);
       const headers = job.effectiveUser ? { 'X-Foreman-Effective-User': job.effectiveUser } : undefined;
       return { status: 200, contentType: 'text', body: job.script, ...(headers ? { extraHeaders: headers } : {}) };
     }
     case 'script.cancel':
-      return empty(ctx.store.activeJob(uuid, host) ? 200 : 404);
+      return empty((await ctx.store.activeJob(uuid, host)) ? 200 : 404);
     case 'script.update': {
       const parsed = parseUpdate(call.body);
       if ('error' in parsed) return jsonError(400, parsed.error);
-      const outcome = await ctx.commits.run(() => ctx.store.applyUpdates(uuid, host, delivery, parsed.updates, Date.now(), ctx.maxOutputBytes()), true);
+      const outcome = await ctx.commits.run((tx) => tx.applyUpdates(uuid, host, delivery, parsed.updates, Date.now(), ctx.maxOutputBytes()), true);
       if (outcome === 'unknown') return empty(404);
       if (outcome === 'accepted') return empty(200);
       ctx.finished();

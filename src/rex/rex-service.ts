@@ -5,9 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { Config, RexConfig, TlsFiles } from '../config/types.js';
 import type { Logger } from '../ops/logger.js';
-import { EXECUTING_STATES, PICKUP_STATES } from '../state/job-store.js';
+import { EXECUTING_STATES, PICKUP_STATES, type JobChanges, type JobStore } from '../state/job-store.js';
 import { openJobStore } from '../state/open-store.js';
-import type { SqliteJobStore } from '../state/sqlite-job-store.js';
 import { Callbacks } from './callbacks.js';
 import { Deadlines } from './deadlines.js';
 import { Doorbell } from './doorbell.js';
@@ -25,7 +24,7 @@ const PER_TICK = 500;
 const PRUNE_EVERY_MS = 60_000;
 
 export class RexService {
-  readonly store: SqliteJobStore;
+  readonly store: JobStore;
   private readonly commits: GroupCommit;
   private readonly callbacks: Callbacks;
   private readonly deadlines: Deadlines;
@@ -114,10 +113,10 @@ export class RexService {
     this.deadlines.start();
     // Callbacks owed from before a restart go out now, including those a killed process had
     // leased for a POST it never finished.
-    const owed = this.store.releaseCallbacks(Date.now());
+    const owed = await this.store.releaseCallbacks(Date.now());
     if (owed > 0) this.logger.info(`remote execution: ${owed} result(s) owed to Foreman from before the restart`);
     this.callbacks.kick(0);
-    const open = this.store.countJobs('unfinished');
+    const open = await this.store.countJobs('unfinished');
     this.logger.info(`remote execution: pull-mqtt spool ready (${open} unfinished job(s)), doorbells via ${rex.mqtt.broker === 'embedded' ? this.broker!.url : rex.mqtt.broker}`);
   }
 
@@ -128,13 +127,13 @@ export class RexService {
   async stop(timeoutMs: number): Promise<void> {
     this.active = false;
     this.deadlines.stop();
-    this.commits.drain();
+    await this.commits.drain();
     await this.doorbell?.idle(Math.min(timeoutMs, 2000));
     await this.callbacks.stop(Math.min(timeoutMs, 5000));
     await this.link?.stop();
     await this.broker?.close();
-    this.commits.drain();
-    this.store.close();
+    await this.commits.drain();
+    await this.store.close();
   }
 
   /** The dynflow routes for the operations the spool hosts (features/dynflow.ts). */
@@ -150,16 +149,16 @@ export class RexService {
   };
 
   private async cancel(taskId: string): Promise<number | undefined> {
-    if (!this.store.task(taskId)) return this.store.parent(taskId) ? 0 : undefined;
+    if (!(await this.store.task(taskId))) return (await this.store.parent(taskId)) ? 0 : undefined;
     const grace = this.rex.cancel_grace;
     // Decided and applied in one step: the host may fetch the job while this request waits.
-    const outcome = await this.commits.run(() => {
+    const outcome = await this.commits.run(async (tx) => {
       const now = Date.now();
-      const job = this.store.task(taskId);
+      const job = await tx.task(taskId);
       if (!job) return 'none';
       const effect = cancelEffect(job);
-      if (effect === 'finish') return this.store.finish(taskId, 'EXCEPTION', [MESSAGES.cancelled], now, PICKUP_STATES) ? 'finished' : 'none';
-      if (effect === 'stop') return this.store.requestStop(taskId, MESSAGES.cancelled + MESSAGES.notifyingHost, now + grace * 1000, now) ? 'stopping' : 'none';
+      if (effect === 'finish') return (await tx.finish(taskId, 'EXCEPTION', [MESSAGES.cancelled], now, PICKUP_STATES)) ? 'finished' : 'none';
+      if (effect === 'stop') return (await tx.requestStop(taskId, MESSAGES.cancelled + MESSAGES.notifyingHost, now + grace * 1000, now)) ? 'stopping' : 'none';
       return job.state === 'finished' ? 'done' : 'stopping';
     }, false);
     if (outcome === 'finished') this.jobsFinished();
@@ -179,42 +178,42 @@ export class RexService {
   }
 
   /** The scheduler's round: deadlines, then doorbells and callbacks due, then housekeeping. */
-  private tick(now: number): { next: number | undefined; more: boolean } {
+  private async tick(now: number): Promise<{ next: number | undefined; more: boolean }> {
     const rex = this.rex;
-    const pickups = this.store.duePickups(now, PER_TICK);
-    const timeouts = this.store.dueExecTimeouts(now, PER_TICK);
-    const kills = this.store.dueKills(now, PER_TICK);
+    const pickups = await this.store.duePickups(now, PER_TICK);
+    const timeouts = await this.store.dueExecTimeouts(now, PER_TICK);
+    const kills = await this.store.dueKills(now, PER_TICK);
     const ops = [
-      ...pickups.map((id) => () => {
-        const done = this.store.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES);
+      ...pickups.map((id) => async (tx: JobChanges) => {
+        const done = await tx.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES);
         if (done) this.stats.pickupTimeouts++;
         return done ? 'finished' : 'none';
       }),
-      ...timeouts.map((id) => () => this.executionTimeout(id, now, rex.cancel_grace)),
-      ...kills.map((id) => () => (this.store.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES) ? 'finished' : 'none')),
+      ...timeouts.map((id) => (tx: JobChanges) => this.executionTimeout(tx, id, now, rex.cancel_grace)),
+      ...kills.map((id) => async (tx: JobChanges) => ((await tx.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES)) ? 'finished' : 'none')),
     ];
     // All of this tick's deadlines in one transaction (none at all when nothing is due).
-    const results = ops.length === 0 ? [] : this.store.transact<'finished' | 'stopping' | 'none'>(ops, false);
+    const results = ops.length === 0 ? [] : await this.store.transact<'finished' | 'stopping' | 'none'>(ops, false);
     for (const r of results) if (!r.ok) this.logger.error(`remote execution deadline: ${r.error.message}`);
     if (results.some((r) => r.ok && r.value === 'finished')) this.callbacks.kick();
     this.doorbell?.kick();
     this.callbacks.kick();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
-      const pruned = this.store.prune(now - rex.retention * 1000, 5000);
+      const pruned = await this.store.prune(now - rex.retention * 1000, 5000);
       if (pruned > 0) this.logger.debug(`remote execution: forgot ${pruned} finished job(s) older than ${rex.retention} s`);
     }
     const more = pickups.length === PER_TICK || timeouts.length === PER_TICK || kills.length === PER_TICK;
-    return { next: this.store.nextDue(), more };
+    return { next: await this.store.nextDue(), more };
   }
 
   /** Not fetched yet: it ends now. Fetched: the host is asked to stop and gets cancel_grace. */
-  private executionTimeout(taskId: string, now: number, grace: number): 'finished' | 'stopping' | 'none' {
-    const job = this.store.task(taskId);
+  private async executionTimeout(tx: JobChanges, taskId: string, now: number, grace: number): Promise<'finished' | 'stopping' | 'none'> {
+    const job = await tx.task(taskId);
     if (!job) return 'none';
     this.stats.executionTimeouts++;
-    if (PICKUP_STATES.includes(job.state)) return this.store.finish(taskId, 'EXCEPTION', [MESSAGES.executionTimeout], now, PICKUP_STATES) ? 'finished' : 'none';
-    return this.store.requestStop(taskId, MESSAGES.executionTimeout + MESSAGES.notifyingHost, now + grace * 1000, now) ? 'stopping' : 'none';
+    if (PICKUP_STATES.includes(job.state)) return (await tx.finish(taskId, 'EXCEPTION', [MESSAGES.executionTimeout], now, PICKUP_STATES)) ? 'finished' : 'none';
+    return (await tx.requestStop(taskId, MESSAGES.executionTimeout + MESSAGES.notifyingHost, now + grace * 1000, now)) ? 'stopping' : 'none';
   }
 }
 

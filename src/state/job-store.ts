@@ -116,81 +116,97 @@ export interface DueCallback {
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
 
-export interface JobStore {
-  /**
-   * Runs the operations in one transaction, each in its own savepoint: one that throws is undone
-   * alone and reported, the others commit. `barrier`: the commit is made durable before this
-   * returns (something outside the process acts on it next).
-   */
-  transact<T>(ops: ReadonlyArray<() => T>, barrier: boolean): Settled<T>[];
-
-  // --- Foreman side ---
+/**
+ * The changes a group transaction runs (rex/group-commit.ts). On the store itself each is a
+ * transaction of its own; on the handle `transact` passes, each runs inside the caller's.
+ */
+export interface JobChanges {
   /** All or nothing. Children whose task id is already known are left as they are and listed. */
-  insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number): { existing: string[] };
-  task(taskId: string): JobRecord | undefined;
-  parent(id: string): ParentRecord | undefined;
-  output(taskId: string): OutputItem[];
-  countJobs(which: 'unfinished' | 'finished' | 'all'): number;
-  /**
-   * At start-up: callbacks leased by a process that is gone (or waiting out a back-off) are due
-   * now, so results owed from before a restart go out at once. Returns how many.
-   */
-  releaseCallbacks(now: number): number;
-  /** Jobs per state (ready_for_pickup, notified, delivered, running, finished). */
-  countByState(): Record<string, number>;
-  countParents(): number;
+  insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number): Promise<{ existing: string[] }>;
+  task(taskId: string): Promise<JobRecord | undefined>;
   /**
    * Ends a job: appends `debugLines` (output_type 'debug'), records the exit, owes Foreman a
    * callback. Only from `onlyFrom` when given; false when the job was not in such a state.
    */
-  finish(taskId: string, exit: ExitStatus, debugLines: string[], now: number, onlyFrom?: readonly JobState[]): boolean;
+  finish(taskId: string, exit: ExitStatus, debugLines: string[], now: number, onlyFrom?: readonly JobState[]): Promise<boolean>;
   /**
    * A fetched job is asked to stop: notes `debugLine`, queues the MQTT cancel, and gives the
    * host until `killDue` to report its exit. False when not executing or already stopping.
    */
-  requestStop(taskId: string, debugLine: string, killDue: number, now: number): boolean;
+  requestStop(taskId: string, debugLine: string, killDue: number, now: number): Promise<boolean>;
+  /** Delivers the job once: the first fetch wins and fixes the delivery nonce. */
+  deliver(jobUuid: string, host: string, delivery: string, now: number): Promise<JobRecord | undefined>;
+  /** Output first, in order, then the exit if any; only for the accepted delivery. */
+  applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): Promise<UpdateOutcome>;
+}
+
+/** One change of a group: it gets the transaction's handle and must do all its work through it. */
+export type JobOp<T> = (tx: JobChanges) => Promise<T>;
+
+/**
+ * Every method returns a promise: a driver may be a network round trip away. Implementations
+ * never run two transactions of one store interleaved on one connection.
+ */
+export interface JobStore extends JobChanges {
+  /**
+   * Runs the operations in one transaction, in order, each in its own savepoint: one that
+   * throws is undone alone and reported, the others commit. `barrier`: the commit is made
+   * durable before this resolves (something outside the process acts on it next).
+   */
+  transact<T>(ops: ReadonlyArray<JobOp<T>>, barrier: boolean): Promise<Settled<T>[]>;
+  /** Transactions that may usefully run at once (1 for an embedded file, the pool size for a server). */
+  readonly parallelism: number;
+
+  // --- Foreman side ---
+  parent(id: string): Promise<ParentRecord | undefined>;
+  output(taskId: string): Promise<OutputItem[]>;
+  countJobs(which: 'unfinished' | 'finished' | 'all'): Promise<number>;
+  /**
+   * At start-up: callbacks leased by a process that is gone (or waiting out a back-off) are due
+   * now, so results owed from before a restart go out at once. Returns how many.
+   */
+  releaseCallbacks(now: number): Promise<number>;
+  /** Jobs per state (ready_for_pickup, notified, delivered, running, finished). */
+  countByState(): Promise<Record<string, number>>;
+  countParents(): Promise<number>;
 
   // --- host side ---
   /** Undelivered job uuids of a host, oldest first. */
-  hostQueue(host: string): string[];
+  hostQueue(host: string): Promise<string[]>;
   /** The job if this host may fetch it now (not yet delivered), without delivering it. */
-  deliverable(jobUuid: string, host: string): JobRecord | undefined;
-  /** Delivers the job once: the first fetch wins and fixes the delivery nonce. */
-  deliver(jobUuid: string, host: string, delivery: string, now: number): JobRecord | undefined;
+  deliverable(jobUuid: string, host: string): Promise<JobRecord | undefined>;
   /** A job of this host that is not finished (for the cancel content URL). */
-  activeJob(jobUuid: string, host: string): JobRecord | undefined;
-  /** Output first, in order, then the exit if any; only for the accepted delivery. */
-  applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): UpdateOutcome;
+  activeJob(jobUuid: string, host: string): Promise<JobRecord | undefined>;
 
   // --- doorbells ---
   /** Jobs rung and not fetched whose slot has not expired, plus jobs fetched and not finished. */
-  inFlight(now: number): number;
+  inFlight(now: number): Promise<number>;
   /** Jobs whose (first or next) doorbell is due, oldest due first. */
-  dueDoorbells(now: number, limit: number): DoorbellTarget[];
+  dueDoorbells(now: number, limit: number): Promise<DoorbellTarget[]>;
   /** Doorbells handed to the broker: state notified, a rate-limit slot until `slotUntil`, retried at `retryAt` unless confirmed. */
-  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): void;
+  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): Promise<void>;
   /** Next doorbell of still unfetched jobs at `at` (a resend after a confirmed one, or a retry). */
-  rescheduleDoorbells(taskIds: string[], at: number): void;
+  rescheduleDoorbells(taskIds: string[], at: number): Promise<void>;
   /** Stops whose MQTT cancel has not been confirmed by the broker yet. */
-  dueCancels(limit: number): DoorbellTarget[];
-  cancelsPublished(taskIds: string[]): void;
+  dueCancels(limit: number): Promise<DoorbellTarget[]>;
+  cancelsPublished(taskIds: string[]): Promise<void>;
 
   // --- deadlines ---
-  duePickups(now: number, limit: number): string[];
-  dueExecTimeouts(now: number, limit: number): string[];
-  dueKills(now: number, limit: number): string[];
+  duePickups(now: number, limit: number): Promise<string[]>;
+  dueExecTimeouts(now: number, limit: number): Promise<string[]>;
+  dueKills(now: number, limit: number): Promise<string[]>;
   /** The earliest scheduled moment of any kind (deadline, doorbell, callback), if any. */
-  nextDue(): number | undefined;
+  nextDue(): Promise<number | undefined>;
 
   // --- callbacks ---
-  dueCallbacks(now: number, limit: number): DueCallback[];
+  dueCallbacks(now: number, limit: number): Promise<DueCallback[]>;
   /** Taken by a POST in flight; due again at `until` if its outcome is never recorded. */
-  leaseCallbacks(taskIds: string[], until: number): void;
-  callbacksDelivered(taskIds: string[], now: number): void;
-  callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): void;
+  leaseCallbacks(taskIds: string[], until: number): Promise<void>;
+  callbacksDelivered(taskIds: string[], now: number): Promise<void>;
+  callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): Promise<void>;
 
   /** Forgets finished jobs older than `finishedBefore` whose result Foreman has; then empty old parents. */
-  prune(finishedBefore: number, limit: number): number;
+  prune(finishedBefore: number, limit: number): Promise<number>;
 
-  close(): void;
+  close(): Promise<void>;
 }

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { MigrateResult } from './migrate.js';
 import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
+import { OneAtATime } from './one-at-a-time.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import {
   EXECUTING_STATES,
@@ -21,6 +22,8 @@ import {
   type NewParent,
   type OutputItem,
   type ParentRecord,
+  type JobChanges,
+  type JobOp,
   type Settled,
   type UpdateOutcome,
 } from './job-store.js';
@@ -173,11 +176,12 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
-export class SqliteJobStore implements JobStore {
+/** The spool's statements, synchronous, each change its own transaction (a savepoint when nested). */
+class SyncSpool {
   readonly migrated: MigrateResult;
-  private readonly db: Database.Database;
+  readonly db: Database.Database;
   private readonly sql: ReturnType<typeof prepareStatements>;
-  private readonly writer: SqliteWriter;
+  readonly writer: SqliteWriter;
 
   constructor(
     readonly file: string,
@@ -193,19 +197,6 @@ export class SqliteJobStore implements JobStore {
       db.close();
       throw err;
     }
-  }
-
-  transact<T>(ops: ReadonlyArray<() => T>, barrier: boolean): Settled<T>[] {
-    const run = () =>
-      ops.map((op): Settled<T> => {
-        try {
-          // Nested inside the outer transaction this is a SAVEPOINT: a failure undoes this op only.
-          return { ok: true, value: this.writer.transaction(op) as T };
-        } catch (error) {
-          return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-        }
-      });
-    return barrier ? this.barrier(run) : this.write(run);
   }
 
   insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number): { existing: string[] } {
@@ -448,12 +439,179 @@ export class SqliteJobStore implements JobStore {
     return changed > 0;
   }
 
-  private barrier<T>(fn: () => T): T {
-    return this.writer.barrier(fn);
-  }
-
   private write<T>(fn: () => T): T {
     return this.writer.write(fn);
+  }
+}
+
+/**
+ * The JobStore on the state file. better-sqlite3 runs every statement synchronously, so a call
+ * that finds the connection free is done before it returns its promise; only a group
+ * transaction spans promise turns, and calls arriving meanwhile wait for its commit rather than
+ * read its uncommitted rows.
+ */
+export class SqliteJobStore implements JobStore {
+  readonly parallelism = 1;
+  readonly migrated: MigrateResult;
+  private readonly spool: SyncSpool;
+  private readonly turn = new OneAtATime();
+  private readonly barriers: boolean;
+  private readonly tx: JobChanges;
+  private readonly control: Record<'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit' | 'rollback', Database.Statement>;
+
+  constructor(
+    readonly file: string,
+    options: ConnectionOptions = {},
+  ) {
+    this.spool = new SyncSpool(file, options);
+    this.migrated = this.spool.migrated;
+    this.barriers = (options.synchronous ?? 'barrier') === 'barrier';
+    const db = this.spool.db;
+    this.control = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      savepoint: db.prepare('SAVEPOINT job_op'),
+      release: db.prepare('RELEASE job_op'),
+      rollbackTo: db.prepare('ROLLBACK TO job_op'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+    };
+    // Inside transact the transaction is open: the spool's own transactions nest as savepoints.
+    const spool = this.spool;
+    this.tx = {
+      insertLaunch: async (parent, jobs, now) => spool.insertLaunch(parent, jobs, now),
+      task: async (taskId) => spool.task(taskId),
+      finish: async (taskId, exit, lines, now, onlyFrom) => spool.finish(taskId, exit, lines, now, onlyFrom),
+      requestStop: async (taskId, line, killDue, now) => spool.requestStop(taskId, line, killDue, now),
+      deliver: async (jobUuid, host, delivery, now) => spool.deliver(jobUuid, host, delivery, now),
+      applyUpdates: async (jobUuid, host, delivery, updates, now, max) => spool.applyUpdates(jobUuid, host, delivery, updates, now, max),
+    };
+  }
+
+  transact<T>(ops: ReadonlyArray<JobOp<T>>, barrier: boolean): Promise<Settled<T>[]> {
+    return this.turn.run(async () => {
+      const db = this.spool.db;
+      const durable = barrier && this.barriers;
+      // Acts from the next commit on and is refused inside a transaction (see SqliteWriter).
+      if (durable) db.pragma('synchronous = FULL');
+      try {
+        this.control.begin.run();
+        const settled: Settled<T>[] = [];
+        try {
+          for (const op of ops) {
+            this.control.savepoint.run();
+            try {
+              settled.push({ ok: true, value: await op(this.tx) });
+              this.control.release.run();
+            } catch (error) {
+              this.control.rollbackTo.run();
+              this.control.release.run();
+              settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
+            }
+          }
+          this.control.commit.run();
+        } catch (err) {
+          if (db.inTransaction) this.control.rollback.run();
+          throw err;
+        }
+        return settled;
+      } finally {
+        if (durable) db.pragma('synchronous = NORMAL');
+      }
+    });
+  }
+
+  insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number) {
+    return this.turn.run(() => this.spool.insertLaunch(parent, jobs, now));
+  }
+  task(taskId: string) {
+    return this.turn.run(() => this.spool.task(taskId));
+  }
+  finish(taskId: string, exit: ExitStatus, debugLines: string[], now: number, onlyFrom?: readonly JobState[]) {
+    return this.turn.run(() => this.spool.finish(taskId, exit, debugLines, now, onlyFrom));
+  }
+  requestStop(taskId: string, debugLine: string, killDue: number, now: number) {
+    return this.turn.run(() => this.spool.requestStop(taskId, debugLine, killDue, now));
+  }
+  deliver(jobUuid: string, host: string, delivery: string, now: number) {
+    return this.turn.run(() => this.spool.deliver(jobUuid, host, delivery, now));
+  }
+  applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number) {
+    return this.turn.run(() => this.spool.applyUpdates(jobUuid, host, delivery, updates, now, maxOutputBytes));
+  }
+  parent(id: string) {
+    return this.turn.run(() => this.spool.parent(id));
+  }
+  output(taskId: string) {
+    return this.turn.run(() => this.spool.output(taskId));
+  }
+  countJobs(which: 'unfinished' | 'finished' | 'all') {
+    return this.turn.run(() => this.spool.countJobs(which));
+  }
+  releaseCallbacks(now: number) {
+    return this.turn.run(() => this.spool.releaseCallbacks(now));
+  }
+  countByState() {
+    return this.turn.run(() => this.spool.countByState());
+  }
+  countParents() {
+    return this.turn.run(() => this.spool.countParents());
+  }
+  hostQueue(host: string) {
+    return this.turn.run(() => this.spool.hostQueue(host));
+  }
+  deliverable(jobUuid: string, host: string) {
+    return this.turn.run(() => this.spool.deliverable(jobUuid, host));
+  }
+  activeJob(jobUuid: string, host: string) {
+    return this.turn.run(() => this.spool.activeJob(jobUuid, host));
+  }
+  inFlight(now: number) {
+    return this.turn.run(() => this.spool.inFlight(now));
+  }
+  dueDoorbells(now: number, limit: number) {
+    return this.turn.run(() => this.spool.dueDoorbells(now, limit));
+  }
+  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number) {
+    return this.turn.run(() => this.spool.markRinging(taskIds, now, slotUntil, retryAt));
+  }
+  rescheduleDoorbells(taskIds: string[], at: number) {
+    return this.turn.run(() => this.spool.rescheduleDoorbells(taskIds, at));
+  }
+  dueCancels(limit: number) {
+    return this.turn.run(() => this.spool.dueCancels(limit));
+  }
+  cancelsPublished(taskIds: string[]) {
+    return this.turn.run(() => this.spool.cancelsPublished(taskIds));
+  }
+  duePickups(now: number, limit: number) {
+    return this.turn.run(() => this.spool.duePickups(now, limit));
+  }
+  dueExecTimeouts(now: number, limit: number) {
+    return this.turn.run(() => this.spool.dueExecTimeouts(now, limit));
+  }
+  dueKills(now: number, limit: number) {
+    return this.turn.run(() => this.spool.dueKills(now, limit));
+  }
+  nextDue() {
+    return this.turn.run(() => this.spool.nextDue());
+  }
+  dueCallbacks(now: number, limit: number) {
+    return this.turn.run(() => this.spool.dueCallbacks(now, limit));
+  }
+  leaseCallbacks(taskIds: string[], until: number) {
+    return this.turn.run(() => this.spool.leaseCallbacks(taskIds, until));
+  }
+  callbacksDelivered(taskIds: string[], now: number) {
+    return this.turn.run(() => this.spool.callbacksDelivered(taskIds, now));
+  }
+  callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number) {
+    return this.turn.run(() => this.spool.callbacksFailed(retries, error, now));
+  }
+  prune(finishedBefore: number, limit: number) {
+    return this.turn.run(() => this.spool.prune(finishedBefore, limit));
+  }
+  close() {
+    return this.turn.run(() => this.spool.close());
   }
 }
 

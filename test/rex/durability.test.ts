@@ -55,7 +55,7 @@ describe('durability of results', () => {
       expect(mine.at(-1)!.status).toBe(200);
       for (const j of jobs) {
         expect(foreman.results.get(`ft-${j.taskId}`)).toMatchObject({ exit_status: 0, result: [{ output_type: 'stdout', output: 'ok\n' }] });
-        expect(rex.daemon.rex!.store.task(j.taskId)).toMatchObject({ callbackState: 'done', callbackAttempts: expect.any(Number) });
+        expect(await rex.daemon.rex!.store.task(j.taskId)).toMatchObject({ callbackState: 'done', callbackAttempts: expect.any(Number) });
       }
     } finally {
       foreman.fail(0);

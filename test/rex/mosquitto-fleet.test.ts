@@ -159,7 +159,7 @@ describe('REX through Mosquitto with simulated hosts on their own certificates',
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
-  const jobUuid = (j: JobSpec) => rex.daemon.rex!.store.task(j.taskId)!.jobUuid;
+  const jobUuid = async (j: JobSpec) => (await rex.daemon.rex!.store.task(j.taskId))!.jobUuid;
   const launch = async (jobs: JobSpec[]) => {
     const reply = await postJson(rex.foreman, '/dynflow/tasks/launch', batchLaunch(jobs, rex.url));
     expect(reply.status).toBe(200);
@@ -175,7 +175,7 @@ describe('REX through Mosquitto with simulated hosts on their own certificates',
     const postsBefore = foreman.posts.length;
     const jobs = names.slice(0, HOSTS).map((host, i) => job(host, 3, i % 5, `batch ${i}`));
     const parent = await launch(jobs);
-    const uuids = new Map(jobs.map((j) => [jobUuid(j), j]));
+    const uuids = new Map(await Promise.all(jobs.map(async (j) => [await jobUuid(j), j] as const)));
     await sim.waitForCount('every job started', (e) => e.event === 'started' && uuids.has(e.job!), HOSTS, 20_000);
 
     // While the scripts sleep: all 50 count as running, read running/pending, live output has no exit.
@@ -363,7 +363,7 @@ rex:
     const during = hosts.map((h, i) => job(h, 0.1, (i % 4) + 2, `during ${i}`));
     const after = hosts.map((h, i) => job(h, 0.1, i % 2, `after ${i}`));
     await launch(across);
-    const uAcross = new Set(across.map(jobUuid));
+    const uAcross = new Set(await Promise.all(across.map(jobUuid)));
     await sim.waitForCount('the first jobs started', (e) => e.event === 'started' && uAcross.has(e.job!), HOSTS, 20_000);
 
     const restarted = broker.restart();
@@ -386,7 +386,7 @@ rex:
     expect(new Set(events.filter((e) => e.event === 'subscribed').map((e) => e.host))).toEqual(new Set(hosts));
     const started = countBy(events, 'started');
     expect(started.size).toBe(jobs.length);
-    for (const j of jobs) expect({ task: j.taskId, started: started.get(jobUuid(j)) }).toEqual({ task: j.taskId, started: 1 });
+    for (const j of jobs) expect({ task: j.taskId, started: started.get(await jobUuid(j)) }).toEqual({ task: j.taskId, started: 1 });
     expect(events.filter((e) => e.event === 'posted' && e.status !== 200)).toEqual([]);
     expect(rex.daemon.rex!.mqttConnected).toBe(true);
   }, 45_000);

@@ -1,10 +1,8 @@
 // The spool's storage contract: guarded transitions, single delivery, ordered output,
 // callbacks owed until acknowledged, housekeeping, and group transactions.
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
-import type { NewJob } from '../../src/state/job-store.js';
-import { openJobStore } from '../../src/state/open-store.js';
-import type { SqliteJobStore } from '../../src/state/sqlite-job-store.js';
-import { tempDir } from './temp-store.js';
+import type { JobStore, NewJob } from '../../src/state/job-store.js';
+import { jobStoreDrivers, type JobStoreFixture } from './job-store-drivers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -26,55 +24,54 @@ function job(n: number, over: Partial<NewJob> = {}): NewJob {
   };
 }
 
-describe('job store', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let store: SqliteJobStore;
-  beforeEach(() => {
-    tmp = tempDir();
-    store = openJobStore(tmp.dir);
+describe.each(jobStoreDrivers())('job store on $name', (driver) => {
+  let fixture: JobStoreFixture;
+  let store: JobStore;
+  beforeEach(async () => {
+    fixture = await driver.create();
+    store = await fixture.open();
   });
-  afterEach(() => {
-    store.close();
-    tmp.remove();
-  });
-
-  it('stores a launch whole and leaves known task ids as they are', () => {
-    expect(store.insertLaunch({ id: 'parent-1', operation: 'ssh' }, [job(1), job(2)], T0)).toEqual({ existing: [] });
-    expect(store.insertLaunch(null, [job(2, { jobUuid: 'other' }), job(3, { parentId: null })], T0)).toEqual({ existing: ['task-2'] });
-    expect(store.task('task-2')!.jobUuid).toBe('uuid-2');
-    expect(store.parent('parent-1')).toMatchObject({ children: 2, unfinished: 2 });
-    expect(store.task('task-1')).toMatchObject({ state: 'ready_for_pickup', callback: { task_id: 'ft-1', step_id: 3 }, input: { hostname: 'h1' } });
-    expect([store.countJobs('unfinished'), store.countJobs('finished'), store.countParents()]).toEqual([3, 0, 1]);
+  afterEach(async () => {
+    await fixture.cleanup();
   });
 
-  it('rings due doorbells, counts them in flight for their slot, then resends only unfetched ones', () => {
-    store.insertLaunch(null, [job(1), job(2)], T0);
-    expect(store.dueDoorbells(T0, 10).map((d) => d.taskId)).toEqual(['task-1', 'task-2']);
-    store.markRinging(['task-1', 'task-2'], T0, T0 + 5000, T0 + 45_000);
-    expect(store.task('task-1')!.state).toBe('notified');
-    expect(store.inFlight(T0 + 1000)).toBe(2);
-    expect(store.dueDoorbells(T0 + 1000, 10)).toEqual([]);
-    store.rescheduleDoorbells(['task-1', 'task-2'], T0 + 60_000);
-    expect(store.deliver('uuid-1', 'h1.example.test', 'n1', T0 + 2000)).toMatchObject({ state: 'delivered', delivery: 'n1' });
+  it('stores a launch whole and leaves known task ids as they are', async () => {
+    expect(await store.insertLaunch({ id: 'parent-1', operation: 'ssh' }, [job(1), job(2)], T0)).toEqual({ existing: [] });
+    expect(await store.insertLaunch(null, [job(2, { jobUuid: 'other' }), job(3, { parentId: null })], T0)).toEqual({ existing: ['task-2'] });
+    expect((await store.task('task-2'))!.jobUuid).toBe('uuid-2');
+    expect(await store.parent('parent-1')).toMatchObject({ children: 2, unfinished: 2 });
+    expect(await store.task('task-1')).toMatchObject({ state: 'ready_for_pickup', callback: { task_id: 'ft-1', step_id: 3 }, input: { hostname: 'h1' } });
+    expect([await store.countJobs('unfinished'), await store.countJobs('finished'), await store.countParents()]).toEqual([3, 0, 1]);
+  });
+
+  it('rings due doorbells, counts them in flight for their slot, then resends only unfetched ones', async () => {
+    await store.insertLaunch(null, [job(1), job(2)], T0);
+    expect((await store.dueDoorbells(T0, 10)).map((d) => d.taskId)).toEqual(['task-1', 'task-2']);
+    await store.markRinging(['task-1', 'task-2'], T0, T0 + 5000, T0 + 45_000);
+    expect((await store.task('task-1'))!.state).toBe('notified');
+    expect(await store.inFlight(T0 + 1000)).toBe(2);
+    expect(await store.dueDoorbells(T0 + 1000, 10)).toEqual([]);
+    await store.rescheduleDoorbells(['task-1', 'task-2'], T0 + 60_000);
+    expect(await store.deliver('uuid-1', 'h1.example.test', 'n1', T0 + 2000)).toMatchObject({ state: 'delivered', delivery: 'n1' });
     // Slot of the unfetched one expired; the fetched one counts until it finishes.
-    expect(store.inFlight(T0 + 6000)).toBe(1);
-    expect(store.dueDoorbells(T0 + 60_000, 10).map((d) => d.taskId)).toEqual(['task-2']);
+    expect(await store.inFlight(T0 + 6000)).toBe(1);
+    expect((await store.dueDoorbells(T0 + 60_000, 10)).map((d) => d.taskId)).toEqual(['task-2']);
     // A confirmation arriving after the fetch does not bring its doorbell back.
-    store.rescheduleDoorbells(['task-1'], T0 + 1);
-    expect(store.dueDoorbells(T0 + 60_000, 10).map((d) => d.taskId)).toEqual(['task-2']);
+    await store.rescheduleDoorbells(['task-1'], T0 + 1);
+    expect((await store.dueDoorbells(T0 + 60_000, 10)).map((d) => d.taskId)).toEqual(['task-2']);
   });
 
-  it('delivers a job once, to its own host, and takes updates only for that delivery', () => {
-    store.insertLaunch(null, [job(1)], T0);
-    expect(store.deliverable('uuid-1', 'h2.example.test')).toBeUndefined();
-    expect(store.deliver('uuid-1', 'h2.example.test', 'n', T0)).toBeUndefined();
-    expect(store.deliver('uuid-1', 'h1.example.test', 'n1', T0)!.script).toBe('echo hi');
-    expect(store.deliver('uuid-1', 'h1.example.test', 'n1', T0)).toBeUndefined();
-    expect(store.applyUpdates('uuid-1', 'h1.example.test', 'n2', [{ kind: 'output', stream: 'stdout', content: 'x' }], T0, 1e6)).toBe('unknown');
-    expect(store.applyUpdates('uuid-1', 'h2.example.test', 'n1', [], T0, 1e6)).toBe('unknown');
+  it('delivers a job once, to its own host, and takes updates only for that delivery', async () => {
+    await store.insertLaunch(null, [job(1)], T0);
+    expect(await store.deliverable('uuid-1', 'h2.example.test')).toBeUndefined();
+    expect(await store.deliver('uuid-1', 'h2.example.test', 'n', T0)).toBeUndefined();
+    expect((await store.deliver('uuid-1', 'h1.example.test', 'n1', T0))!.script).toBe('echo hi');
+    expect(await store.deliver('uuid-1', 'h1.example.test', 'n1', T0)).toBeUndefined();
+    expect(await store.applyUpdates('uuid-1', 'h1.example.test', 'n2', [{ kind: 'output', stream: 'stdout', content: 'x' }], T0, 1e6)).toBe('unknown');
+    expect(await store.applyUpdates('uuid-1', 'h2.example.test', 'n1', [], T0, 1e6)).toBe('unknown');
     const sameSecond = Date.parse('2026-01-05T13:56:35Z') * 1000;
     expect(
-      store.applyUpdates(
+      await store.applyUpdates(
         'uuid-1',
         'h1.example.test',
         'n1',
@@ -86,115 +83,114 @@ describe('job store', () => {
         1e6,
       ),
     ).toBe('accepted');
-    expect(store.task('task-1')!.state).toBe('running');
-    expect(store.applyUpdates('uuid-1', 'h1.example.test', 'n1', [{ kind: 'output', stream: 'stdout', content: 'c', atUs: sameSecond }, { kind: 'exit', code: 4 }], T0, 1e6)).toBe(
+    expect((await store.task('task-1'))!.state).toBe('running');
+    expect(await store.applyUpdates('uuid-1', 'h1.example.test', 'n1', [{ kind: 'output', stream: 'stdout', content: 'c', atUs: sameSecond }, { kind: 'exit', code: 4 }], T0, 1e6)).toBe(
       'finished',
     );
-    const out = store.output('task-1');
+    const out = await store.output('task-1');
     expect(out.map((o) => o.output)).toEqual(['a', 'b', 'c']);
     expect(out[1]!.timestamp).toBeGreaterThan(out[0]!.timestamp);
     expect(out[2]!.timestamp).toBeGreaterThan(out[1]!.timestamp);
-    const done = store.task('task-1')!;
+    const done = (await store.task('task-1'))!;
     expect(done).toMatchObject({ state: 'finished', outputState: 'running', exitStatus: 4, script: '', callbackState: 'pending' });
     // Received without a time: after the last output, never before it.
     expect(done.exitAt!).toBeGreaterThan(out[2]!.timestamp);
-    expect(store.applyUpdates('uuid-1', 'h1.example.test', 'n1', [], T0, 1e6)).toBe('unknown');
+    expect(await store.applyUpdates('uuid-1', 'h1.example.test', 'n1', [], T0, 1e6)).toBe('unknown');
   });
 
-  it('keeps at most max output bytes and says that it dropped the rest', () => {
-    store.insertLaunch(null, [job(1)], T0);
-    store.deliver('uuid-1', 'h1.example.test', '', T0);
+  it('keeps at most max output bytes and says that it dropped the rest', async () => {
+    await store.insertLaunch(null, [job(1)], T0);
+    await store.deliver('uuid-1', 'h1.example.test', '', T0);
     const out = (content: string) => ({ kind: 'output' as const, stream: 'stdout', content });
-    store.applyUpdates('uuid-1', 'h1.example.test', '', [out('12345'), out('67890'), out('x')], T0, 8);
-    store.applyUpdates('uuid-1', 'h1.example.test', '', [out('more'), { kind: 'exit', code: 0 }], T0, 8);
-    expect(store.output('task-1').map((o) => [o.output_type, o.output])).toEqual([
+    await store.applyUpdates('uuid-1', 'h1.example.test', '', [out('12345'), out('67890'), out('x')], T0, 8);
+    await store.applyUpdates('uuid-1', 'h1.example.test', '', [out('more'), { kind: 'exit', code: 0 }], T0, 8);
+    expect((await store.output('task-1')).map((o) => [o.output_type, o.output])).toEqual([
       ['stdout', '12345'],
       ['debug', 'Output truncated: this job produced more than 8 bytes of output; the rest was dropped'],
     ]);
-    expect(store.task('task-1')!.exitStatus).toBe(0);
+    expect((await store.task('task-1'))!.exitStatus).toBe(0);
   });
 
-  it('finishes only from the states asked for; a stop queues the cancel and sets the kill deadline', () => {
-    store.insertLaunch(null, [job(1), job(2)], T0);
-    expect(store.finish('task-1', 'EXCEPTION', ['gone'], T0, ['delivered', 'running'])).toBe(false);
-    expect(store.requestStop('task-1', 'stop', T0 + 1000, T0)).toBe(false);
-    store.deliver('uuid-1', 'h1.example.test', '', T0);
-    expect(store.requestStop('task-1', 'stop it', T0 + 1000, T0)).toBe(true);
-    expect(store.requestStop('task-1', 'again', T0 + 1000, T0)).toBe(false);
-    expect(store.task('task-1')!.stopping).toBe(true);
-    expect(store.dueCancels(10).map((c) => c.taskId)).toEqual(['task-1']);
-    store.cancelsPublished(['task-1']);
-    expect(store.dueCancels(10)).toEqual([]);
-    expect(store.dueKills(T0 + 999, 10)).toEqual([]);
-    expect(store.dueKills(T0 + 1000, 10)).toEqual(['task-1']);
-    expect(store.finish('task-1', 'EXCEPTION', ['no exit'], T0 + 1000, ['delivered', 'running'])).toBe(true);
-    expect(store.output('task-1').map((o) => o.output)).toEqual(['stop it', 'no exit']);
-    expect(store.dueKills(T0 + 5000, 10)).toEqual([]);
-    expect(store.duePickups(T0 + 60_000, 10)).toEqual(['task-2']);
-    expect(store.finish('task-2', 'EXCEPTION', ['late'], T0, ['ready_for_pickup', 'notified'])).toBe(true);
-    expect(store.task('task-2')).toMatchObject({ outputState: 'ready_for_pickup', exitStatus: 'EXCEPTION' });
-    expect(store.duePickups(T0 + 60_000, 10)).toEqual([]);
+  it('finishes only from the states asked for; a stop queues the cancel and sets the kill deadline', async () => {
+    await store.insertLaunch(null, [job(1), job(2)], T0);
+    expect(await store.finish('task-1', 'EXCEPTION', ['gone'], T0, ['delivered', 'running'])).toBe(false);
+    expect(await store.requestStop('task-1', 'stop', T0 + 1000, T0)).toBe(false);
+    await store.deliver('uuid-1', 'h1.example.test', '', T0);
+    expect(await store.requestStop('task-1', 'stop it', T0 + 1000, T0)).toBe(true);
+    expect(await store.requestStop('task-1', 'again', T0 + 1000, T0)).toBe(false);
+    expect((await store.task('task-1'))!.stopping).toBe(true);
+    expect((await store.dueCancels(10)).map((c) => c.taskId)).toEqual(['task-1']);
+    await store.cancelsPublished(['task-1']);
+    expect(await store.dueCancels(10)).toEqual([]);
+    expect(await store.dueKills(T0 + 999, 10)).toEqual([]);
+    expect(await store.dueKills(T0 + 1000, 10)).toEqual(['task-1']);
+    expect(await store.finish('task-1', 'EXCEPTION', ['no exit'], T0 + 1000, ['delivered', 'running'])).toBe(true);
+    expect((await store.output('task-1')).map((o) => o.output)).toEqual(['stop it', 'no exit']);
+    expect(await store.dueKills(T0 + 5000, 10)).toEqual([]);
+    expect(await store.duePickups(T0 + 60_000, 10)).toEqual(['task-2']);
+    expect(await store.finish('task-2', 'EXCEPTION', ['late'], T0, ['ready_for_pickup', 'notified'])).toBe(true);
+    expect(await store.task('task-2')).toMatchObject({ outputState: 'ready_for_pickup', exitStatus: 'EXCEPTION' });
+    expect(await store.duePickups(T0 + 60_000, 10)).toEqual([]);
   });
 
-  it('owes a callback until it is acknowledged, with leases and retries', () => {
-    store.insertLaunch(null, [job(1), job(2, { callback: null })], T0);
-    store.finish('task-1', 0, [], T0);
-    store.finish('task-2', 0, [], T0);
-    expect(store.task('task-2')!.callbackState).toBe('none');
-    expect(store.dueCallbacks(T0, 10)).toEqual([{ taskId: 'task-1', callback: { task_id: 'ft-1', step_id: 3 }, attempts: 0 }]);
-    store.leaseCallbacks(['task-1'], T0 + 35_000);
-    expect(store.dueCallbacks(T0 + 1000, 10)).toEqual([]);
+  it('owes a callback until it is acknowledged, with leases and retries', async () => {
+    await store.insertLaunch(null, [job(1), job(2, { callback: null })], T0);
+    await store.finish('task-1', 0, [], T0);
+    await store.finish('task-2', 0, [], T0);
+    expect((await store.task('task-2'))!.callbackState).toBe('none');
+    expect(await store.dueCallbacks(T0, 10)).toEqual([{ taskId: 'task-1', callback: { task_id: 'ft-1', step_id: 3 }, attempts: 0 }]);
+    await store.leaseCallbacks(['task-1'], T0 + 35_000);
+    expect(await store.dueCallbacks(T0 + 1000, 10)).toEqual([]);
     // A restart: the lease belonged to a process that is gone, the result is owed now.
-    expect(store.releaseCallbacks(T0 + 500)).toBe(1);
-    expect(store.dueCallbacks(T0 + 500, 10).map((d) => d.taskId)).toEqual(['task-1']);
-    store.leaseCallbacks(['task-1'], T0 + 35_000);
-    store.callbacksFailed([{ taskId: 'task-1', retryAt: T0 + 2000 }], 'Foreman answered 500', T0 + 1000);
-    expect(store.task('task-1')).toMatchObject({ callbackAttempts: 1, callbackError: 'Foreman answered 500' });
-    expect(store.nextDue()).toBe(T0 + 2000);
-    expect(store.dueCallbacks(T0 + 2000, 10)[0]!.attempts).toBe(1);
-    store.callbacksDelivered(['task-1'], T0 + 2000);
-    expect(store.task('task-1')).toMatchObject({ callbackState: 'done', callbackError: null });
-    expect(store.nextDue()).toBeUndefined();
+    expect(await store.releaseCallbacks(T0 + 500)).toBe(1);
+    expect((await store.dueCallbacks(T0 + 500, 10)).map((d) => d.taskId)).toEqual(['task-1']);
+    await store.leaseCallbacks(['task-1'], T0 + 35_000);
+    await store.callbacksFailed([{ taskId: 'task-1', retryAt: T0 + 2000 }], 'Foreman answered 500', T0 + 1000);
+    expect(await store.task('task-1')).toMatchObject({ callbackAttempts: 1, callbackError: 'Foreman answered 500' });
+    expect(await store.nextDue()).toBe(T0 + 2000);
+    expect((await store.dueCallbacks(T0 + 2000, 10))[0]!.attempts).toBe(1);
+    await store.callbacksDelivered(['task-1'], T0 + 2000);
+    expect(await store.task('task-1')).toMatchObject({ callbackState: 'done', callbackError: null });
+    expect(await store.nextDue()).toBeUndefined();
   });
 
-  it('forgets finished jobs after retention only once Foreman has them, then their empty parent', () => {
-    store.insertLaunch({ id: 'parent-1', operation: 'ssh' }, [job(1), job(2)], T0);
-    store.finish('task-1', 0, ['x'], T0);
-    store.finish('task-2', 0, [], T0);
-    store.callbacksDelivered(['task-1'], T0);
-    expect(store.prune(T0 + 1, 100)).toBe(1);
-    expect(store.task('task-1')).toBeUndefined();
-    expect(store.output('task-1')).toEqual([]);
-    expect(store.parent('parent-1')).toBeDefined();
-    store.callbacksDelivered(['task-2'], T0);
-    expect(store.prune(T0 + 1, 100)).toBe(1);
-    expect(store.parent('parent-1')).toBeUndefined();
+  it('forgets finished jobs after retention only once Foreman has them, then their empty parent', async () => {
+    await store.insertLaunch({ id: 'parent-1', operation: 'ssh' }, [job(1), job(2)], T0);
+    await store.finish('task-1', 0, ['x'], T0);
+    await store.finish('task-2', 0, [], T0);
+    await store.callbacksDelivered(['task-1'], T0);
+    expect(await store.prune(T0 + 1, 100)).toBe(1);
+    expect(await store.task('task-1')).toBeUndefined();
+    expect(await store.output('task-1')).toEqual([]);
+    expect(await store.parent('parent-1')).toBeDefined();
+    await store.callbacksDelivered(['task-2'], T0);
+    expect(await store.prune(T0 + 1, 100)).toBe(1);
+    expect(await store.parent('parent-1')).toBeUndefined();
   });
 
-  it('commits a group of changes together, undoing only the one that failed', () => {
-    store.insertLaunch(null, [job(1), job(2)], T0);
-    const results = store.transact<unknown>(
+  it('commits a group of changes together, undoing only the one that failed', async () => {
+    await store.insertLaunch(null, [job(1), job(2)], T0);
+    const results = await store.transact<unknown>(
       [
-        () => store.deliver('uuid-1', 'h1.example.test', '', T0),
-        () => {
-          store.deliver('uuid-2', 'h2.example.test', '', T0);
+        (tx) => tx.deliver('uuid-1', 'h1.example.test', '', T0),
+        async (tx) => {
+          await tx.deliver('uuid-2', 'h2.example.test', '', T0);
           throw new Error('boom');
         },
       ],
       true,
     );
     expect(results.map((r) => r.ok)).toEqual([true, false]);
-    expect(store.task('task-1')!.state).toBe('delivered');
-    expect(store.task('task-2')!.state).toBe('ready_for_pickup');
+    expect((await store.task('task-1'))!.state).toBe('delivered');
+    expect((await store.task('task-2'))!.state).toBe('ready_for_pickup');
   });
 
-  it('survives a reopen with everything scheduled where it was', () => {
-    store.insertLaunch(null, [job(1, { execDue: T0 + 10_000 })], T0);
-    store.markRinging(['task-1'], T0, T0 + 5000, T0 + 45_000);
-    store.close();
-    store = openJobStore(tmp.dir);
-    expect(store.task('task-1')!.state).toBe('notified');
-    expect(store.nextDue()).toBe(T0 + 10_000);
-    expect(store.dueExecTimeouts(T0 + 10_000, 10)).toEqual(['task-1']);
+  it('survives a reopen with everything scheduled where it was', async () => {
+    await store.insertLaunch(null, [job(1, { execDue: T0 + 10_000 })], T0);
+    await store.markRinging(['task-1'], T0, T0 + 5000, T0 + 45_000);
+    store = await fixture.open();
+    expect((await store.task('task-1'))!.state).toBe('notified');
+    expect(await store.nextDue()).toBe(T0 + 10_000);
+    expect(await store.dueExecTimeouts(T0 + 10_000, 10)).toEqual(['task-1']);
   });
 });
