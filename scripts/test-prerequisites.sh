@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run before `npm test`: the suite talks to real programs (Mosquitto, Chromium, PostgreSQL,
-# HAProxy, systemd-socket-activate, openssl). As root on Debian, installs whichever are missing;
+# HAProxy, keepalived, systemd-socket-activate, openssl). As root on Debian, installs whichever are missing;
 # otherwise names, in one line, the command that installs them, and fails.
 set -uo pipefail
 
@@ -12,6 +12,7 @@ have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 # The server binaries, not only the psql client some images carry.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 have haproxy || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+have keepalived || [ -x /usr/sbin/keepalived ] || missing+=(keepalived)
 have systemd-socket-activate || missing+=(systemd)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
