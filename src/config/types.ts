@@ -147,10 +147,15 @@ export interface Config {
   /** undefined → everyone allowed; [] → everyone denied (as the smart proxy). */
   trusted_hosts?: string[];
   forward_verify: boolean;
+  /** Foreman, for what proxy-proxy sends it itself: template and registration relays, REX callbacks. */
   foreman_url?: string;
   /** Name and URL Foreman has proxy-proxy registered under (OpenSCAP report uploads name them). */
   registered_name?: string;
   registered_url?: string;
+  /** TLS towards foreman_url for the relays (smart-proxy names); each defaults to its ssl_* counterpart. */
+  foreman_ssl_ca?: string;
+  foreman_ssl_cert?: string;
+  foreman_ssl_key?: string;
   log_level: LogLevel;
   /** Largest request body accepted, bytes; more → 413. */
   max_body_bytes: number;

@@ -34,8 +34,9 @@ export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
   tftp: { policy: 'replicate', exposedSettings: ['tftp_servername'] },
   dhcp: { policy: 'failover', exposedSettings: [] },
   dns: { policy: 'failover', exposedSettings: [] },
-  templates: { policy: 'failover', exposedSettings: ['template_url'] },
-  registration: { policy: 'failover', exposedSettings: ['registration_url'] },
+  // Relayed to Foreman by proxy-proxy itself, so Foreman sees each host's own address (docs/host-identity.md).
+  templates: { policy: 'failover', exposedSettings: ['template_url'], localOnly: true },
+  registration: { policy: 'failover', exposedSettings: ['registration_url'], localOnly: true },
   puppetca: { policy: 'primary', exposedSettings: [] },
   puppet: { policy: 'failover', exposedSettings: [] },
   realm: { policy: 'failover', exposedSettings: [] },
