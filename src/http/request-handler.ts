@@ -113,7 +113,7 @@ export class RequestHandler {
         if (refusal) return answer(errorAnswer(req.headers, 403, refusal));
       }
       const doc =
-        path === '/features' ? runningFeatures(cfg) : path === '/version' ? versionDocument(cfg, rt.catalog) : v2Features(cfg, rt.catalog);
+        path === '/features' ? runningFeatures(cfg, rt.catalog) : path === '/version' ? versionDocument(cfg, rt.catalog) : v2Features(cfg, rt.catalog);
       return answer({ status: 200, contentType: 'json', body: JSON.stringify(doc) });
     }
 
