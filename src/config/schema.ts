@@ -246,6 +246,11 @@ const rexSchema = {
           default: 1000,
         },
         ttl: seconds('How long an unanswered doorbell counts against rate_limit (REX mqtt_ttl).', 1, 5),
+        silent_slot_timeout: seconds(
+          'A fetched job whose host has sent nothing for this long stops counting against rate_limit (hosts post output at most every 15 s while a script prints, nothing while it is silent, and never retry a lost post, so such a job may never report again). It keeps running and its results are still accepted; the limit is there to throttle fetches, not to wait for the silent. A job fetched before a restart and silent since stops counting at once.',
+          1,
+          600,
+        ),
       },
     },
     time_to_pickup: seconds(
@@ -260,6 +265,11 @@ const rexSchema = {
       minimum: 1,
       default: null,
     },
+    lost_report_timeout: seconds(
+      'A job that was fetched and unfinished when proxy-proxy stopped (or was killed) and from whose host nothing has come since the restart ends after this long with EXCEPTION and "No report from the host since proxy-proxy restarted at <time>": its exit may have been posted while nothing listened, and hosts never retry. Any report from the host first cancels this. The default (a day, Foreman\'s default time_to_pickup) leaves silent long scripts alone; lower it when jobs are known to be short. An execution_timeout_interval still applies on its own.',
+      1,
+      86400,
+    ),
     cancel_grace: seconds(
       'After a fetched job was asked over MQTT to stop (cancel or execution timeout), how long the host has to report its exit before the job ends with EXCEPTION.',
       1,

@@ -97,6 +97,8 @@ export interface RexMqttConfig extends TlsFiles {
   rate_limit: number | null;
   /** Seconds a doorbell holds a rate-limit slot while not fetched (REX mqtt_ttl). */
   ttl: number;
+  /** Seconds of silence after which a fetched job stops counting against rate_limit. */
+  silent_slot_timeout: number;
 }
 
 export interface RexCallbackConfig extends TlsFiles {
@@ -123,6 +125,8 @@ export interface RexConfig {
   time_to_pickup: number;
   /** Seconds, when Foreman sends none; null: no execution timeout. */
   execution_timeout_interval: number | null;
+  /** Seconds a job fetched before a restart may stay silent after it before it ends with EXCEPTION. */
+  lost_report_timeout: number;
   /** Seconds a host has to report its exit after being asked over MQTT to stop. */
   cancel_grace: number;
   max_script_bytes: number;
