@@ -4,7 +4,7 @@
 // rate-limit slot after the restart (new jobs run at once), `proxy-proxy status` lists the jobs,
 // and once rex.lost_report_timeout has passed they end at Foreman, once each, saying why.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { client } from '../support/http-client.js';
 import { issueHostCerts } from '../support/host-pki.js';
 import { foremanAcl, freePort, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startSimHostProcess, type SimHostProcess } from '../sim-host/sim-host-process.js';
-import { CLI, exited, startDaemonProcess, stopProcess } from './daemon-process.js';
+import { CLI, startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
 import { batchLaunch, createWorld, FOREMAN_CN, postJson, PROXY_CN, startFakeForeman, waitFor, type FakeForeman, type JobSpec, type World } from './rex-harness.js';
 
 const run = promisify(execFile);
@@ -27,8 +27,7 @@ describe('reports lost while proxy-proxy was down', () => {
   let foreman: FakeForeman;
   let sim: SimHostProcess;
   let dir: string;
-  let daemon: ChildProcess | undefined;
-  const log: string[] = [];
+  let daemon: DaemonProcess | undefined;
 
   beforeAll(async () => {
     world = await createWorld();
@@ -48,10 +47,7 @@ describe('reports lost while proxy-proxy was down', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
-    daemon.kill('SIGKILL');
-      await exited(daemon);
-    }
+    await daemon?.kill();
     if (sim) await sim.stop();
     await broker?.dispose();
     await foreman?.close();
@@ -64,10 +60,7 @@ describe('reports lost while proxy-proxy was down', () => {
     const base = `https://127.0.0.1:${httpsPort}`;
     const config = join(dir, 'proxy-proxy.yaml');
     const gate = join(dir, 'gate');
-    const writeConfig = (lostReportTimeout: number) =>
-      writeFileSync(
-        config,
-        `bind_host: 127.0.0.1
+    const yaml = (lostReportTimeout: number) => `bind_host: 127.0.0.1
 https_port: ${httpsPort}
 ssl_certificate: ${world.proxy.cert}
 ssl_private_key: ${world.proxy.key}
@@ -82,8 +75,7 @@ rex:
   lost_report_timeout: ${lostReportTimeout}
   mqtt: { broker: "${broker.tlsUrl}", ttl: 1, resend_interval: 2, rate_limit: ${RATE_LIMIT} }
   callback: { batch_interval_ms: 50, timeout_ms: 2000, retry: { base_ms: 100, max_ms: 500 } }
-`,
-      );
+`;
     const launch = async (jobs: JobSpec[]) => {
       const c = client(base, world.foreman);
       try {
@@ -103,8 +95,7 @@ rex:
     };
     const ft = (j: JobSpec) => `ft-${j.taskId}`;
 
-    writeConfig(3600);
-    daemon = await startDaemonProcess(config, log);
+    daemon = await startDaemonProcess(dir, 'proxy-proxy', yaml(3600));
     // Ten jobs take every slot; each waits (bounded) for the gate file, then prints and exits.
     // The worker sends its output with the exit, in one POST.
     const waitGate = `i=0; while [ ! -e '${gate}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`;
@@ -116,15 +107,14 @@ rex:
     await launch(stuck);
     await sim.waitForCount('every slot-holding job started', (e) => e.event === 'started', RATE_LIMIT, 20_000);
 
-    daemon.kill('SIGKILL');
-    await exited(daemon);
+    await daemon.kill();
     writeFileSync(gate, '');
     // Every exit is posted while nothing listens; the simulated worker does not retry.
     const lost = await sim.waitForCount('every exit posted into the outage', (e) => e.event === 'posted' && e.exit === true, RATE_LIMIT, 20_000);
     for (const e of lost) expect({ status: e.status, error: typeof e.error }).toEqual({ status: undefined, error: 'string' });
 
     const restartedAt = Date.now();
-    daemon = await startDaemonProcess(config, log);
+    daemon = await startDaemonProcess(dir, 'proxy-proxy', yaml(3600));
     // The ten lost reports hold no slot: twenty new jobs run now, while the ten still read running.
     const late: JobSpec[] = Array.from({ length: LATE_JOBS }, (_, k) => ({
       taskId: randomUUID(),
@@ -153,9 +143,8 @@ rex:
     for (const j of stuck) expect(text).toMatch(new RegExp(`^  ${j.taskId}  ${j.host.replace(/\./g, '\\.')} +${new Date(since).toISOString()}  (59m|1h0m)`, 'm'));
 
     // A shorter bound, applied at the next start: they end now, saying since when nothing came.
-    await stopProcess(daemon);
-    writeConfig(1);
-    daemon = await startDaemonProcess(config, log);
+    await daemon.stop();
+    daemon = await startDaemonProcess(dir, 'proxy-proxy', yaml(1));
     await waitFor(() => stuck.every((j) => foreman.results.has(ft(j))), 'the lost reports ended at Foreman', 20_000);
     const why = `No report from the host since proxy-proxy restarted at ${new Date(since).toISOString()}`;
     for (const j of stuck) {
@@ -171,7 +160,7 @@ rex:
     for (const j of [...stuck, ...late]) expect({ task: ft(j), n: accepted.get(ft(j)) }).toEqual({ task: ft(j), n: 1 });
     const after = await statuses(stuck);
     for (const j of stuck) expect(after[j.taskId]).toEqual({ state: 'stopped', result: 'success' });
-    await stopProcess(daemon);
+    await daemon.stop();
     daemon = undefined;
   }, 120_000);
 });
