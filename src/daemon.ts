@@ -21,7 +21,7 @@ import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
 import { FEATURE_DEFAULTS } from './features/catalog.js';
-import { advertisedRuntimeUrl, type ClusterDirectory } from './ops/cluster-ops.js';
+import { advertisedRuntimeUrl, type ClusterMembership } from './ops/cluster-ops.js';
 import { OPERATIONS as HOSTED_OPERATIONS } from './rex/launch-input.js';
 
 export interface DaemonOptions {
@@ -29,6 +29,8 @@ export interface DaemonOptions {
   resolver?: NameResolver;
   /** Quiet logger for in-process tests. */
   silent?: boolean;
+  /** The cluster this instance belongs to (the postgresql state driver's instances table). */
+  cluster?: ClusterMembership;
 }
 
 export class Daemon {
@@ -43,7 +45,7 @@ export class Daemon {
   readonly converge: Convergence;
   readonly drift: DriftScheduler;
   /** The cluster's instances (state.driver: postgresql); runtime operations apply to all of them. */
-  cluster: ClusterDirectory | undefined;
+  readonly cluster: ClusterMembership | undefined;
   /** Where the other instances reach this one's runtime API (set by start()). */
   runtimeUrl: string | null = null;
   /** The remote-execution spool, when rex.enabled (created by start()). */
@@ -61,6 +63,7 @@ export class Daemon {
     this.pluginStore = openPluginStore(config.state_dir);
     this.converge = new Convergence(this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
+    this.cluster = options.cluster;
     const resolver = options.resolver ?? new SystemResolver();
     this.handler = new RequestHandler(() => this.current, this.logger, this.logs, resolver, this.converge);
     this.metrics = new Metrics({
@@ -116,6 +119,7 @@ export class Daemon {
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
     this.runtimeUrl = advertisedRuntimeUrl(this.config, this.listeners);
+    await this.cluster?.join(this.runtimeUrl);
     this.drift.configure(this.config.drift);
     const features = Object.values(this.config.features).map((f) =>
       FEATURE_DEFAULTS[f.name]?.localOnly ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
@@ -204,6 +208,7 @@ export class Daemon {
     // No request can reach the spool now: commit what requests changed, settle callbacks in flight.
     await this.rex?.stop(bound);
     await driftStopped;
+    await this.cluster?.leave();
     this.converge.stop();
     await this.current.stop();
     this.store.close();

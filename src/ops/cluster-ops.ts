@@ -25,6 +25,12 @@ export interface ClusterDirectory {
   instances(): Promise<InstanceInfo[]>;
 }
 
+/** This instance's place in the cluster: its heartbeat row, written from start to stop. */
+export interface ClusterMembership extends ClusterDirectory {
+  join(runtimeUrl: string | null): Promise<void>;
+  leave(): Promise<void>;
+}
+
 /** What a forwarded operation did on one instance. */
 export interface InstanceOutcome {
   instance: string;
