@@ -10,6 +10,7 @@ import type { FeatureModule } from './features/route.js';
 import type { FeatureRuntime } from './fanout/request-context.js';
 import { Router } from './http/router.js';
 import type { Logger } from './ops/logger.js';
+import { ForemanClient, foremanTls } from './relay/foreman-client.js';
 
 export class Runtime {
   readonly backends = new Map<string, Backend>();
@@ -18,6 +19,8 @@ export class Runtime {
   readonly router: Router;
   readonly health: HealthChecker;
   readonly catalog: BackendCatalog;
+  /** proxy-proxy's own connection to Foreman, for the relays it serves itself (templates, registration). */
+  readonly foreman: ForemanClient | undefined;
 
   /**
    * `previous`: the runtime being replaced by a reload. Backends whose settings did not change
@@ -57,6 +60,7 @@ export class Runtime {
     const all = [...this.backends.values()];
     this.health = new HealthChecker(all, config.health_check);
     this.catalog = new BackendCatalog(all, Math.max(config.health_check.timeout_ms, 5_000));
+    this.foreman = config.foreman_url === undefined ? undefined : new ForemanClient(config.foreman_url, foremanTls(config));
   }
 
   start(): void {
@@ -69,6 +73,10 @@ export class Runtime {
     this.health.stop();
     this.catalog.stop();
     const taken = new Set(successor ? successor.backends.values() : []);
-    await Promise.all([...this.backends.values()].filter((b) => !taken.has(b)).map((b) => b.close()));
+    await Promise.all([
+      ...[...this.backends.values()].filter((b) => !taken.has(b)).map((b) => b.close()),
+      // Relays in flight finish first: close() waits for them.
+      this.foreman?.close(),
+    ]);
   }
 }

@@ -7,7 +7,7 @@ import { startSims, type SimProcess } from '../sims.js';
 import { median } from '../stats.js';
 import { fmt, markdownTable, type BenchOptions, type SectionResult } from '../types.js';
 
-const ALL_FEATURES = ['tftp: { policy: replicate }', 'dhcp: { policy: failover }', 'dns: {}', 'templates: {}', 'registration: {}', 'puppetca: {}', 'puppet: {}', 'realm: {}', 'bmc: {}', 'httpboot: {}', 'facts: {}', 'logs: {}']
+const ALL_FEATURES = ['tftp: { policy: replicate }', 'dhcp: { policy: failover }', 'dns: {}', 'templates: { settings: { template_url: "http://127.0.0.1:8000" } }', 'registration: {}', 'puppetca: {}', 'puppet: {}', 'realm: {}', 'bmc: {}', 'httpboot: {}', 'facts: {}', 'logs: {}']
   .map((f) => `  ${f}`)
   .join('\n');
 
@@ -17,7 +17,7 @@ export async function footprint(opts: BenchOptions): Promise<SectionResult> {
   const startMs: number[] = [];
   const rss: number[] = [];
   for (let i = 0; i < sizes.starts; i++) {
-    const d = await startDaemon({ label: 'footprint', backends: Object.fromEntries(sims.map((s) => [s.name, s.url])), features: ALL_FEATURES });
+    const d = await startDaemon({ label: 'footprint', backends: Object.fromEntries(sims.map((s) => [s.name, s.url])), features: ALL_FEATURES, extra: 'foreman_url: http://127.0.0.1:9' });
     startMs.push(d.startMs);
     // Idle: health checks running, no traffic.
     await sleep(sizes.idleMs);

@@ -40,7 +40,7 @@ export function registerDrift(program: Command): void {
 }
 
 export function registerStatus(program: Command): void {
-  daemonOptions(program.command('status').description("print the running daemon's backends, features and sagas; exit status 2 if it does not answer")).action(
+  daemonOptions(program.command('status').description("print the running daemon's backends, features, sagas and remote-execution spool; exit status 2 if it does not answer")).action(
     action(async (f: Flags) => {
       const { statusCommand } = await import('../ops/ops-commands.js');
       return statusCommand(opsFlags(f), process.stdout, process.stderr);

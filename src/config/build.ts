@@ -17,7 +17,19 @@ interface ValidData extends Omit<Config, 'bind_host' | 'trusted_hosts' | 'backen
 export function buildConfig(valid: unknown, source?: string): Config {
   const data = valid as ValidData;
   const backendNames = Object.keys(data.backends);
-  const optional = ['http_port', 'https_port', 'ssl_certificate', 'ssl_private_key', 'ssl_ca_file', 'foreman_url', 'registered_name', 'registered_url'] as const;
+  const optional = [
+    'http_port',
+    'https_port',
+    'ssl_certificate',
+    'ssl_private_key',
+    'ssl_ca_file',
+    'foreman_url',
+    'foreman_ssl_ca',
+    'foreman_ssl_cert',
+    'foreman_ssl_key',
+    'registered_name',
+    'registered_url',
+  ] as const;
   const config: Config = {
     ...(source === undefined ? {} : { source }),
     bind_host: typeof data.bind_host === 'string' ? [data.bind_host] : data.bind_host,

@@ -16,7 +16,7 @@ function mapping(value: unknown): Mapping | undefined {
 export function crossCheck(data: unknown, given: unknown): FoundProblem[] {
   const root = mapping(data);
   if (!root) return [];
-  return [...checkListeners(root), ...checkFeatures(root, mapping(given)), ...checkTimers(root), ...checkRex(root)];
+  return [...checkListeners(root), ...checkFeatures(root, mapping(given)), ...checkTimers(root), ...checkRex(root), ...checkRelays(root)];
 }
 
 function checkListeners(root: Mapping): FoundProblem[] {
@@ -140,6 +140,48 @@ function checkRex(root: Mapping): FoundProblem[] {
         problems.push({ path: ['rex', 'mqtt', 'embedded_port'], message: `must differ from ${listener} (${mqtt.embedded_port})` });
       }
     }
+  }
+  return problems;
+}
+
+/** An exposed URL setting the relays send to Foreman as `url` (smart-proxy `url` validator). */
+function urlProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be an http:// or https:// URL';
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'must be an http:// or https:// URL';
+  } catch {
+    return 'must be an http:// or https:// URL';
+  }
+}
+
+/** Templates and registration are relayed to Foreman by proxy-proxy itself, as the smart proxy does. */
+function checkRelays(root: Mapping): FoundProblem[] {
+  const features = mapping(root.features);
+  if (!features) return [];
+  const problems: FoundProblem[] = [];
+  const offered = (name: string) => name in features && mapping(features[name])?.enabled !== false;
+  for (const name of ['templates', 'registration']) {
+    if (offered(name) && root.foreman_url === undefined) {
+      problems.push({ path: ['features', name], message: `needs foreman_url: proxy-proxy relays ${name} requests to Foreman itself` });
+    }
+  }
+  const templateUrl = mapping(mapping(features.templates)?.settings)?.template_url;
+  if (offered('templates')) {
+    if (templateUrl === undefined || templateUrl === null || templateUrl === '') {
+      problems.push({
+        path: ['features', 'templates', 'settings'],
+        message: 'needs template_url: the URL hosts fetch templates from (proxy-proxy\'s VIP or name), passed to Foreman with every template request',
+      });
+    } else {
+      const problem = urlProblem(templateUrl);
+      if (problem) problems.push({ path: ['features', 'templates', 'settings', 'template_url'], message: problem });
+    }
+  }
+  const registrationUrl = mapping(mapping(features.registration)?.settings)?.registration_url;
+  if (offered('registration') && registrationUrl !== undefined && registrationUrl !== null) {
+    const problem = urlProblem(registrationUrl);
+    if (problem) problems.push({ path: ['features', 'registration', 'settings', 'registration_url'], message: problem });
   }
   return problems;
 }

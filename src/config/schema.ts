@@ -35,8 +35,9 @@ const FEATURE_DESCRIPTIONS: Record<string, string> = {
   tftp: 'TFTP: PXE loader configs per MAC, default menus and boot file downloads.',
   dhcp: 'DHCP: subnets, reservations and free-IP suggestions.',
   dns: 'DNS: A/AAAA/PTR/CNAME records.',
-  templates: 'Templates: relays /unattended and /userdata requests from hosts to Foreman.',
-  registration: 'Registration: relays host registration (/register) to Foreman.',
+  templates:
+    "Templates: proxy-proxy relays hosts' /unattended and /userdata requests to foreman_url itself, with the host's address in X-Forwarded-For. Needs foreman_url and settings.template_url.",
+  registration: "Registration: proxy-proxy relays host registration (/register) to foreman_url itself, exactly once. Needs foreman_url.",
   puppetca: 'Puppet CA: certificate signing, autosign entries and tokens.',
   puppet: 'Puppet: environments and classes.',
   realm: 'Realm: joins hosts to FreeIPA / Active Directory realms.',
@@ -55,8 +56,10 @@ const FEATURE_DESCRIPTIONS: Record<string, string> = {
 
 const SETTING_DESCRIPTIONS: Record<string, string> = {
   tftp_servername: 'TFTP server name reported to Foreman (DHCP next-server); set it to the address hosts should boot from.',
-  template_url: 'Template URL reported to Foreman; set it to the VIP or name in front of proxy-proxy.',
-  registration_url: 'Registration URL reported to Foreman; set it to the VIP or name in front of proxy-proxy.',
+  template_url:
+    'URL hosts fetch templates from: reported to Foreman and passed to it as `url` with every relayed template request; set it to the VIP or name of proxy-proxy (required).',
+  registration_url:
+    'URL hosts register through: reported to Foreman and passed to it as `url` with every relayed registration; set it to the VIP or name of proxy-proxy. Default: the URL the host used.',
   http_port: 'HTTP port reported for HTTP boot.',
   https_port: 'HTTPS port reported for HTTP boot.',
 };
@@ -83,9 +86,11 @@ function file(description: string): object {
 function featureSchema(name: string): object {
   const defaults = FEATURE_DEFAULTS[name];
   const settings = {
-    description: defaults.exposedSettings.length
-      ? `Overrides for the settings this feature reports in /v2/features (${defaults.exposedSettings.join(', ')}); unset ones come from the backends.`
-      : 'Overrides for exposed settings; this feature exposes none.',
+    description: !defaults.exposedSettings.length
+      ? 'Overrides for exposed settings; this feature exposes none.'
+      : defaults.localOnly
+        ? `The settings this feature reports in /v2/features (${defaults.exposedSettings.join(', ')}).`
+        : `Overrides for the settings this feature reports in /v2/features (${defaults.exposedSettings.join(', ')}); unset ones come from the backends.`,
     type: 'object',
     additionalProperties: false,
     default: {},
@@ -241,6 +246,11 @@ const rexSchema = {
           default: 1000,
         },
         ttl: seconds('How long an unanswered doorbell counts against rate_limit (REX mqtt_ttl).', 1, 5),
+        silent_slot_timeout: seconds(
+          'A fetched job whose host has sent nothing for this long stops counting against rate_limit (hosts post output at most every 15 s while a script prints, nothing while it is silent, and never retry a lost post, so such a job may never report again). It keeps running and its results are still accepted; the limit is there to throttle fetches, not to wait for the silent. A job fetched before a restart and silent since stops counting at once.',
+          1,
+          600,
+        ),
       },
     },
     time_to_pickup: seconds(
@@ -255,6 +265,11 @@ const rexSchema = {
       minimum: 1,
       default: null,
     },
+    lost_report_timeout: seconds(
+      'A job that was fetched and unfinished when proxy-proxy stopped (or was killed) and from whose host nothing has come since the restart ends after this long with EXCEPTION and "No report from the host since proxy-proxy restarted at <time>": its exit may have been posted while nothing listened, and hosts never retry. Any report from the host first cancels this. The default (a day, Foreman\'s default time_to_pickup) leaves silent long scripts alone; lower it when jobs are known to be short. An execution_timeout_interval still applies on its own.',
+      1,
+      86400,
+    ),
     cancel_grace: seconds(
       'After a fetched job was asked over MQTT to stop (cancel or execution timeout), how long the host has to report its exit before the job ends with EXCEPTION.',
       1,
@@ -339,7 +354,11 @@ export const configSchema = {
   required: ['features'],
   anyOf: [{ required: ['http_port'] }, { required: ['https_port'] }],
   // As the smart proxy: HTTPS needs all three files.
-  dependentRequired: { https_port: ['ssl_certificate', 'ssl_private_key', 'ssl_ca_file'] },
+  dependentRequired: {
+    https_port: ['ssl_certificate', 'ssl_private_key', 'ssl_ca_file'],
+    foreman_ssl_cert: ['foreman_ssl_key'],
+    foreman_ssl_key: ['foreman_ssl_cert'],
+  },
   properties: {
     bind_host: {
       description: "Address(es) to listen on, a string or a list; '*' means all interfaces.",
@@ -368,7 +387,8 @@ export const configSchema = {
       default: true,
     },
     foreman_url: {
-      description: 'URL of Foreman, for calls proxy-proxy makes itself (remote-execution callbacks, OpenSCAP reports).',
+      description:
+        'URL of Foreman, for what proxy-proxy sends it itself: templates and registration relayed for hosts (needed when either feature is offered), remote-execution callbacks, OpenSCAP reports (smart-proxy foreman_url).',
       type: 'string',
       format: 'http-url',
     },
@@ -382,6 +402,13 @@ export const configSchema = {
       type: 'string',
       format: 'http-url',
     },
+    foreman_ssl_ca: file(
+      "CA bundle Foreman's server certificate is verified against when foreman_url is https (PEM). Default: ssl_ca_file, else the system CAs.",
+    ),
+    foreman_ssl_cert: file(
+      'Client certificate presented to Foreman by the template and registration relays (PEM); Foreman must trust its name as a smart proxy. Default: ssl_certificate.',
+    ),
+    foreman_ssl_key: file('Private key of foreman_ssl_cert (PEM). Default: ssl_private_key.'),
     log_level: {
       description: 'Log verbosity: DEBUG, INFO, WARN or ERROR (case-insensitive).',
       enum: ['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error'],

@@ -97,6 +97,8 @@ export interface RexMqttConfig extends TlsFiles {
   rate_limit: number | null;
   /** Seconds a doorbell holds a rate-limit slot while not fetched (REX mqtt_ttl). */
   ttl: number;
+  /** Seconds of silence after which a fetched job stops counting against rate_limit. */
+  silent_slot_timeout: number;
 }
 
 export interface RexCallbackConfig extends TlsFiles {
@@ -123,6 +125,8 @@ export interface RexConfig {
   time_to_pickup: number;
   /** Seconds, when Foreman sends none; null: no execution timeout. */
   execution_timeout_interval: number | null;
+  /** Seconds a job fetched before a restart may stay silent after it before it ends with EXCEPTION. */
+  lost_report_timeout: number;
   /** Seconds a host has to report its exit after being asked over MQTT to stop. */
   cancel_grace: number;
   max_script_bytes: number;
@@ -147,10 +151,15 @@ export interface Config {
   /** undefined → everyone allowed; [] → everyone denied (as the smart proxy). */
   trusted_hosts?: string[];
   forward_verify: boolean;
+  /** Foreman, for what proxy-proxy sends it itself: template and registration relays, REX callbacks. */
   foreman_url?: string;
   /** Name and URL Foreman has proxy-proxy registered under (OpenSCAP report uploads name them). */
   registered_name?: string;
   registered_url?: string;
+  /** TLS towards foreman_url for the relays (smart-proxy names); each defaults to its ssl_* counterpart. */
+  foreman_ssl_ca?: string;
+  foreman_ssl_cert?: string;
+  foreman_ssl_key?: string;
   log_level: LogLevel;
   /** Largest request body accepted, bytes; more → 413. */
   max_body_bytes: number;

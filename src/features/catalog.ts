@@ -22,6 +22,11 @@ export interface FeatureDefaults {
    * operations proxy-proxy does not host to them; script uses them with `rex.mode: forward`.
    */
   forwards?: boolean;
+  /**
+   * A smart-proxy plugin (gem): listed in /features and /v2/features only while a backend of the
+   * feature offers it (unless proxy-proxy hosts it), absent from /v2/features when not configured.
+   */
+  plugin?: boolean;
   /** Capabilities reported while the module runs, for modules proxy-proxy answers itself. */
   capabilities?: string[];
   /** Settings reported in /v2/features while the module runs, whatever the backends say. */
@@ -34,8 +39,9 @@ export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
   tftp: { policy: 'replicate', exposedSettings: ['tftp_servername'] },
   dhcp: { policy: 'failover', exposedSettings: [] },
   dns: { policy: 'failover', exposedSettings: [] },
-  templates: { policy: 'failover', exposedSettings: ['template_url'] },
-  registration: { policy: 'failover', exposedSettings: ['registration_url'] },
+  // Relayed to Foreman by proxy-proxy itself, so Foreman sees each host's own address (docs/host-identity.md).
+  templates: { policy: 'failover', exposedSettings: ['template_url'], localOnly: true },
+  registration: { policy: 'failover', exposedSettings: ['registration_url'], localOnly: true },
   puppetca: { policy: 'primary', exposedSettings: [] },
   puppet: { policy: 'failover', exposedSettings: [] },
   realm: { policy: 'failover', exposedSettings: [] },
@@ -46,14 +52,14 @@ export const FEATURE_DEFAULTS: Record<string, FeatureDefaults> = {
   logs: { policy: 'primary', exposedSettings: [], localOnly: true },
   // smart_proxy_dynflow: its capabilities are the registered launcher operations (rex-pull.md §1.1).
   // Hosted operations, plus those of the backends it forwards to (docs/plugin-protocols.md §1).
-  dynflow: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, forwards: true, capabilities: ['single', 'ssh'], version: '0.9.4' },
+  dynflow: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, forwards: true, plugin: true, capabilities: ['single', 'ssh'], version: '0.9.4' },
   // smart_proxy_remote_execution_ssh in pull-mqtt mode. No 'cockpit': the web console needs SSH.
   // With rex.mode: forward the backends' own settings and capabilities are reported instead.
-  script: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, forwards: true, capabilities: [], fixedSettings: { mode: 'pull-mqtt' }, version: '1.0.1' },
+  script: { policy: 'primary', exposedSettings: [], localOnly: true, rex: true, forwards: true, plugin: true, capabilities: [], fixedSettings: { mode: 'pull-mqtt' }, version: '1.0.1' },
   // smart_proxy_ansible: reads from any backend; execution is the dynflow operation ansible-runner.
-  ansible: { policy: 'failover', exposedSettings: [] },
+  ansible: { policy: 'failover', exposedSettings: [], plugin: true },
   // smart_proxy_openscap: uploads are taken and spooled by proxy-proxy, the rest goes to a backend.
-  openscap: { policy: 'failover', exposedSettings: [] },
+  openscap: { policy: 'failover', exposedSettings: [], plugin: true },
 };
 
 /** Modules that may be listed under `features:` in the config file. */

@@ -1,5 +1,6 @@
 // Every smart-proxy module proxy-proxy routes, one file each. The router, the advertised
 // feature list and the policies all start from this list; a new module is one more entry.
+import { ansible } from './ansible.js';
 import { bmc } from './bmc.js';
 import { dhcp } from './dhcp.js';
 import { dns } from './dns.js';
@@ -31,6 +32,7 @@ export const ALL_FEATURES: FeatureModule[] = [
   logs,
   dynflow,
   script,
+  ansible,
 ];
 
 const BY_NAME = new Map(ALL_FEATURES.map((m) => [m.name, m]));

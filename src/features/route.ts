@@ -2,6 +2,7 @@
 // pure functions; they know nothing about sockets, backends or policies.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PolicyName } from '../config/types.js';
+import type { ForemanClient } from '../relay/foreman-client.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -68,12 +69,17 @@ export interface Rejection {
   message: string;
 }
 
-/** An answer the daemon composes itself (settings overrides, its own /logs). */
+/** An answer the daemon composes itself (settings overrides, its own /logs, relays to Foreman). */
 export interface LocalAnswer {
   status: number;
-  /** 'json' → application/json; 'html' → text/html;charset=utf-8 with SP's extra headers. */
-  contentType: 'json' | 'html';
-  body: string;
+  /**
+   * 'json' → application/json; 'html' → text/html;charset=utf-8 with SP's extra headers;
+   * 'error' → a plain-text error labelled by the client's Accept, as every SP error.
+   */
+  contentType: 'json' | 'html' | 'error';
+  body: string | Buffer;
+  /** What went wrong, for the administrator: logged as a warning. */
+  problem?: string;
 }
 
 /** What a local handler may consult. */
@@ -81,6 +87,16 @@ export interface LocalContext {
   /** Effective `settings` overrides of this feature from the config. */
   settings: Record<string, string | number | boolean | null>;
   logs: { query(fromTimestamp: number | undefined): unknown };
+  /** The client as its connection shows it: the identity a smart proxy would see. */
+  client: {
+    /** Socket peer address (REMOTE_ADDR), IPv4 without the IPv6-mapped prefix. */
+    address: string;
+    scheme: 'http' | 'https';
+    /** host:port of the listener the request arrived on. */
+    serverName: string;
+  };
+  /** proxy-proxy's own connection to Foreman (foreman_url); undefined when none is configured. */
+  foreman: ForemanClient | undefined;
 }
 
 /** What an in-process service answers (the REX spool, dynflow forwarding, OpenSCAP reports). */
@@ -160,7 +176,7 @@ export interface RouteSpec {
    * Answer without a backend. Return undefined to fall through to the backends (e.g. a
    * settings override that is not configured).
    */
-  local?(call: IncomingCall, ctx: LocalContext): LocalAnswer | undefined;
+  local?(call: IncomingCall, ctx: LocalContext): LocalAnswer | undefined | Promise<LocalAnswer | undefined>;
   /** Answered by the module's registered ModuleService (in-process state such as a job spool). */
   service?: boolean;
 }

@@ -1,13 +1,13 @@
-// Templates (/unattended, /userdata): host-facing relays to Foreman, no authorization. Reads
-// go to any one backend; the reports hosts send back (built, failed, any POST) reach Foreman
-// through exactly one of them, so Foreman never records a report twice.
+// Templates (/unattended, /userdata): host-facing, no authorization. proxy-proxy relays them to
+// Foreman itself, as the smart proxy's templates module does, so Foreman sees each host's own
+// address in X-Forwarded-For (a backend would see only proxy-proxy's). See docs/host-identity.md.
 import { FEATURE_DEFAULTS } from './catalog.js';
 import type { FeatureModule, RouteSpec } from './route.js';
-import { settingText } from './setting-value.js';
+import { templateServer, unattendedGet, unattendedPost, userdataGet } from '../relay/template-relay.js';
 
 const RELAY = 'a relay to Foreman; Foreman holds the state';
 
-/** GET /unattended/built|failed is a report disguised as a read. */
+/** GET /unattended/built|failed is a report disguised as a read: relayed once, never repeated. */
 function report(kind: 'built' | 'failed'): RouteSpec {
   return {
     name: `templates.${kind}`,
@@ -17,6 +17,8 @@ function report(kind: 'built' | 'failed'): RouteSpec {
     retrySafe: false,
     exactlyOnce: true,
     noInverse: RELAY,
+    // The path names the kind; the relay reads it as the :kind capture of SP's GET /:kind.
+    local: (call, ctx) => unattendedGet({ ...call, params: { ...call.params, kind } }, ctx),
   };
 }
 
@@ -25,6 +27,7 @@ export const templates: FeatureModule = {
   mounts: ['/unattended', '/userdata'],
   defaultPolicy: FEATURE_DEFAULTS.templates.policy,
   auth: 'none',
+  localOnly: true,
   exposedSettings: FEATURE_DEFAULTS.templates.exposedSettings,
   routes: [
     {
@@ -33,11 +36,7 @@ export const templates: FeatureModule = {
       pattern: '/unattended/templateServer',
       kind: 'read',
       retrySafe: true,
-      // Hosts must fetch templates through proxy-proxy, not from whichever backend answers.
-      local: (_call, ctx) => {
-        const url = settingText(ctx, 'template_url');
-        return url === undefined ? undefined : { status: 200, contentType: 'json', body: JSON.stringify({ templateServer: url }) };
-      },
+      local: (_call, ctx) => templateServer(ctx),
     },
     {
       name: 'templates.hostgroup',
@@ -45,11 +44,11 @@ export const templates: FeatureModule = {
       pattern: '/unattended/:kind/:template/:hostgroup',
       kind: 'read',
       retrySafe: false,
+      local: unattendedGet,
     },
     report('built'),
     report('failed'),
-    // Relays: a 5xx is Foreman's answer, relayed; another backend would only ask Foreman again.
-    { name: 'templates.get', method: 'GET', pattern: '/unattended/:kind', kind: 'read', retrySafe: false },
+    { name: 'templates.get', method: 'GET', pattern: '/unattended/:kind', kind: 'read', retrySafe: false, local: unattendedGet },
     {
       name: 'templates.post',
       method: 'POST',
@@ -58,7 +57,8 @@ export const templates: FeatureModule = {
       retrySafe: false,
       exactlyOnce: true,
       noInverse: RELAY,
+      local: unattendedPost,
     },
-    { name: 'templates.userdata', method: 'GET', pattern: '/userdata/:kind', kind: 'read', retrySafe: false },
+    { name: 'templates.userdata', method: 'GET', pattern: '/userdata/:kind', kind: 'read', retrySafe: false, local: userdataGet },
   ],
 };

@@ -3,8 +3,8 @@
 // security headers, `Server: foreman-proxy/<version>`.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 
-const JSON_TYPE = 'application/json';
-const HTML_TYPE = 'text/html;charset=utf-8';
+export const JSON_TYPE = 'application/json';
+export const HTML_TYPE = 'text/html;charset=utf-8';
 // Sinatra's `content_type :text` (a REX job script).
 const TEXT_TYPE = 'text/plain;charset=utf-8';
 const JSON_ACCEPTS = new Set(['application/json', 'application/*', '*/*']);
@@ -14,7 +14,7 @@ export interface NativeAnswer {
   contentType: 'json' | 'html' | 'text';
   body: string;
   extraHeaders?: Record<string, string>;
-  /** Bytes sent as they are with their own Content-Type (a stored bzip2 report). */
+  /** Bytes sent as they are with their own Content-Type (a stored bzip2 report, a relayed template). */
   raw?: { contentType: string; body: Buffer };
 }
 
@@ -41,7 +41,8 @@ export function notFoundAnswer(): NativeAnswer {
 /** Headers in the order WEBrick writes them for a Sinatra answer (X-Cascade comes first). */
 export function writeNative(res: ServerResponse, answer: NativeAnswer, serverHeader: string, headOnly: boolean): void {
   const body = answer.raw ? answer.raw.body : Buffer.from(answer.body, 'utf8');
-  const html = !answer.raw && answer.contentType === 'html';
+  // rack-protection's headers go with every HTML answer, raw bytes included.
+  const html = answer.raw ? answer.raw.contentType.startsWith('text/html') : answer.contentType === 'html';
   const headers: Record<string, string | number> = { ...answer.extraHeaders };
   headers['Content-Type'] = answer.raw ? answer.raw.contentType : html ? HTML_TYPE : answer.contentType === 'text' ? TEXT_TYPE : JSON_TYPE;
   headers['Content-Length'] = body.length;

@@ -15,7 +15,7 @@ import type { Logger } from '../ops/logger.js';
 import type { LogBuffer } from '../ops/log-buffer.js';
 import { reportedVersion, runningFeatures, v2Features, versionDocument } from '../root/advertise.js';
 import { hasPeerCertificate, peerCommonName, type Scheme } from './listeners.js';
-import { errorAnswer, notFoundAnswer, writeNative, type NativeAnswer } from './native-answer.js';
+import { errorAnswer, HTML_TYPE, JSON_TYPE, notFoundAnswer, writeNative, type NativeAnswer } from './native-answer.js';
 import { BodyTooLarge, readBody } from './request-body.js';
 import { parseRequestTarget } from './request-target.js';
 import { checkTrustedClient, plainAddress, type ClientIdentity, type NameResolver } from './trusted-hosts.js';
@@ -113,7 +113,7 @@ export class RequestHandler {
         if (refusal) return answer(errorAnswer(req.headers, 403, refusal));
       }
       const doc =
-        path === '/features' ? runningFeatures(cfg) : path === '/version' ? versionDocument(cfg, rt.catalog) : v2Features(cfg, rt.catalog);
+        path === '/features' ? runningFeatures(cfg, rt.catalog) : path === '/version' ? versionDocument(cfg, rt.catalog) : v2Features(cfg, rt.catalog);
       return answer({ status: 200, contentType: 'json', body: JSON.stringify(doc) });
     }
 
@@ -152,8 +152,16 @@ export class RequestHandler {
     const rejection = route.validate?.(call);
     if (rejection) return answer(errorAnswer(req.headers, rejection.status, rejection.message), { ...traits, note: 'invalid' });
 
-    const local = route.local?.(call, { settings: featureCfg.settings, logs: this.logs });
-    if (local) return answer(fromLocal(local), traits);
+    const local = await route.local?.(call, {
+      settings: featureCfg.settings,
+      logs: this.logs,
+      client: { address: plainAddress(identity.remoteAddress), scheme, serverName: serverName(req) },
+      foreman: rt.foreman,
+    });
+    if (local) {
+      if (local.problem) this.logger.warn(`${route.name}: ${local.problem}`, { request_id: requestId, feature: module.name });
+      return answer(fromLocal(req, local), traits);
+    }
     if (route.service) {
       const a = await this.services.get(module.name)?.serve(route, call);
       if (a) return answer(a, { ...traits, policy: 'local' });
@@ -247,6 +255,15 @@ function clientIdentity(req: IncomingMessage, scheme: Scheme): ClientIdentity {
   return { https: true, ...peer, remoteAddress };
 }
 
-function fromLocal(a: LocalAnswer): NativeAnswer {
-  return { status: a.status, contentType: a.contentType, body: a.body };
+function fromLocal(req: IncomingMessage, a: LocalAnswer): NativeAnswer {
+  if (a.contentType === 'error') return errorAnswer(req.headers, a.status, a.body.toString());
+  if (typeof a.body === 'string') return { status: a.status, contentType: a.contentType, body: a.body };
+  // Bytes relayed from Foreman reach the host exactly as Foreman sent them.
+  return { status: a.status, contentType: a.contentType, body: '', raw: { contentType: a.contentType === 'html' ? HTML_TYPE : JSON_TYPE, body: a.body } };
+}
+
+/** host:port the request arrived at, as WEBrick names its server when a request has no Host. */
+function serverName(req: IncomingMessage): string {
+  const address = req.socket.localAddress ?? '';
+  return `${address.includes(':') && !address.startsWith('::ffff:') ? `[${address}]` : plainAddress(address)}:${req.socket.localPort ?? ''}`;
 }

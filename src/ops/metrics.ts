@@ -18,7 +18,7 @@ export interface MetricsSources {
   convergence(): { openSagas: number; pendingCompensations: number; backlog: { feature: string; backend: string; size: number }[] };
   sagas(): { feature: string; status: string; count: number }[];
   /** Remote-execution spool figures; undefined when rex is off. */
-  rex(): { jobs(): Promise<Record<string, number>>; stats: { doorbellsSent: number; doorbellsResent: number; cancelsSent: number; pickupTimeouts: number; executionTimeouts: number }; mqttConnected: boolean } | undefined;
+  rex(): { jobs(): Promise<Record<string, number>>; stats: { doorbellsSent: number; doorbellsResent: number; cancelsSent: number; pickupTimeouts: number; executionTimeouts: number; lostReports: number }; mqttConnected: boolean } | undefined;
 }
 
 const STATES = ['up', 'down', 'drained', 'maintenance'];
@@ -161,6 +161,7 @@ export class Metrics {
     counter('proxy_proxy_rex_cancels_sent_total', 'Cancel messages published to hosts.', (s) => s.cancelsSent);
     counter('proxy_proxy_rex_pickup_timeouts_total', 'Jobs finished because no host picked them up in time.', (s) => s.pickupTimeouts);
     counter('proxy_proxy_rex_execution_timeouts_total', 'Jobs that ran past their execution timeout.', (s) => s.executionTimeouts);
+    counter('proxy_proxy_rex_lost_reports_total', 'Jobs ended because their host sent nothing after a restart (rex.lost_report_timeout).', (s) => s.lostReports);
     new Gauge({
       name: 'proxy_proxy_rex_mqtt_connected',
       help: '1 while the doorbell connection to the MQTT broker is up.',

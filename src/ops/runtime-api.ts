@@ -121,6 +121,9 @@ function driftFlags(rawQuery: string, body: Buffer): Set<string> {
   return new Set([...values].filter(([, v]) => /^(1|true|yes|on)$/i.test(v)).map(([k]) => k));
 }
 
+/** Jobs listed by name in the status document; the counts cover the rest. */
+const STATUS_ORPHANS = 100;
+
 export async function statusDocument(daemon: Daemon): Promise<unknown> {
   const rt = daemon.runtime;
   const cfg = rt.config;
@@ -148,6 +151,14 @@ export async function statusDocument(daemon: Daemon): Promise<unknown> {
       jobs: await daemon.rex.store.countByState(),
       mqtt: daemon.rex.mqttConnected ? 'connected' : 'disconnected',
       ...daemon.rex.stats,
+      // Running when proxy-proxy last stopped and silent since: each ends at `due` unless its host reports.
+      lostReportSuspects: (await daemon.rex.store.orphans(STATUS_ORPHANS)).map((j) => ({
+        taskId: j.taskId,
+        host: j.host,
+        jobUuid: j.jobUuid,
+        since: j.orphanSince,
+        due: j.orphanDue,
+      })),
     },
   };
 }

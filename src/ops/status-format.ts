@@ -24,6 +24,39 @@ interface StatusDoc {
     instances?: { id: string; runtimeUrl: string | null; lastHeartbeat: number; leaseUntil: number; live: boolean }[];
     error?: string;
   };
+  rex?: RexStatus;
+}
+
+interface RexStatus {
+  jobs: Record<string, number>;
+  mqtt: string;
+  doorbellsSent: number;
+  doorbellsResent: number;
+  cancelsSent: number;
+  pickupTimeouts: number;
+  executionTimeouts: number;
+  lostReports?: number;
+  lostReportSuspects?: { taskId: string; host: string; jobUuid: string; since: number; due: number }[];
+}
+
+const JOB_STATES = ['ready_for_pickup', 'notified', 'delivered', 'running', 'finished'];
+
+/** The REX pull spool: jobs by state, the MQTT link, counters, and jobs that may never hear from their host. */
+function formatRex(rex: RexStatus, now: number): string[] {
+  const out: string[] = [];
+  const states = [...JOB_STATES, ...Object.keys(rex.jobs).filter((s) => !JOB_STATES.includes(s))];
+  out.push(`remote execution spool: ${states.map((s) => `${s} ${rex.jobs[s] ?? 0}`).join(', ')}; MQTT ${rex.mqtt}`);
+  out.push(
+    `  doorbells ${rex.doorbellsSent} (+${rex.doorbellsResent} resent), cancels ${rex.cancelsSent}, pickup timeouts ${rex.pickupTimeouts}, ` +
+      `execution timeouts ${rex.executionTimeouts}, ended for a lost report ${rex.lostReports ?? 0}`,
+  );
+  const suspects = rex.lostReportSuspects ?? [];
+  if (suspects.length === 0) return out;
+  out.push(`  running before the last restart, no report from the host since (each fails unless its host reports):`);
+  const rows = [['TASK', 'HOST', 'SILENT SINCE', 'FAILS IN']];
+  for (const j of suspects) rows.push([j.taskId, j.host, new Date(j.since).toISOString(), j.due <= now ? 'now' : span(j.due - now)]);
+  out.push(...textTable(rows).split('\n').map((l) => `  ${l}`));
+  return out;
 }
 
 export function formatStatus(raw: unknown, now = Date.now()): string {
@@ -59,6 +92,7 @@ export function formatStatus(raw: unknown, now = Date.now()): string {
   );
   out.push(`catch-up backlog: ${backlog.join('; ') || 'no replicated feature'}`);
   if (doc.cluster) out.push('', ...clusterLines(doc.cluster, now));
+  if (doc.rex) out.push('', ...formatRex(doc.rex, now));
   return out.join('\n') + '\n';
 }
 

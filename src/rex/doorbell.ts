@@ -1,6 +1,7 @@
 // The doorbell publisher (REX's MQTT dispatcher, rex-pull.md §2.4) over the durable spool: jobs
 // whose doorbell is due are rung oldest first, as far as rate_limit leaves room; a rung job
-// holds a slot for ttl seconds unless fetched (then until it finishes); one not fetched is rung
+// holds a slot for ttl seconds unless fetched (then until it finishes, or until its host has
+// been silent for silent_slot_timeout, or across a restart: see markOrphans); one not fetched is rung
 // again resend_interval after the broker confirmed the last doorbell. All of it lives in the
 // store, so a restart resumes where it was, and while the broker is away nothing is taken
 // off the queue. Cancel messages bypass the limit, as in REX.
@@ -16,6 +17,8 @@ export interface DoorbellSettings {
   rateLimit: number | null;
   ttlMs: number;
   resendMs: number;
+  /** A fetched job whose host has been silent this long holds no slot (it may never report). */
+  silentSlotMs: number;
 }
 
 /** Doorbells handed to the broker in one round; keeps one round's pause short. */
@@ -78,7 +81,7 @@ export class Doorbell {
     while (this.link.connected) {
       const now = Date.now();
       const s = this.settings();
-      const room = s.rateLimit === null ? ROUND : Math.min(ROUND, s.rateLimit - (await this.store.inFlight(now)));
+      const room = s.rateLimit === null ? ROUND : Math.min(ROUND, s.rateLimit - (await this.store.inFlight(now, now - s.silentSlotMs)));
       if (room <= 0) return;
       const due = await this.store.dueDoorbells(now, room);
       if (due.length === 0) return;

@@ -18,6 +18,9 @@ export const MESSAGES = {
   executionTimeout: 'Execution timeout exceeded',
   notifyingHost: ', notifying the host over MQTT',
   noExit: (graceSeconds: number) => `The host did not report the end of the job within ${graceSeconds} s of being asked to stop it`,
+  noReportSinceRestart: (restartedAt: number, waitedSeconds: number) =>
+    `No report from the host since proxy-proxy restarted at ${new Date(restartedAt).toISOString()}: the job's end was probably ` +
+    `posted while proxy-proxy was down (hosts do not retry); given up after ${waitedSeconds} s (rex.lost_report_timeout)`,
 };
 
 export type PlanState = 'running' | 'stopped';

@@ -109,6 +109,16 @@ export class RexService {
     this.doorbell = doorbell;
     this.link.onConnect(() => doorbell.kick());
     this.link.start();
+    // Jobs a host was running when the last process ended: their exit may have been posted
+    // while nothing listened. They stop holding rate-limit slots now, and end after
+    // lost_report_timeout unless their host reports first (docs/remote-execution.md).
+    const startedAt = Date.now();
+    const orphaned = await this.store.markOrphans(startedAt, rex.lost_report_timeout * 1000);
+    if (orphaned > 0) {
+      this.logger.warn(
+        `remote execution: ${orphaned} job(s) were running when proxy-proxy stopped; each ends with EXCEPTION unless its host reports within ${rex.lost_report_timeout} s`,
+      );
+    }
     this.active = true;
     this.deadlines.start();
     // Callbacks owed from before a restart go out now, including those a killed process had
@@ -174,7 +184,7 @@ export class RexService {
 
   private doorbellSettings() {
     const mqtt = this.rex.mqtt;
-    return { rateLimit: mqtt.rate_limit, ttlMs: mqtt.ttl * 1000, resendMs: mqtt.resend_interval * 1000 };
+    return { rateLimit: mqtt.rate_limit, ttlMs: mqtt.ttl * 1000, resendMs: mqtt.resend_interval * 1000, silentSlotMs: mqtt.silent_slot_timeout * 1000 };
   }
 
   /** The scheduler's round: deadlines, then doorbells and callbacks due, then housekeeping. */
@@ -183,6 +193,7 @@ export class RexService {
     const pickups = await this.store.duePickups(now, PER_TICK);
     const timeouts = await this.store.dueExecTimeouts(now, PER_TICK);
     const kills = await this.store.dueKills(now, PER_TICK);
+    const orphans = await this.store.dueOrphans(now, PER_TICK);
     const ops = [
       ...pickups.map((id) => async (tx: JobChanges) => {
         const done = await tx.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES);
@@ -191,6 +202,7 @@ export class RexService {
       }),
       ...timeouts.map((id) => (tx: JobChanges) => this.executionTimeout(tx, id, now, rex.cancel_grace)),
       ...kills.map((id) => async (tx: JobChanges) => ((await tx.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES)) ? 'finished' : 'none')),
+      ...orphans.map((id) => (tx: JobChanges) => this.endOrphan(tx, id, now)),
     ];
     // All of this tick's deadlines in one transaction (none at all when nothing is due).
     const results = ops.length === 0 ? [] : await this.store.transact<'finished' | 'stopping' | 'none'>(ops, false);
@@ -203,8 +215,17 @@ export class RexService {
       const pruned = await this.store.prune(now - rex.retention * 1000, 5000);
       if (pruned > 0) this.logger.debug(`remote execution: forgot ${pruned} finished job(s) older than ${rex.retention} s`);
     }
-    const more = pickups.length === PER_TICK || timeouts.length === PER_TICK || kills.length === PER_TICK;
+    const more = [pickups, timeouts, kills, orphans].some((due) => due.length === PER_TICK);
     return { next: await this.store.nextDue(), more };
+  }
+
+  private async endOrphan(tx: JobChanges, taskId: string, now: number): Promise<'finished' | 'none'> {
+    const job = await tx.task(taskId);
+    if (!job || job.orphanSince === null || job.orphanDue === null) return 'none';
+    const line = MESSAGES.noReportSinceRestart(job.orphanSince, (job.orphanDue - job.orphanSince) / 1000);
+    if (!(await tx.endOrphan(taskId, line, now))) return 'none';
+    this.stats.lostReports++;
+    return 'finished';
   }
 
   /** Not fetched yet: it ends now. Fetched: the host is asked to stop and gets cancel_grace. */

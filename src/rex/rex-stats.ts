@@ -5,4 +5,6 @@ export class RexStats {
   cancelsSent = 0;
   pickupTimeouts = 0;
   executionTimeouts = 0;
+  /** Jobs ended because their host stayed silent after a restart (rex.lost_report_timeout). */
+  lostReports = 0;
 }

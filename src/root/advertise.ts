@@ -16,8 +16,25 @@ export interface V2Entry {
   capabilities: string[];
 }
 
-export function runningFeatures(cfg: Config): string[] {
-  return Object.keys(cfg.features).sort();
+/**
+ * Plugin modules proxy-proxy routes to its backends (not hosts itself): offered while some backend
+ * of the feature offers it. Before any of them has reported, configured means offered: a first
+ * refresh of Foreman must not delete a feature because proxy-proxy had not asked yet.
+ */
+function offered(cfg: Config, catalog: BackendCatalog, name: string): boolean {
+  const defaults = FEATURE_DEFAULTS[name];
+  const hosted = defaults?.rex === true && cfg.rex.enabled && cfg.rex.mode === 'pull-mqtt';
+  if (!defaults?.plugin || hosted) return true;
+  const backends = cfg.features[name]?.backends ?? [];
+  const reports = backends.map((b) => catalog.report(b)).filter((r) => r !== undefined);
+  if (reports.length === 0) return true;
+  return reports.some((r) => r.features?.[name]?.state === 'running');
+}
+
+export function runningFeatures(cfg: Config, catalog: BackendCatalog): string[] {
+  return Object.keys(cfg.features)
+    .filter((name) => offered(cfg, catalog, name))
+    .sort();
 }
 
 function enabledOn(cfg: Config, f: FeatureConfig, listener: 'http' | 'https'): boolean {
@@ -31,8 +48,8 @@ export function v2Features(cfg: Config, catalog: BackendCatalog): Record<string,
   for (const name of PLUGIN_ORDER) {
     const f = cfg.features[name];
     const defaults = FEATURE_DEFAULTS[name];
-    // A proxy without the remote-execution plugins does not list them at all.
-    if (!f && defaults?.rex) continue;
+    // A proxy without a plugin gem does not list the plugin at all.
+    if ((!f && (defaults?.rex || defaults?.plugin)) || (f && !offered(cfg, catalog, name))) continue;
     if (!f) {
       out[name] = {
         http_enabled: false,
@@ -45,13 +62,19 @@ export function v2Features(cfg: Config, catalog: BackendCatalog): Record<string,
     }
     const reported = f.backends
       .map((b) => catalog.report(b)?.features?.[name])
-      .filter((e): e is V2FeatureEntry => e !== undefined);
+      .filter((e): e is V2FeatureEntry => e !== undefined && e.state === 'running');
+    const hosted = defaults?.rex === true && cfg.rex.enabled && cfg.rex.mode === 'pull-mqtt';
     out[name] = {
       http_enabled: enabledOn(cfg, f, 'http'),
       https_enabled: enabledOn(cfg, f, 'https'),
-      settings: { ...defaultSettings(name), ...defaults?.fixedSettings, ...(reported[0]?.settings ?? {}), ...f.settings },
+      settings: { ...defaultSettings(name), ...(hosted ? defaults?.fixedSettings : {}), ...(reported[0]?.settings ?? {}), ...f.settings },
       state: 'running',
-      capabilities: defaults?.capabilities ? [...defaults.capabilities].sort() : mergeCapabilities(reported),
+      capabilities:
+        name === 'dynflow'
+          ? dynflowCapabilities(hosted ? (defaults?.capabilities ?? []) : [], reported)
+          : hosted && defaults?.capabilities
+            ? [...defaults.capabilities].sort()
+            : commonCapabilities(reported),
     };
   }
   return out;
@@ -64,8 +87,19 @@ function defaultSettings(name: string): Record<string, unknown> {
   return settings;
 }
 
-function mergeCapabilities(entries: V2FeatureEntry[]): string[] {
-  const caps = new Set<string>();
+/** A capability is advertised only if every backend of the feature that reports it has it. */
+function commonCapabilities(entries: V2FeatureEntry[]): string[] {
+  if (entries.length === 0) return [];
+  const [first, ...rest] = entries.map((e) => new Set((e.capabilities ?? []).filter((c): c is string => typeof c === 'string')));
+  return [...first!].filter((c) => rest.every((s) => s.has(c))).sort();
+}
+
+/**
+ * Dynflow's capabilities are its launchable operations, as /dynflow/tasks/operations answers
+ * them: the hosted ones and every operation some backend runs (a launch goes where it runs).
+ */
+function dynflowCapabilities(hosted: readonly string[], entries: V2FeatureEntry[]): string[] {
+  const caps = new Set(hosted);
   for (const e of entries) for (const c of e.capabilities ?? []) if (typeof c === 'string') caps.add(c);
   return [...caps].sort();
 }

@@ -56,7 +56,7 @@ export function v2Features(ctx: SimContext): Record<string, unknown> {
       https_enabled: running,
       settings: settingsOf(ctx, m, running),
       state: running ? 'running' : 'disabled',
-      capabilities: capabilitiesOf(ctx, m, running),
+      capabilities: [...capabilitiesOf(ctx, m, running), ...(running ? (ctx.options.extraCapabilities[m] ?? []) : [])],
     };
   }
   return out;

@@ -54,6 +54,8 @@ export interface SimOptions {
   taskMs: number;
   /** ansible: directory with roles/<name>/ and playbooks/<name>.yml. */
   ansibleDir?: string;
+  /** Extra capabilities per module in /v2/features (`--capabilities ansible:vcs_clone`). */
+  extraCapabilities: Record<string, string[]>;
 }
 
 export { UsageError };
@@ -81,6 +83,7 @@ const VALUE_OPTIONS = new Set([
   'dynflow-operations',
   'task-ms',
   'ansible-dir',
+  'capabilities',
 ]);
 const FLAG_OPTIONS = new Set(['verbose']);
 
@@ -107,7 +110,8 @@ export const SIM_USAGE = `usage: sim [options]
   plugin modules (only with --features naming them: ${SIM_PLUGINS.join(',')}):
   --dynflow-operations a,b dynflow operations the fake runner registers besides single (default ansible-runner)
   --task-ms N              how long a fake dynflow task runs before its callback to Foreman (default 100)
-  --ansible-dir DIR        ansible roles (DIR/roles/<name>/defaults/main.yml) and playbooks (DIR/playbooks/*.yml)`;
+  --ansible-dir DIR        ansible roles (DIR/roles/<name>/defaults/main.yml) and playbooks (DIR/playbooks/*.yml)
+  --capabilities m:c,...   extra capabilities a module reports in /v2/features (e.g. ansible:vcs_clone)`;
 
 function parsePort(name: string, value: string): number {
   const n = Number(value);
@@ -119,6 +123,16 @@ function parseCount(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name}: not a whole number: ${value}`);
   return n;
+}
+
+function capabilities(value: string | undefined): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const item of list(value ?? '')) {
+    const [module, cap] = item.split(':');
+    if (!module || !cap) throw new UsageError(`--capabilities: expected module:capability, got ${item}`);
+    (out[module] ??= []).push(cap);
+  }
+  return out;
 }
 
 function list(value: string): string[] {
@@ -173,5 +187,6 @@ export function parseSimArgs(argv: string[]): SimOptions {
     dynflowOperations: list(raw.get('dynflow-operations') ?? 'ansible-runner'),
     taskMs: parseCount('task-ms', raw.get('task-ms') ?? '100'),
     ansibleDir: raw.get('ansible-dir'),
+    extraCapabilities: capabilities(raw.get('capabilities')),
   };
 }

@@ -71,6 +71,16 @@ export interface JobRecord {
   createdAt: number;
   deliveredAt: number | null;
   finishedAt: number | null;
+  /** When the host was last heard from for this job (fetch or update); null before the fetch. */
+  reportedAt: number | null;
+  /**
+   * Fetched and unfinished when the previous process ended, and silent since: the start-up
+   * time of the process that noticed it. The host's exit may have been sent while nothing
+   * listened (hosts never retry), so the job holds no rate-limit slot and ends at `orphanDue`
+   * unless the host reports first.
+   */
+  orphanSince: number | null;
+  orphanDue: number | null;
 }
 
 export interface ParentRecord {
@@ -138,6 +148,12 @@ export interface JobChanges {
   deliver(jobUuid: string, host: string, delivery: string, now: number): Promise<JobRecord | undefined>;
   /** Output first, in order, then the exit if any; only for the accepted delivery. */
   applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): Promise<UpdateOutcome>;
+  /**
+   * Ends an orphan (see markOrphans) that is still silent with EXCEPTION and `debugLine`, owes
+   * Foreman the callback and queues an MQTT cancel, so that a script still running on the host
+   * stops. False when the host reported meanwhile or the job ended otherwise.
+   */
+  endOrphan(taskId: string, debugLine: string, now: number): Promise<boolean>;
 }
 
 /** One change of a group: it gets the transaction's handle and must do all its work through it. */
@@ -179,8 +195,12 @@ export interface JobStore extends JobChanges {
   activeJob(jobUuid: string, host: string): Promise<JobRecord | undefined>;
 
   // --- doorbells ---
-  /** Jobs rung and not fetched whose slot has not expired, plus jobs fetched and not finished. */
-  inFlight(now: number): Promise<number>;
+  /**
+   * Jobs rung and not fetched whose slot has not expired, plus jobs fetched and not finished
+   * whose host was heard from at `silentBefore` or later and not orphaned by a restart: a job
+   * that may never report again holds no slot.
+   */
+  inFlight(now: number, silentBefore: number): Promise<number>;
   /** Jobs whose (first or next) doorbell is due, oldest due first. */
   dueDoorbells(now: number, limit: number): Promise<DoorbellTarget[]>;
   /** Doorbells handed to the broker: state notified, a rate-limit slot until `slotUntil`, retried at `retryAt` unless confirmed. */
@@ -195,6 +215,15 @@ export interface JobStore extends JobChanges {
   duePickups(now: number, limit: number): Promise<string[]>;
   dueExecTimeouts(now: number, limit: number): Promise<string[]>;
   dueKills(now: number, limit: number): Promise<string[]>;
+  /**
+   * At start-up: every fetched, unfinished job not yet marked becomes an orphan of the restart
+   * at `restartedAt`, ending `timeoutMs` later unless its host reports first; orphans of an
+   * earlier restart keep their start and end `timeoutMs` after it. Returns how many are new.
+   */
+  markOrphans(restartedAt: number, timeoutMs: number): Promise<number>;
+  dueOrphans(now: number, limit: number): Promise<string[]>;
+  /** Unfinished orphans, earliest due first. */
+  orphans(limit: number): Promise<JobRecord[]>;
   /** The earliest scheduled moment of any kind (deadline, doorbell, callback), if any. */
   nextDue(): Promise<number | undefined>;
 

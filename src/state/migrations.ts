@@ -188,4 +188,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX arf_reports_foreman ON arf_reports (foreman_id, cname, date, digest);
     `,
   },
+  {
+    version: 4,
+    name: 'remote-execution jobs whose host may never report again',
+    sql: `
+      -- When the host was last heard from for this job (its fetch or an update), epoch ms: a
+      -- fetched job silent for longer than rex.mqtt.silent_slot_timeout stops holding a
+      -- rate-limit slot.
+      ALTER TABLE rex_jobs ADD COLUMN reported_at INTEGER;
+      -- Set at start-up on jobs that were fetched and unfinished when the previous process
+      -- ended (the host may have sent its exit while nothing listened): when that start was,
+      -- and when the job is reported failed unless the host reports first
+      -- (rex.lost_report_timeout). Any report from the host clears both.
+      ALTER TABLE rex_jobs ADD COLUMN orphan_since INTEGER;
+      ALTER TABLE rex_jobs ADD COLUMN orphan_due INTEGER;
+      CREATE INDEX rex_jobs_orphan ON rex_jobs (orphan_due) WHERE orphan_due IS NOT NULL;
+    `,
+  },
 ];

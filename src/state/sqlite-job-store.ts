@@ -55,6 +55,9 @@ interface JobRow {
   created_at: number;
   delivered_at: number | null;
   finished_at: number | null;
+  reported_at: number | null;
+  orphan_since: number | null;
+  orphan_due: number | null;
 }
 
 interface TargetRow {
@@ -69,7 +72,7 @@ interface TargetRow {
 const JOB_COLUMNS =
   'task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url, state, output_state, delivery, ' +
   'exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, kill_due, callback_state, callback_attempts, ' +
-  'callback_error, created_at, delivered_at, finished_at';
+  'callback_error, created_at, delivered_at, finished_at, reported_at, orphan_since, orphan_due';
 const TARGET_COLUMNS = 'task_id, job_uuid, host, base_url, effective_user, doorbells';
 const sqlList = (states: readonly string[]) => `(${states.map((s) => `'${s}'`).join(', ')})`;
 const PICKUP = sqlList(PICKUP_STATES);
@@ -109,7 +112,7 @@ function prepareStatements(db: Database.Database) {
     finish: db.prepare<[string, number, number, number, number, number, number, string]>(
       `UPDATE rex_jobs SET output_state = state, state = 'finished', exit_status = ?, exit_us = ?, output_seq = ?, last_output_us = ?,
          finished_at = ?, updated_at = ?, script = '', notify_at = NULL, slot_until = NULL, pickup_due = NULL, exec_due = NULL,
-         kill_due = NULL, cancel_publish = 0,
+         kill_due = NULL, cancel_publish = 0, orphan_due = NULL,
          callback_state = CASE WHEN callback IS NULL THEN 'none' ELSE 'pending' END,
          callback_due = CASE WHEN callback IS NULL THEN NULL ELSE ? END
        WHERE task_id = ? AND state <> 'finished'`,
@@ -122,14 +125,24 @@ function prepareStatements(db: Database.Database) {
       `SELECT job_uuid FROM rex_jobs WHERE host = ? AND state IN ${PICKUP} ORDER BY created_at, rowid`,
     ),
     deliverable: db.prepare<[string, string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = ? AND host = ? AND state IN ${PICKUP}`),
-    deliver: db.prepare<[string, number, number, string, string]>(
-      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = ?, delivered_at = ?, updated_at = ?,
+    deliver: db.prepare<[string, number, number, number, string, string]>(
+      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = ?, delivered_at = ?, updated_at = ?, reported_at = ?,
          notify_at = NULL, slot_until = NULL, pickup_due = NULL
        WHERE job_uuid = ? AND host = ? AND state IN ${PICKUP}`,
     ),
-    inFlight: db.prepare<[number], { n: number }>(
-      `SELECT (SELECT COUNT(*) FROM rex_jobs WHERE state IN ${EXECUTING}) + (SELECT COUNT(*) FROM rex_jobs WHERE slot_until > ?) AS n`,
+    inFlight: db.prepare<[number, number], { n: number }>(
+      `SELECT (SELECT COUNT(*) FROM rex_jobs WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND COALESCE(reported_at, updated_at) >= ?)
+         + (SELECT COUNT(*) FROM rex_jobs WHERE slot_until > ?) AS n`,
     ),
+    heard: db.prepare<[number, string]>('UPDATE rex_jobs SET reported_at = ?, orphan_since = NULL, orphan_due = NULL WHERE task_id = ?'),
+    markOrphans: db.prepare<[number, number]>(
+      `UPDATE rex_jobs SET orphan_since = ?, orphan_due = ? WHERE state IN ${EXECUTING} AND orphan_since IS NULL`,
+    ),
+    // Orphans of an earlier restart keep their start, and take the bound configured now.
+    reboundOrphans: db.prepare<[number]>('UPDATE rex_jobs SET orphan_due = orphan_since + ? WHERE orphan_due IS NOT NULL'),
+    dueOrphans: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE orphan_due <= ? ORDER BY orphan_due LIMIT ?'),
+    orphans: db.prepare<[number], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE orphan_due IS NOT NULL ORDER BY orphan_due, rowid LIMIT ?`),
+    cancelAfterEnd: db.prepare<[string]>('UPDATE rex_jobs SET cancel_publish = 1 WHERE task_id = ?'),
     dueDoorbells: db.prepare<[number, number], TargetRow>(
       `SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE notify_at <= ? ORDER BY notify_at, rowid LIMIT ?`,
     ),
@@ -150,6 +163,7 @@ function prepareStatements(db: Database.Database) {
          SELECT MIN(pickup_due) AS at FROM rex_jobs WHERE pickup_due IS NOT NULL
          UNION ALL SELECT MIN(exec_due) FROM rex_jobs WHERE exec_due IS NOT NULL
          UNION ALL SELECT MIN(kill_due) FROM rex_jobs WHERE kill_due IS NOT NULL
+         UNION ALL SELECT MIN(orphan_due) FROM rex_jobs WHERE orphan_due IS NOT NULL
          UNION ALL SELECT MIN(notify_at) FROM rex_jobs WHERE notify_at IS NOT NULL
          UNION ALL SELECT MIN(callback_due) FROM rex_jobs WHERE callback_state = 'pending')`,
     ),
@@ -292,7 +306,7 @@ class SyncSpool {
 
   deliver(jobUuid: string, host: string, delivery: string, now: number): JobRecord | undefined {
     return this.write(() => {
-      if (this.sql.deliver.run(delivery, now, now, jobUuid, host).changes === 0) return undefined;
+      if (this.sql.deliver.run(delivery, now, now, now, jobUuid, host).changes === 0) return undefined;
       return toRecord(this.sql.byUuid.get(jobUuid)!);
     });
   }
@@ -306,6 +320,7 @@ class SyncSpool {
     return this.write(() => {
       const row = this.sql.byUuid.get(jobUuid);
       if (!row || row.host !== host || !EXECUTING_STATES.includes(row.state) || row.delivery !== delivery) return 'unknown';
+      this.sql.heard.run(now, row.task_id);
       const outputs: PendingOutput[] = [];
       let exit: { code: number; atUs?: number } | undefined;
       for (const u of updates) {
@@ -322,8 +337,33 @@ class SyncSpool {
     });
   }
 
-  inFlight(now: number): number {
-    return this.sql.inFlight.get(now)!.n;
+  inFlight(now: number, silentBefore: number): number {
+    return this.sql.inFlight.get(silentBefore, now)!.n;
+  }
+
+  markOrphans(restartedAt: number, timeoutMs: number): number {
+    return this.write(() => {
+      this.sql.reboundOrphans.run(timeoutMs);
+      return this.sql.markOrphans.run(restartedAt, restartedAt + timeoutMs).changes;
+    });
+  }
+
+  dueOrphans(now: number, limit: number): string[] {
+    return this.sql.dueOrphans.all(now, limit).map((r) => r.task_id);
+  }
+
+  endOrphan(taskId: string, debugLine: string, now: number): boolean {
+    return this.write(() => {
+      const row = this.sql.task.get(taskId);
+      if (!row || row.orphan_due === null || !EXECUTING_STATES.includes(row.state)) return false;
+      if (!this.finishRow(row, 'EXCEPTION', [{ type: 'debug', text: debugLine }], undefined, now)) return false;
+      this.sql.cancelAfterEnd.run(taskId);
+      return true;
+    });
+  }
+
+  orphans(limit: number): JobRecord[] {
+    return this.sql.orphans.all(limit).map(toRecord);
   }
 
   dueDoorbells(now: number, limit: number): DoorbellTarget[] {
@@ -484,6 +524,7 @@ export class SqliteJobStore implements JobStore {
       requestStop: async (taskId, line, killDue, now) => spool.requestStop(taskId, line, killDue, now),
       deliver: async (jobUuid, host, delivery, now) => spool.deliver(jobUuid, host, delivery, now),
       applyUpdates: async (jobUuid, host, delivery, updates, now, max) => spool.applyUpdates(jobUuid, host, delivery, updates, now, max),
+      endOrphan: async (taskId, line, now) => spool.endOrphan(taskId, line, now),
     };
   }
 
@@ -565,8 +606,20 @@ export class SqliteJobStore implements JobStore {
   activeJob(jobUuid: string, host: string) {
     return this.turn.run(() => this.spool.activeJob(jobUuid, host));
   }
-  inFlight(now: number) {
-    return this.turn.run(() => this.spool.inFlight(now));
+  inFlight(now: number, silentBefore: number) {
+    return this.turn.run(() => this.spool.inFlight(now, silentBefore));
+  }
+  markOrphans(restartedAt: number, timeoutMs: number) {
+    return this.turn.run(() => this.spool.markOrphans(restartedAt, timeoutMs));
+  }
+  dueOrphans(now: number, limit: number) {
+    return this.turn.run(() => this.spool.dueOrphans(now, limit));
+  }
+  endOrphan(taskId: string, debugLine: string, now: number) {
+    return this.turn.run(() => this.spool.endOrphan(taskId, debugLine, now));
+  }
+  orphans(limit: number) {
+    return this.turn.run(() => this.spool.orphans(limit));
   }
   dueDoorbells(now: number, limit: number) {
     return this.turn.run(() => this.spool.dueDoorbells(now, limit));
@@ -649,5 +702,8 @@ function toRecord(r: JobRow): JobRecord {
     createdAt: r.created_at,
     deliveredAt: r.delivered_at,
     finishedAt: r.finished_at,
+    reportedAt: r.reported_at,
+    orphanSince: r.orphan_since,
+    orphanDue: r.orphan_due,
   };
 }

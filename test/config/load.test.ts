@@ -99,6 +99,7 @@ describe('normalisation', () => {
         'ssl_certificate: cert.pem',
         'ssl_private_key: key.pem',
         'ssl_ca_file: ca.pem',
+        'foreman_url: https://foreman.example.com',
         'backends: {a: {url: "https://a:8443", ssl_certificate: c.pem, ssl_private_key: k.pem}}',
         'features:',
         '  templates: {enabled: https, settings: {template_url: "https://vip.example.com:8443"}}',

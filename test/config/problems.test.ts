@@ -121,6 +121,31 @@ describe('single mistakes', () => {
     ]);
   });
 
+  it('templates and registration relayed by proxy-proxy: need foreman_url, a template_url, URLs, no backends', () => {
+    expect(problemsOf(yaml('http_port: 1', 'features:', '  templates: {}', '  registration: {}'))).toEqual([
+      "features.templates: needs foreman_url: proxy-proxy relays templates requests to Foreman itself (line 3)",
+      "features.templates.settings: needs template_url: the URL hosts fetch templates from (proxy-proxy's VIP or name), passed to Foreman with every template request (line 3)",
+      "features.registration: needs foreman_url: proxy-proxy relays registration requests to Foreman itself (line 4)",
+    ]);
+    expect(
+      problemsOf(
+        yaml(
+          'http_port: 1',
+          'foreman_url: https://foreman.example.com',
+          'foreman_ssl_cert: c.pem',
+          'features:',
+          '  templates: {policy: failover, settings: {template_url: proxy.example.com}}',
+          '  registration: {settings: {registration_url: "ftp://proxy"}}',
+        ),
+      ),
+    ).toEqual([
+      "foreman_ssl_cert: requires 'foreman_ssl_key' to be set as well (line 3)",
+      "features.templates.policy: feature 'templates' is answered by proxy-proxy itself and takes no policy (line 5)",
+      'features.templates.settings.template_url: must be an http:// or https:// URL (line 5)',
+      'features.registration.settings.registration_url: must be an http:// or https:// URL (line 6)',
+    ]);
+  });
+
   it('settings override the feature does not expose', () => {
     expect(problemsOf(yaml(...head, 'features:', '  tftp:', '    settings:', '      tftp_server: tftp.example.com'))).toEqual([
       "features.tftp.settings.tftp_server: feature 'tftp' does not expose setting 'tftp_server' (did you mean 'tftp_servername'?) (line 8)",

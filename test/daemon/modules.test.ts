@@ -19,7 +19,7 @@ describe('every module through proxy-proxy', () => {
 
   beforeAll(async () => {
     foreman = await startFakeForeman();
-    h = await startHarness({ backends: 3, simArgs: ['--foreman-url', foreman.url, '--template-url', 'http://templates.example.test:8000'] });
+    h = await startHarness({ backends: 3, foremanUrl: foreman.url, simArgs: ['--foreman-url', foreman.url, '--template-url', 'http://templates.example.test:8000'] });
     for (const s of h.sims) await s.clearCalls();
   });
   afterAll(async () => {
@@ -84,7 +84,7 @@ describe('every module through proxy-proxy', () => {
     expect(await sendsTo('/dns')).toEqual(['sim-a']);
   });
 
-  it('templates and userdata: relayed to Foreman with the host address', async () => {
+  it('templates and userdata: relayed to Foreman by proxy-proxy itself with the host address, no backend involved', async () => {
     expect(JSON.parse((await h.http.get('/unattended/templateServer')).body)).toEqual({ templateServer: 'http://templates.example.test:8000' });
     const t = await h.http.get('/unattended/provision?token=abc');
     expect(t.status).toBe(200);
@@ -92,15 +92,15 @@ describe('every module through proxy-proxy', () => {
     expect(t.body).toMatch(/xff=127\.0\.0\.1/);
     expect((await h.http.get('/userdata/user-data')).body).toMatch(/^FAKE-FOREMAN GET \/userdata\/user-data/);
     expect((await h.http.send('POST', '/unattended/failed?token=abc', { body: 'log\n', headers: { 'content-type': 'text/plain' } })).status).toBe(200);
-    expect(await sendsTo('/u')).toEqual(['sim-a']);
+    expect(await sendsTo('/u')).toEqual([]);
   });
 
-  it('registration: relayed once', async () => {
+  it('registration: relayed once by proxy-proxy itself', async () => {
     const before = foreman.requests.length;
     const r = await h.http.post('/register', { activation_keys: 'x' });
-    expect(r.status).toBeLessThan(500);
+    expect(r.status).toBe(200);
     expect(foreman.requests.length - before).toBe(1);
-    expect(await sendsTo('/register')).toEqual(['sim-a']);
+    expect(await sendsTo('/register')).toEqual([]);
   });
 
   it('puppetca (primary): list and autosign add/list/delete on the first backend', async () => {

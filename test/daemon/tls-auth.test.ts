@@ -35,6 +35,7 @@ ssl_certificate: ${server.cert}
 ssl_private_key: ${server.key}
 ssl_ca_file: ${pki.caCert}
 trusted_hosts: [foreman.example.test]
+foreman_url: http://127.0.0.1:9
 backends:
   sim-a:
     url: ${sim.url}
@@ -43,7 +44,7 @@ backends:
     ssl_ca_file: ${pki.caCert}
 features:
   tftp: {}
-  templates: {}
+  templates: { settings: { template_url: 'https://proxy-proxy.example.test:8443' } }
   logs: {}
 `;
     daemon = new Daemon(parseConfig(yaml), { silent: true });

@@ -63,10 +63,11 @@ ssl_ca_file: ${pki.caCert}
 trusted_hosts: [${FOREMAN}]
 state_dir: ${join(dir, name)}
 shutdown_timeout_ms: 2000
+foreman_url: http://127.0.0.1:9
 backends:
 ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
   dns: {}
-  templates: {}
+  templates: { settings: { template_url: 'http://192.0.2.10:8000' } }
   logs: {}
 `;
     instances = await Promise.all(['pp1', 'pp2'].map((n) => startDaemonProcess(dir, n, yaml(n))));

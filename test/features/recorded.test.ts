@@ -96,11 +96,13 @@ describe('recorded smart-proxy exchanges', () => {
 describe('recorded answers composed locally', () => {
   const byId = new Map(exchanges.map((x) => [x.id, x]));
   const logs = { query: () => ({}) };
+  const client = { address: '127.0.0.1', scheme: 'http' as const, serverName: '127.0.0.1:8000' };
+  const ctx = (settings: Record<string, string>, l: { query(t: number | undefined): unknown } = logs) => ({ settings, logs: l, client, foreman: undefined });
 
   it('GET /tftp/serverName with tftp_servername set answers as SP did (JSON labelled text/html)', () => {
     const x = byId.get('tftp-servername')!;
     const { spec, found } = routed(x);
-    const local = found!.route.local!(buildCall(spec, found!.params), { settings: { tftp_servername: '192.0.2.1' }, logs });
+    const local = found!.route.local!(buildCall(spec, found!.params), ctx({ tftp_servername: '192.0.2.1' }));
     expect(local).toEqual({ status: 200, contentType: 'html', body: x.response.body });
     expect(x.response.content_type).toBe('text/html;charset=utf-8');
   });
@@ -108,24 +110,28 @@ describe('recorded answers composed locally', () => {
   it('GET /unattended/templateServer with template_url set answers as SP did', () => {
     const x = byId.get('templates-template-server')!;
     const { spec, found } = routed(x);
-    const local = found!.route.local!(buildCall(spec, found!.params), { settings: { template_url: 'http://127.0.0.1:18000' }, logs });
+    const local = found!.route.local!(buildCall(spec, found!.params), ctx({ template_url: 'http://127.0.0.1:18000' }));
     expect(local).toEqual({ status: 200, contentType: 'json', body: x.response.body });
     expect(x.response.content_type).toBe('application/json');
   });
 
-  it('without the setting, both go to a backend', () => {
-    for (const id of ['tftp-servername', 'templates-template-server']) {
-      const { spec, found } = routed(byId.get(id)!);
-      expect(found!.route.local!(buildCall(spec, found!.params), { settings: {}, logs })).toBeUndefined();
-    }
+  it('without the setting, serverName goes to a backend and templateServer is empty, as SP without template_url', () => {
+    const tftp = routed(byId.get('tftp-servername')!);
+    expect(tftp.found!.route.local!(buildCall(tftp.spec, tftp.found!.params), ctx({}))).toBeUndefined();
+    const templates = routed(byId.get('templates-template-server')!);
+    expect(templates.found!.route.local!(buildCall(templates.spec, templates.found!.params), ctx({}))).toEqual({
+      status: 200,
+      contentType: 'json',
+      body: '{"templateServer":""}',
+    });
   });
 
   it('GET /logs and /logs/ are both the log buffer, with from_timestamp as a float', () => {
     const seen: (number | undefined)[] = [];
-    const ctx = { settings: {}, logs: { query: (t: number | undefined) => (seen.push(t), { logs: [] }) } };
+    const withLogs = ctx({}, { query: (t: number | undefined) => (seen.push(t), { logs: [] }) });
     for (const id of ['logs-all', 'logs-no-trailing-slash', 'logs-from-timestamp']) {
       const { spec, found } = routed(byId.get(id)!);
-      expect(found!.route.local!(buildCall(spec, found!.params), ctx)).toEqual({ status: 200, contentType: 'json', body: '{"logs":[]}' });
+      expect(found!.route.local!(buildCall(spec, found!.params), withLogs)).toEqual({ status: 200, contentType: 'json', body: '{"logs":[]}' });
     }
     expect(seen).toEqual([undefined, undefined, 1795344679.851812]);
   });

@@ -253,10 +253,13 @@ describe('route tables against spec §3', () => {
     expect(featureByName('nope')).toBeUndefined();
   });
 
-  it('give logs a local answer only, and nothing else a local answer but serverName and templateServer', () => {
-    const locals = allRoutes.filter(({ route }) => route.local).map(({ route }) => route.name);
-    expect(locals.sort()).toEqual(['logs.buffer', 'templates.server', 'tftp.server_name']);
-    expect(featureByName('logs')!.localOnly).toBe(true);
+  it('answer logs, templates and registration locally on every route, and elsewhere only serverName', () => {
+    expect(ALL_FEATURES.filter((m) => m.localOnly).map((m) => m.name)).toEqual(expect.arrayContaining(['logs', 'registration', 'templates']));
+    for (const { module, route } of allRoutes) {
+      if (module.localOnly) expect([route.name, typeof route.local === 'function' || route.service === true]).toEqual([route.name, true]);
+    }
+    const elsewhere = allRoutes.filter(({ module, route }) => route.local && !module.localOnly).map(({ route }) => route.name);
+    expect(elsewhere).toEqual(['tftp.server_name']);
   });
 });
 

@@ -1,7 +1,8 @@
 // The built daemon as its own process, killed with SIGKILL in the middle of a run and started
 // again on the same state directory: every job still runs exactly once and every result reaches
-// Foreman. (Hosts resend an update whose answer the kill cut off, so output may repeat; exits
-// and the set of output lines may not change.)
+// Foreman exactly once. Hosts never retry a POST, so here they hold their exit until the daemon
+// is back (lost-reports.test.ts: what happens to one sent into the outage; socket-activation.test.ts:
+// the same kill with the listening socket held, and the POSTs sent into the outage).
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -89,7 +90,7 @@ rex:
       await h.connect(`mqtts://127.0.0.1:${mqttPort}`);
     }
     const jobs: JobSpec[] = names.flatMap((host) =>
-      [0, 1, 2].map((k) => ({ taskId: randomUUID(), host, script: `echo start ${k}\nsleep ${300 + k * 400}\necho end ${k}\nexit ${k + 1}` })),
+      [0, 1, 2].map((k) => ({ taskId: randomUUID(), host, script: `echo start ${k}\ngate\nsleep ${k * 100}\necho end ${k}\nexit ${k + 1}` })),
     );
     const foremanClient = client(base, world.foreman);
     try {
@@ -97,7 +98,7 @@ rex:
       foreman.fail(1_000_000, 500);
       expect((await postJson(foremanClient, '/dynflow/tasks/launch', batchLaunch(jobs, base))).status).toBe(200);
       await waitFor(() => hosts.every((h) => h.fetches.filter((f) => f.status === 200).length === 3), 'every job fetched');
-      await waitFor(() => hosts.some((h) => h.updates.some((u) => u.status === 200)), 'some output');
+      await waitFor(() => hosts.every((h) => h.updates.filter((u) => u.status === 200).length === 3), 'the first output of every job');
     } finally {
       await foremanClient.close();
     }
@@ -106,6 +107,7 @@ rex:
 
     foreman.fail(0);
     daemon = await startDaemon(config);
+    for (const h of hosts) h.openGate();
     await waitFor(() => jobs.every((j) => foreman.results.has(`ft-${j.taskId}`)), 'every result at Foreman', 30_000);
     for (const j of jobs) {
       const k = Number(/echo start (\d)/.exec(j.script)![1]);
@@ -114,6 +116,10 @@ rex:
       expect(new Set(data.result.map((r) => r.output))).toEqual(new Set([`start ${k}\n`, `end ${k}\n`]));
     }
     for (const h of hosts) expect(h.fetches.filter((f) => f.status === 200)).toHaveLength(3);
+    for (const h of hosts) expect(h.updates.filter((u) => u.status !== 200)).toEqual([]);
+    const accepted = new Map<string, number>();
+    for (const p of foreman.posts) if (p.status === 200) for (const e of p.body.callbacks ?? []) accepted.set(e.callback.task_id, (accepted.get(e.callback.task_id) ?? 0) + 1);
+    for (const j of jobs) expect({ task: j.taskId, n: accepted.get(`ft-${j.taskId}`) }).toEqual({ task: j.taskId, n: 1 });
     const exited = new Promise((r) => daemon!.once('exit', r));
     daemon.kill('SIGTERM');
     await exited;

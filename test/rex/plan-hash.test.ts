@@ -25,6 +25,9 @@ const base: JobRecord = {
   createdAt: Date.UTC(2026, 0, 5, 13, 0, 0, 5),
   deliveredAt: null,
   finishedAt: null,
+  reportedAt: null,
+  orphanSince: null,
+  orphanDue: null,
 };
 const result = [{ output_type: 'stdout', output: 'hi\n', timestamp: 1767618000.000001 }];
 

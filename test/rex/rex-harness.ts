@@ -274,18 +274,24 @@ export interface Doorbell {
   metadata: Record<string, string>;
 }
 
+/** Longest a script waits at a `gate` line. */
+const GATE_MAX_MS = 60_000;
+
 /** How a test host treats a cancel message: stop the script (exit 143), or carry on. */
 export type CancelMode = 'obey' | 'ignore';
 
 /**
  * A host as yggd + foreman_ygg_worker behave, reduced: every start doorbell is fetched (with
  * the host's certificate) and the script run; output goes out as v1 updates, batched per
- * `sleep` and on exit. Script lines: `echo <text>`, `err <text>`, `sleep <ms>`, `exit <code>`.
+ * `sleep`/`gate` and on exit. Like them it never retries: a fetch or a POST that gets no answer is
+ * recorded and dropped. Script lines: `echo <text>`, `err <text>`, `sleep <ms>`, `gate` (wait for
+ * openGate()), `exit <code>`.
  */
 export class TestHost {
   readonly doorbells: Doorbell[] = [];
   readonly fetches: { url: string; status: number; body: string; user: string | undefined }[] = [];
-  readonly updates: { url: string; status: number }[] = [];
+  /** Every update POST; status 0 with `error` when it got no answer (the batch is then gone). */
+  readonly updates: { url: string; status: number; error?: string; exit: boolean }[] = [];
   cancelMode: CancelMode = 'obey';
   /** When false, doorbells are recorded but not acted on. */
   autoRun = true;
@@ -294,6 +300,9 @@ export class TestHost {
   /** Failures of doorbells handled on their own (a test reads them rather than losing them). */
   readonly errors: Error[] = [];
   private readonly cancelled = new Set<string>();
+  private gateOpen = false;
+  /** Update POSTs sent and not yet answered (or failed). */
+  posting = 0;
   private readonly running = new Set<Promise<void>>();
   private closed = false;
 
@@ -338,6 +347,11 @@ export class TestHost {
     return p;
   }
 
+  /** Lets scripts past their `gate` line, now and later: the test decides when hosts report. */
+  openGate(): void {
+    this.gateOpen = true;
+  }
+
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
@@ -365,18 +379,20 @@ export class TestHost {
     return { status: res.statusCode, text: await res.body.text() };
   }
 
+  /** One POST, never retried: foreman_ygg_worker logs a failed send and drops the batch. */
   async postUpdate(url: string, body: object): Promise<number> {
-    // Bounded retries while proxy-proxy restarts (a real worker would just lose the batch).
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await request(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, dispatcher: this.agent });
-        await res.body.dump();
-        this.updates.push({ url, status: res.statusCode });
-        return res.statusCode;
-      } catch (err) {
-        if (attempt >= 100 || this.closed) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    const exit = (body as { updates?: { type?: string }[] }).updates?.some((u) => u.type === 'exit') === true;
+    this.posting += 1;
+    try {
+      const res = await request(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, dispatcher: this.agent });
+      await res.body.dump();
+      this.updates.push({ url, status: res.statusCode, exit });
+      return res.statusCode;
+    } catch (err) {
+      this.updates.push({ url, status: 0, error: (err as Error).message, exit });
+      return 0;
+    } finally {
+      this.posting -= 1;
     }
   }
 
@@ -392,14 +408,12 @@ export class TestHost {
 
   private async process(bell: Doorbell): Promise<void> {
     let res;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        res = await request(bell.content, { dispatcher: this.agent });
-        break;
-      } catch (err) {
-        if (attempt >= 100 || this.closed) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    try {
+      // One GET, as yggd: a failed fetch leaves the job to the next doorbell.
+      res = await request(bell.content, { dispatcher: this.agent });
+    } catch (err) {
+      this.fetches.push({ url: bell.content, status: 0, body: (err as Error).message, user: undefined });
+      return;
     }
     const body = await res.body.text();
     const user = res.headers['x-foreman-effective-user'] as string | undefined;
@@ -424,6 +438,14 @@ export class TestHost {
       else if (cmd === 'exit') {
         code = Number(arg);
         break;
+      } else if (cmd === 'gate') {
+        await flush();
+        const until = Date.now() + GATE_MAX_MS;
+        while (!this.gateOpen) {
+          if (this.closed) return;
+          if (Date.now() > until) throw new Error(`${this.cn}: gate not opened within ${GATE_MAX_MS} ms`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
       } else if (cmd === 'sleep') {
         await flush();
         const until = Date.now() + Number(arg);

@@ -49,16 +49,59 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     expect((await store.dueDoorbells(T0, 10)).map((d) => d.taskId)).toEqual(['task-1', 'task-2']);
     await store.markRinging(['task-1', 'task-2'], T0, T0 + 5000, T0 + 45_000);
     expect((await store.task('task-1'))!.state).toBe('notified');
-    expect(await store.inFlight(T0 + 1000)).toBe(2);
+    expect(await store.inFlight(T0 + 1000, 0)).toBe(2);
     expect(await store.dueDoorbells(T0 + 1000, 10)).toEqual([]);
     await store.rescheduleDoorbells(['task-1', 'task-2'], T0 + 60_000);
     expect(await store.deliver('uuid-1', 'h1.example.test', 'n1', T0 + 2000)).toMatchObject({ state: 'delivered', delivery: 'n1' });
     // Slot of the unfetched one expired; the fetched one counts until it finishes.
-    expect(await store.inFlight(T0 + 6000)).toBe(1);
+    expect(await store.inFlight(T0 + 6000, 0)).toBe(1);
     expect((await store.dueDoorbells(T0 + 60_000, 10)).map((d) => d.taskId)).toEqual(['task-2']);
     // A confirmation arriving after the fetch does not bring its doorbell back.
     await store.rescheduleDoorbells(['task-1'], T0 + 1);
     expect((await store.dueDoorbells(T0 + 60_000, 10)).map((d) => d.taskId)).toEqual(['task-2']);
+  });
+
+  it('frees the slot of a fetched job whose host is silent past the bound or since a restart, and takes it back on a report', async () => {
+    await store.insertLaunch(null, [job(1), job(2), job(3)], T0);
+    await store.markRinging(['task-1', 'task-2', 'task-3'], T0, T0 + 1000, T0 + 45_000);
+    for (const n of [1, 2, 3]) await store.deliver(`uuid-${n}`, `h${n}.example.test`, 'n', T0 + n * 1000);
+    expect((await store.task('task-2'))!.reportedAt).toBe(T0 + 2000);
+    // Heard from at T0+1000…3000: a bound reaching back to T0+2500 leaves only the last one counting.
+    expect(await store.inFlight(T0 + 10_000, T0)).toBe(3);
+    expect(await store.inFlight(T0 + 10_000, T0 + 2500)).toBe(1);
+    expect(await store.applyUpdates('uuid-1', 'h1.example.test', 'n', [{ kind: 'output', stream: 'stdout', content: 'x' }], T0 + 5000, 1e6)).toBe('accepted');
+    expect(await store.inFlight(T0 + 10_000, T0 + 2500)).toBe(2);
+
+    // A restart: every fetched unfinished job is an orphan, holds no slot, and is due at the bound.
+    const restart = T0 + 20_000;
+    expect(await store.markOrphans(restart, 30_000)).toBe(3);
+    // Another restart: nothing new, the first start stays, the bound is the one configured now.
+    expect(await store.markOrphans(restart + 1000, 60_000)).toBe(0);
+    expect(await store.inFlight(restart, 0)).toBe(0);
+    expect((await store.orphans(10)).map((j) => [j.taskId, j.orphanSince, j.orphanDue])).toEqual([
+      ['task-1', restart, restart + 60_000],
+      ['task-2', restart, restart + 60_000],
+      ['task-3', restart, restart + 60_000],
+    ]);
+    expect(await store.nextDue()).toBe(restart + 60_000);
+    expect(await store.dueOrphans(restart + 59_999, 10)).toEqual([]);
+    // Host 2 reports: no longer an orphan, counts again; host 3 exits: finished, no orphan.
+    expect(await store.applyUpdates('uuid-2', 'h2.example.test', 'n', [{ kind: 'output', stream: 'stdout', content: 'y' }], restart + 100, 1e6)).toBe('accepted');
+    expect(await store.applyUpdates('uuid-3', 'h3.example.test', 'n', [{ kind: 'exit', code: 0 }], restart + 200, 1e6)).toBe('finished');
+    expect(await store.inFlight(restart + 300, 0)).toBe(1);
+    expect(await store.dueOrphans(restart + 60_000, 10)).toEqual(['task-1']);
+    expect(await store.endOrphan('task-2', 'x', restart + 60_000)).toBe(false);
+    expect(await store.endOrphan('task-1', 'no report since the restart', restart + 60_000)).toBe(true);
+    expect(await store.endOrphan('task-1', 'again', restart + 60_001)).toBe(false);
+    expect(await store.task('task-1')).toMatchObject({ state: 'finished', exitStatus: 'EXCEPTION', outputState: 'running', callbackState: 'pending', orphanDue: null });
+    expect((await store.output('task-1')).map((o) => [o.output_type, o.output])).toEqual([
+      ['stdout', 'x'],
+      ['debug', 'no report since the restart'],
+    ]);
+    // The host may still run the script: it is asked to stop.
+    expect((await store.dueCancels(10)).map((d) => d.taskId)).toEqual(['task-1']);
+    expect(await store.orphans(10)).toEqual([]);
+    expect(await store.dueOrphans(restart + 120_000, 10)).toEqual([]);
   });
 
   it('delivers a job once, to its own host, and takes updates only for that delivery', async () => {

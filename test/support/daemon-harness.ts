@@ -27,13 +27,19 @@ export interface HarnessOptions {
   simArgs?: string[];
   /** Active checks; slow them down to observe what live traffic alone does. */
   healthCheck?: string;
+  /** Where proxy-proxy relays templates and registration; by default a port nothing listens on. */
+  foremanUrl?: string;
 }
+
+export const TEMPLATE_URL = 'http://templates.example.test:8000';
+/** The discard port: connections are refused, so a relay that should not happen fails loudly. */
+const NO_FOREMAN = 'http://127.0.0.1:9';
 
 export const ALL_FEATURES_YAML = `
   tftp: { policy: replicate }
   dhcp: { policy: failover }
   dns: {}
-  templates: {}
+  templates: { settings: { template_url: "${TEMPLATE_URL}" } }
   registration: {}
   puppetca: {}
   puppet: {}
@@ -57,6 +63,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 http_port: 0
 state_dir: ${stateDir}
 log_level: DEBUG
+foreman_url: ${opts.foremanUrl ?? NO_FOREMAN}
 health_check: ${opts.healthCheck ?? '{ interval_ms: 200, timeout_ms: 300, rise: 2, fall: 2 }'}
 passive_ejection: { consecutive_failures: 3, base_ejection_ms: 2000, max_ejection_ms: 10000 }
 ${opts.extra ?? ''}

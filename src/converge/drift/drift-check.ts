@@ -9,12 +9,16 @@ import type { Runtime } from '../../runtime.js';
 import type { StateStore } from '../../state/store.js';
 import type { Convergence } from '../convergence.js';
 import { replayRequest, storeCall } from '../stored-form.js';
+import { ansibleRolesInspector, type PeerInspector } from './ansible-drift.js';
 import { dhcpInspector } from './dhcp-drift.js';
 import { isDrift, type DriftReport, type FeatureSummary, type RepairResult } from './drift-report.js';
 import type { BackendSend, DriftFinding, FeatureInspector } from './inspector.js';
 import { tftpInspector } from './tftp-drift.js';
 
 export const INSPECTORS: ReadonlyMap<string, FeatureInspector> = new Map([tftpInspector, dhcpInspector].map((i) => [i.feature, i]));
+
+/** Features whose backends are compared with each other, whatever their policy. */
+export const PEER_INSPECTORS: ReadonlyMap<string, PeerInspector> = new Map([ansibleRolesInspector].map((i) => [i.feature, i]));
 
 /** What a run needs; a Daemon has all three. */
 export interface DriftContext {
@@ -116,12 +120,17 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
   };
 
   const first = await check();
+  const peers = await comparePeers(rt, requestId, opts.signal);
+  features.push(...peers.features);
+  first.findings.push(...peers.findings);
   const repairs: RepairResult[] = [];
   let remaining = first.findings.filter(isDrift);
 
   if (repair) {
     for (const f of remaining) {
       if (f.kind === 'extra' && !prune) continue;
+      // Nothing to send: no smart-proxy API installs a role; the difference stays reported.
+      if (PEER_INSPECTORS.has(f.feature)) continue;
       if (opts.signal?.aborted) break;
       repairs.push(await repairOne(ctx, rt, f, requestId));
     }
@@ -164,6 +173,50 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
     },
     inStep: remaining.length === 0,
   };
+}
+
+/**
+ * Backends of a peer-compared feature against the union of what they hold: each name some
+ * in-service backend lacks is a `missing` finding on that backend.
+ */
+async function comparePeers(rt: Runtime, requestId: string, signal: AbortSignal | undefined): Promise<{ features: FeatureSummary[]; findings: DriftFinding[] }> {
+  const features: FeatureSummary[] = [];
+  const findings: DriftFinding[] = [];
+  for (const f of rt.features.values()) {
+    const inspector = PEER_INSPECTORS.get(f.name);
+    if (!inspector) continue;
+    const inService = f.backends.filter((b) => b.health.inService);
+    const held = await Promise.all(
+      inService.map(async (b) => {
+        if (!b.health.available) return { backend: b, error: b.health.ejected ? 'ejected after live failures' : `backend is ${b.health.state}` };
+        try {
+          return { backend: b, names: new Set(await inspector.holdings(sender(b, requestId, signal))) };
+        } catch (err) {
+          return { backend: b, error: (err as { code?: string }).code ?? String(err) };
+        }
+      }),
+    );
+    const all = new Set<string>();
+    for (const h of held) for (const n of h.names ?? []) all.add(n);
+    for (const h of held) {
+      if (!h.names) {
+        findings.push({ feature: f.name, backend: h.backend.name, key: '*', kind: 'unreadable', detail: h.error });
+        continue;
+      }
+      for (const name of [...all].sort()) {
+        if (h.names.has(name)) continue;
+        const holders = held.filter((o) => o.names?.has(name)).map((o) => o.backend.name);
+        findings.push({ feature: f.name, backend: h.backend.name, key: inspector.key(name), kind: 'missing', detail: `held by ${holders.join(', ')}` });
+      }
+    }
+    features.push({
+      feature: f.name,
+      keys: all.size,
+      backends: inService.map((b) => b.name),
+      skipped: f.backends.filter((b) => !b.health.inService).map((b) => ({ backend: b.name, state: b.health.state })),
+    });
+  }
+  return { features, findings };
 }
 
 /**

@@ -1,11 +1,12 @@
 // Target (b): proxy-proxy in front of two simulators, with the recorded proxy's listeners and
-// trusted_hosts. TFTP is replicated over both simulators; DNS, DHCP and templates fail over, so
-// the first simulator answers them; /logs is proxy-proxy's own buffer.
+// trusted_hosts. TFTP is replicated over both simulators; DNS and DHCP fail over, so the first
+// simulator answers them; templates are relayed to the stand-in Foreman by proxy-proxy itself and
+// /logs is proxy-proxy's own buffer.
 import { parseConfig } from '../../../src/config/load.js';
 import { Daemon } from '../../../src/daemon.js';
 import { SystemResolver, type NameResolver } from '../../../src/http/trusted-hosts.js';
 import { startSimProcess } from '../sim-process.js';
-import { recordedSimArgs, TRUSTED_HOSTS, type ReplayEnv, type ReplayTarget } from './target.js';
+import { recordedSimArgs, TEMPLATE_URL, TRUSTED_HOSTS, type ReplayEnv, type ReplayTarget } from './target.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,12 +36,13 @@ ssl_private_key: ${server.key}
 ssl_ca_file: ${env.pki.caCert}
 trusted_hosts: [${TRUSTED_HOSTS.join(', ')}]
 forward_verify: false
+foreman_url: ${env.foremanUrl}
 backends:
 ${sims.map((s) => `  ${s.name}: { url: ${s.url} }\n`).join('')}features:
   tftp: { policy: replicate }
   dns: { policy: failover }
   dhcp: { policy: failover }
-  templates: { policy: failover }
+  templates: { settings: { template_url: '${TEMPLATE_URL}' } }
   logs: {}
 `;
   const daemon = new Daemon(parseConfig(yaml), { silent: true, resolver: await recordedResolver() });
