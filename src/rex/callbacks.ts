@@ -96,26 +96,33 @@ export class Callbacks {
         this.kick();
         return;
       }
-      const entries: string[] = [];
-      const taken: DueCallback[] = [];
+      const entries: { taskId: string; json: string }[] = [];
+      const chosen: DueCallback[] = [];
       let bytes = 0;
       for (const d of due) {
         const job = await this.store.task(d.taskId);
         if (!job) continue;
         const entry = JSON.stringify({ callback: d.callback, data: pullScriptOutput(job, await this.store.output(d.taskId)) });
         // A job larger than the budget still goes, alone.
-        if (taken.length > 0 && bytes + entry.length > s.max_body_bytes) break;
-        entries.push(entry);
-        taken.push(d);
+        if (chosen.length > 0 && bytes + entry.length > s.max_body_bytes) break;
+        entries.push({ taskId: d.taskId, json: entry });
+        chosen.push(d);
         bytes += entry.length;
       }
-      if (taken.length === 0) return;
-      await this.store.leaseCallbacks(
-        taken.map((t) => t.taskId),
-        now + s.timeout_ms + LEASE_MARGIN_MS,
+      if (chosen.length === 0) return;
+      // A claim: another instance may have taken some of these since they were read.
+      const leased = new Set(
+        await this.store.leaseCallbacks(
+          chosen.map((t) => t.taskId),
+          now,
+          now + s.timeout_ms + LEASE_MARGIN_MS,
+        ),
       );
+      const taken = chosen.filter((t) => leased.has(t.taskId));
+      if (taken.length === 0) continue;
+      const body = entries.filter((e) => leased.has(e.taskId)).map((e) => e.json);
       this.inFlight += 1;
-      void this.post(`{"callbacks":[${entries.join(',')}]}`, taken, s).finally(() => {
+      void this.post(`{"callbacks":[${body.join(',')}]}`, taken, s).finally(() => {
         this.inFlight -= 1;
         if (!this.stopped) void this.flush(false);
       });

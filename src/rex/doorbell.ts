@@ -83,14 +83,18 @@ export class Doorbell {
       const s = this.settings();
       const room = s.rateLimit === null ? ROUND : Math.min(ROUND, s.rateLimit - (await this.store.inFlight(now, now - s.silentSlotMs)));
       if (room <= 0) return;
-      const due = await this.store.dueDoorbells(now, room);
-      if (due.length === 0) return;
-      await this.store.markRinging(
-        due.map((d) => d.taskId),
-        now,
-        now + s.ttlMs,
-        now + UNCONFIRMED_MS,
+      const candidates = await this.store.dueDoorbells(now, room);
+      if (candidates.length === 0) return;
+      // A claim: with several instances on one spool another may have rung some meanwhile.
+      const claimed = new Set(
+        await this.store.markRinging(
+          candidates.map((d) => d.taskId),
+          now,
+          now + s.ttlMs,
+          now + UNCONFIRMED_MS,
+        ),
       );
+      const due = candidates.filter((d) => claimed.has(d.taskId));
       const results = await Promise.allSettled(
         due.map((d) => this.link.publish(dataTopic(d.host), JSON.stringify(startMessage(d, randomBytes(8).toString('hex'), now)))),
       );
@@ -107,7 +111,7 @@ export class Doorbell {
         return;
       }
       this.lastFailure = '';
-      if (due.length < room) return;
+      if (candidates.length < room) return;
     }
   }
 

@@ -203,8 +203,12 @@ export interface JobStore extends JobChanges {
   inFlight(now: number, silentBefore: number): Promise<number>;
   /** Jobs whose (first or next) doorbell is due, oldest due first. */
   dueDoorbells(now: number, limit: number): Promise<DoorbellTarget[]>;
-  /** Doorbells handed to the broker: state notified, a rate-limit slot until `slotUntil`, retried at `retryAt` unless confirmed. */
-  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): Promise<void>;
+  /**
+   * Claims doorbells for the broker: state notified, a rate-limit slot until `slotUntil`,
+   * retried at `retryAt` unless confirmed. Only jobs still due are taken (another instance
+   * may have rung one meanwhile); returns the task ids taken.
+   */
+  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): Promise<string[]>;
   /** Next doorbell of still unfetched jobs at `at` (a resend after a confirmed one, or a retry). */
   rescheduleDoorbells(taskIds: string[], at: number): Promise<void>;
   /** Stops whose MQTT cancel has not been confirmed by the broker yet. */
@@ -229,8 +233,11 @@ export interface JobStore extends JobChanges {
 
   // --- callbacks ---
   dueCallbacks(now: number, limit: number): Promise<DueCallback[]>;
-  /** Taken by a POST in flight; due again at `until` if its outcome is never recorded. */
-  leaseCallbacks(taskIds: string[], until: number): Promise<void>;
+  /**
+   * Claims callbacks for a POST: due again at `until` if its outcome is never recorded. Only
+   * those still due at `now` are taken (another instance may hold one); returns the ids taken.
+   */
+  leaseCallbacks(taskIds: string[], now: number, until: number): Promise<string[]>;
   callbacksDelivered(taskIds: string[], now: number): Promise<void>;
   callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): Promise<void>;
 

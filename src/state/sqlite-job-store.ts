@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { MigrateResult } from './migrate.js';
 import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
+import { planOutput, splitUpdates, type OutputProgress, type PendingOutput } from './job-output.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import {
@@ -146,11 +147,11 @@ function prepareStatements(db: Database.Database) {
     dueDoorbells: db.prepare<[number, number], TargetRow>(
       `SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE notify_at <= ? ORDER BY notify_at, rowid LIMIT ?`,
     ),
-    markRinging: db.prepare<[number, number, number, string]>(
+    markRinging: db.prepare<[number, number, number, string, number]>(
       `UPDATE rex_jobs SET state = CASE WHEN state = 'ready_for_pickup' THEN 'notified' ELSE state END,
          output_state = CASE WHEN state = 'ready_for_pickup' THEN 'notified' ELSE state END,
          slot_until = ?, notify_at = ?, doorbells = doorbells + 1, updated_at = ?
-       WHERE task_id = ? AND notify_at IS NOT NULL`,
+       WHERE task_id = ? AND notify_at <= ?`,
     ),
     reschedule: db.prepare<[number, string]>('UPDATE rex_jobs SET notify_at = ? WHERE task_id = ? AND notify_at IS NOT NULL'),
     dueCancels: db.prepare<[number], TargetRow>(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE cancel_publish = 1 LIMIT ?`),
@@ -172,7 +173,7 @@ function prepareStatements(db: Database.Database) {
        ORDER BY callback_due LIMIT ?`,
     ),
     releaseCallbacks: db.prepare<[number, number]>("UPDATE rex_jobs SET callback_due = ? WHERE callback_state = 'pending' AND callback_due > ?"),
-    leaseCallback: db.prepare<[number, string]>("UPDATE rex_jobs SET callback_due = ? WHERE task_id = ? AND callback_state = 'pending'"),
+    leaseCallback: db.prepare<[number, string, number]>("UPDATE rex_jobs SET callback_due = ? WHERE task_id = ? AND callback_state = 'pending' AND callback_due <= ?"),
     callbackDelivered: db.prepare<[number, string]>(
       "UPDATE rex_jobs SET callback_state = 'done', callback_due = NULL, callback_error = NULL, updated_at = ? WHERE task_id = ? AND callback_state = 'pending'",
     ),
@@ -321,12 +322,7 @@ class SyncSpool {
       const row = this.sql.byUuid.get(jobUuid);
       if (!row || row.host !== host || !EXECUTING_STATES.includes(row.state) || row.delivery !== delivery) return 'unknown';
       this.sql.heard.run(now, row.task_id);
-      const outputs: PendingOutput[] = [];
-      let exit: { code: number; atUs?: number } | undefined;
-      for (const u of updates) {
-        if (u.kind === 'output') outputs.push({ type: u.stream, text: u.content, atUs: u.atUs });
-        else exit = u;
-      }
+      const { outputs, exit } = splitUpdates(updates);
       if (exit) {
         const exitAt = exit.atUs;
         return this.finishRow(row, exit.code, outputs, exitAt, now, maxOutputBytes) ? 'finished' : 'unknown';
@@ -370,10 +366,8 @@ class SyncSpool {
     return this.sql.dueDoorbells.all(now, limit).map(toTarget);
   }
 
-  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): void {
-    this.write(() => {
-      for (const id of taskIds) this.sql.markRinging.run(slotUntil, retryAt, now, id);
-    });
+  markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): string[] {
+    return this.write(() => taskIds.filter((id) => this.sql.markRinging.run(slotUntil, retryAt, now, id, now).changes > 0));
   }
 
   rescheduleDoorbells(taskIds: string[], at: number): void {
@@ -416,10 +410,8 @@ class SyncSpool {
     return this.write(() => this.sql.releaseCallbacks.run(now, now).changes);
   }
 
-  leaseCallbacks(taskIds: string[], until: number): void {
-    this.write(() => {
-      for (const id of taskIds) this.sql.leaseCallback.run(until, id);
-    });
+  leaseCallbacks(taskIds: string[], now: number, until: number): string[] {
+    return this.write(() => taskIds.filter((id) => this.sql.leaseCallback.run(until, id, now).changes > 0));
   }
 
   callbacksDelivered(taskIds: string[], now: number): void {
@@ -447,29 +439,11 @@ class SyncSpool {
   }
 
   /** Appends output after what the job holds, timestamps strictly increasing, within the byte budget. */
-  private appendOutput(row: JobRow, outputs: PendingOutput[], now: number, maxBytes: number) {
-    let seq = row.output_seq;
-    let lastUs = row.last_output_us;
-    let bytes = row.output_bytes;
-    let truncated = row.output_truncated;
-    for (const o of outputs) {
-      const size = Buffer.byteLength(o.text, 'utf8');
-      let text = o.text;
-      let type = o.type;
-      // Once something was dropped, everything after it is too: no holes in the middle.
-      if (type !== 'debug' && truncated) continue;
-      if (type !== 'debug' && bytes + size > maxBytes) {
-        truncated = 1;
-        type = 'debug';
-        text = `Output truncated: this job produced more than ${maxBytes} bytes of output; the rest was dropped`;
-      } else if (type !== 'debug') {
-        bytes += size;
-      }
-      // Hosts send 1-second timestamps: a microsecond step keeps the order they arrived in.
-      lastUs = Math.max(o.atUs ?? now * 1000, lastUs + 1);
-      this.sql.insertOutput.run(row.task_id, seq++, type, text, lastUs);
-    }
-    return { seq, lastUs, bytes, truncated };
+  private appendOutput(row: JobRow, outputs: PendingOutput[], now: number, maxBytes: number): OutputProgress {
+    const from = { seq: row.output_seq, lastUs: row.last_output_us, bytes: row.output_bytes, truncated: row.output_truncated };
+    const { rows, progress } = planOutput(from, outputs, now, maxBytes);
+    for (const r of rows) this.sql.insertOutput.run(row.task_id, r.seq, r.type, r.text, r.atUs);
+    return progress;
   }
 
   private finishRow(row: JobRow, exit: ExitStatus, outputs: PendingOutput[], exitAtUs: number | undefined, now: number, maxBytes = Infinity): boolean {
@@ -651,8 +625,8 @@ export class SqliteJobStore implements JobStore {
   dueCallbacks(now: number, limit: number) {
     return this.turn.run(() => this.spool.dueCallbacks(now, limit));
   }
-  leaseCallbacks(taskIds: string[], until: number) {
-    return this.turn.run(() => this.spool.leaseCallbacks(taskIds, until));
+  leaseCallbacks(taskIds: string[], now: number, until: number) {
+    return this.turn.run(() => this.spool.leaseCallbacks(taskIds, now, until));
   }
   callbacksDelivered(taskIds: string[], now: number) {
     return this.turn.run(() => this.spool.callbacksDelivered(taskIds, now));
@@ -668,11 +642,6 @@ export class SqliteJobStore implements JobStore {
   }
 }
 
-interface PendingOutput {
-  type: string;
-  text: string;
-  atUs?: number;
-}
 
 function toTarget(r: TargetRow): DoorbellTarget {
   return { taskId: r.task_id, jobUuid: r.job_uuid, host: r.host, baseUrl: r.base_url, effectiveUser: r.effective_user, rung: r.doorbells };

@@ -47,7 +47,9 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
   it('rings due doorbells, counts them in flight for their slot, then resends only unfetched ones', async () => {
     await store.insertLaunch(null, [job(1), job(2)], T0);
     expect((await store.dueDoorbells(T0, 10)).map((d) => d.taskId)).toEqual(['task-1', 'task-2']);
-    await store.markRinging(['task-1', 'task-2'], T0, T0 + 5000, T0 + 45_000);
+    expect(await store.markRinging(['task-1', 'task-2'], T0, T0 + 5000, T0 + 45_000)).toEqual(['task-1', 'task-2']);
+    // Rung by someone else meanwhile: not due any more, not taken twice.
+    expect(await store.markRinging(['task-1'], T0, T0 + 5000, T0 + 45_000)).toEqual([]);
     expect((await store.task('task-1'))!.state).toBe('notified');
     expect(await store.inFlight(T0 + 1000, 0)).toBe(2);
     expect(await store.dueDoorbells(T0 + 1000, 10)).toEqual([]);
@@ -182,12 +184,14 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     await store.finish('task-2', 0, [], T0);
     expect((await store.task('task-2'))!.callbackState).toBe('none');
     expect(await store.dueCallbacks(T0, 10)).toEqual([{ taskId: 'task-1', callback: { task_id: 'ft-1', step_id: 3 }, attempts: 0 }]);
-    await store.leaseCallbacks(['task-1'], T0 + 35_000);
+    expect(await store.leaseCallbacks(['task-1'], T0, T0 + 35_000)).toEqual(['task-1']);
     expect(await store.dueCallbacks(T0 + 1000, 10)).toEqual([]);
+    // Held by a POST in flight: nobody else takes it.
+    expect(await store.leaseCallbacks(['task-1'], T0 + 1000, T0 + 40_000)).toEqual([]);
     // A restart: the lease belonged to a process that is gone, the result is owed now.
     expect(await store.releaseCallbacks(T0 + 500)).toBe(1);
     expect((await store.dueCallbacks(T0 + 500, 10)).map((d) => d.taskId)).toEqual(['task-1']);
-    await store.leaseCallbacks(['task-1'], T0 + 35_000);
+    expect(await store.leaseCallbacks(['task-1'], T0 + 500, T0 + 35_000)).toEqual(['task-1']);
     await store.callbacksFailed([{ taskId: 'task-1', retryAt: T0 + 2000 }], 'Foreman answered 500', T0 + 1000);
     expect(await store.task('task-1')).toMatchObject({ callbackAttempts: 1, callbackError: 'Foreman answered 500' });
     expect(await store.nextDue()).toBe(T0 + 2000);
