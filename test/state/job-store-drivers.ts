@@ -1,8 +1,38 @@
 // The drivers every job-store test runs against: each gives a fresh, empty spool, a way to open
 // it again (a restart, or another instance on the same state) and a clean-up.
+import pg from 'pg';
 import { openJobStore } from '../../src/state/open-store.js';
 import type { JobStore } from '../../src/state/job-store.js';
+import { PgJobStore } from '../../src/state/postgresql/job-store.js';
+import { PG_SPOOL_SHARED, PG_SPOOL_TABLES } from '../../src/state/postgresql/spool-schema.js';
+import { freshDatabase } from '../support/postgres.js';
 import { tempDir } from './temp-store.js';
+
+/** A spool on a fresh PostgreSQL database; each open() is another instance on it. */
+export async function pgSpool(): Promise<{ url: string; open(instanceId?: string): PgJobStore; cleanup(): Promise<void> }> {
+  const url = await freshDatabase();
+  const setup = new pg.Client({ connectionString: url });
+  await setup.connect();
+  try {
+    await setup.query(PG_SPOOL_TABLES);
+    await setup.query(PG_SPOOL_SHARED);
+  } finally {
+    await setup.end();
+  }
+  const opened: PgJobStore[] = [];
+  let n = 0;
+  return {
+    url,
+    open(instanceId = `instance-${++n}`) {
+      const s = new PgJobStore(new pg.Pool({ connectionString: url, max: 4 }), { instanceId, ownsPool: true });
+      opened.push(s);
+      return s;
+    },
+    async cleanup() {
+      for (const s of opened.splice(0)) await s.close();
+    },
+  };
+}
 
 export interface JobStoreFixture {
   /** Opens the spool (again): the previous handle stays open until cleanup unless closed. */
@@ -35,6 +65,14 @@ export function jobStoreDrivers(): JobStoreDriver[] {
             tmp.remove();
           },
         };
+      },
+    },
+    {
+      name: 'postgresql',
+      async create() {
+        const spool = await pgSpool();
+        // A reopen is the same instance after a restart: it keeps its id.
+        return { open: async () => spool.open('instance-1'), cleanup: () => spool.cleanup() };
       },
     },
   ];
