@@ -218,12 +218,15 @@ class PgChanges implements JobChanges {
 export class PgJobStore implements JobStore {
   readonly parallelism: number;
   private readonly instanceId: string;
+  private closed = false;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: PgJobStoreOptions,
   ) {
     this.instanceId = options.instanceId;
+    // An idle connection whose server went away reports here; unheard, it would end the process.
+    pool.on('error', () => undefined);
     // One connection stays free for the claims and reads that run beside the groups.
     this.parallelism = Math.max(1, (pool.options.max ?? 10) - 1);
   }
@@ -459,6 +462,8 @@ export class PgJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     if (this.options.ownsPool) await this.pool.end();
   }
 
