@@ -4,7 +4,7 @@ import pg from 'pg';
 import { openJobStore } from '../../src/state/open-store.js';
 import type { JobStore } from '../../src/state/job-store.js';
 import { PgJobStore } from '../../src/state/postgresql/job-store.js';
-import { PG_SPOOL_SHARED, PG_SPOOL_TABLES } from '../../src/state/postgresql/spool-schema.js';
+import { PG_SPOOL_ORPHANS, PG_SPOOL_SHARED, PG_SPOOL_TABLES } from '../../src/state/postgresql/spool-schema.js';
 import { freshDatabase } from '../support/postgres.js';
 import { tempDir } from './temp-store.js';
 
@@ -15,6 +15,7 @@ export async function pgSpool(): Promise<{ url: string; open(instanceId?: string
   await setup.connect();
   try {
     await setup.query(PG_SPOOL_TABLES);
+    await setup.query(PG_SPOOL_ORPHANS);
     await setup.query(PG_SPOOL_SHARED);
   } finally {
     await setup.end();

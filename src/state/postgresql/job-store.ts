@@ -35,7 +35,7 @@ type Run = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
 const JOB_COLUMNS =
   'task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url, state, output_state, delivery, ' +
   'exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, kill_due, callback_state, callback_attempts, ' +
-  'callback_error, created_at, delivered_at, finished_at';
+  'callback_error, created_at, delivered_at, finished_at, reported_at, orphan_since, orphan_due';
 const TARGET_COLUMNS = 'task_id, job_uuid, host, base_url, effective_user, doorbells';
 const sqlList = (states: readonly string[]) => `(${states.map((s) => `'${s}'`).join(', ')})`;
 const PICKUP = sqlList(PICKUP_STATES);
@@ -70,6 +70,9 @@ interface JobRow {
   created_at: string | number;
   delivered_at: string | number | null;
   finished_at: string | number | null;
+  reported_at: string | number | null;
+  orphan_since: string | number | null;
+  orphan_due: string | number | null;
 }
 
 /** int8 arrives as a string unless the pool was told otherwise: read it either way. */
@@ -154,7 +157,7 @@ class PgChanges implements JobChanges {
 
   async deliver(jobUuid: string, host: string, delivery: string, now: number): Promise<JobRecord | undefined> {
     const res = await this.run(
-      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = $1, delivered_at = $2, updated_at = $2,
+      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = $1, delivered_at = $2, updated_at = $2, reported_at = $2,
          notify_at = NULL, slot_until = NULL, pickup_due = NULL
        WHERE job_uuid = $3 AND host = $4 AND state IN ${PICKUP}
        RETURNING ${JOB_COLUMNS}`,
@@ -167,6 +170,8 @@ class PgChanges implements JobChanges {
   async applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): Promise<UpdateOutcome> {
     const row = await this.lockTask('job_uuid', jobUuid);
     if (!row || row.host !== host || !EXECUTING_STATES.includes(row.state) || row.delivery !== delivery) return 'unknown';
+    // Heard from: not silent, not an orphan of a restart any more.
+    await this.run('UPDATE rex_jobs SET reported_at = $1, orphan_since = NULL, orphan_due = NULL WHERE task_id = $2', [now, row.task_id]);
     const { outputs, exit } = splitUpdates(updates);
     if (exit) return (await this.finishRow(row, exit.code, outputs, exit.atUs, now, maxOutputBytes)) ? 'finished' : 'unknown';
     const p = await this.appendOutput(row, outputs, now, maxOutputBytes);
@@ -176,6 +181,16 @@ class PgChanges implements JobChanges {
       [p.seq, p.bytes, p.truncated, p.lastUs, now, row.task_id],
     );
     return 'accepted';
+  }
+
+  async endOrphan(taskId: string, debugLine: string, now: number): Promise<boolean> {
+    const row = await this.lockTask('task_id', taskId);
+    if (!row || row.orphan_due === null || !EXECUTING_STATES.includes(row.state)) return false;
+    if (!(await this.finishRow(row, 'EXCEPTION', [{ type: 'debug', text: debugLine }], undefined, now, Infinity))) return false;
+    // The script may still run on the host: ask it to stop.
+    await this.run('UPDATE rex_jobs SET cancel_publish = 1 WHERE task_id = $1', [taskId]);
+    await this.notify('stopping');
+    return true;
   }
 
   /** The row, locked until the transaction ends: a peer changing the same job waits for it. */
@@ -203,7 +218,7 @@ class PgChanges implements JobChanges {
     const res = await this.run(
       `UPDATE rex_jobs SET output_state = state, state = 'finished', exit_status = $1, exit_us = $2, output_seq = $3, last_output_us = $4,
          output_bytes = $5, output_truncated = $6, finished_at = $7, updated_at = $7, script = '', notify_at = NULL, slot_until = NULL,
-         pickup_due = NULL, exec_due = NULL, kill_due = NULL, cancel_publish = 0, callback_owner = NULL,
+         pickup_due = NULL, exec_due = NULL, kill_due = NULL, cancel_publish = 0, orphan_due = NULL, callback_owner = NULL,
          callback_state = CASE WHEN callback IS NULL THEN 'none' ELSE 'pending' END,
          callback_due = CASE WHEN callback IS NULL THEN NULL ELSE $7::bigint END
        WHERE task_id = $8 AND state <> 'finished'`,
@@ -337,11 +352,37 @@ export class PgJobStore implements JobStore {
     return row && toRecord(row);
   }
 
-  inFlight(now: number): Promise<number> {
+  inFlight(now: number, silentBefore: number): Promise<number> {
     return this.count(
-      `SELECT (SELECT COUNT(*) FROM rex_jobs WHERE state IN ${EXECUTING}) + (SELECT COUNT(*) FROM rex_jobs WHERE slot_until > $1) AS n`,
-      [now],
+      `SELECT (SELECT COUNT(*) FROM rex_jobs WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND COALESCE(reported_at, updated_at) >= $2)
+         + (SELECT COUNT(*) FROM rex_jobs WHERE slot_until > $1) AS n`,
+      [now, silentBefore],
     );
+  }
+
+  async markOrphans(restartedAt: number, timeoutMs: number): Promise<number> {
+    return this.inTransaction(async (client) => {
+      // Orphans of an earlier restart keep their start, and take the bound configured now.
+      await client.query('UPDATE rex_jobs SET orphan_due = orphan_since + $1 WHERE orphan_due IS NOT NULL', [timeoutMs]);
+      const res = await client.query(`UPDATE rex_jobs SET orphan_since = $1, orphan_due = $2 WHERE state IN ${EXECUTING} AND orphan_since IS NULL`, [
+        restartedAt,
+        restartedAt + timeoutMs,
+      ]);
+      return res.rowCount ?? 0;
+    });
+  }
+
+  dueOrphans(now: number, limit: number): Promise<string[]> {
+    return this.dueIds('orphan_due', now, limit);
+  }
+
+  async orphans(limit: number): Promise<JobRecord[]> {
+    const res = await this.pool.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE orphan_due IS NOT NULL ORDER BY orphan_due, ${ORDER} LIMIT $1`, [limit]);
+    return (res.rows as JobRow[]).map(toRecord);
+  }
+
+  endOrphan(taskId: string, debugLine: string, now: number) {
+    return this.inTransaction((_c, tx) => tx.endOrphan(taskId, debugLine, now));
   }
 
   async dueDoorbells(now: number, limit: number): Promise<DoorbellTarget[]> {
@@ -397,7 +438,8 @@ export class PgJobStore implements JobStore {
          (SELECT MIN(exec_due) FROM rex_jobs WHERE exec_due IS NOT NULL),
          (SELECT MIN(kill_due) FROM rex_jobs WHERE kill_due IS NOT NULL),
          (SELECT MIN(notify_at) FROM rex_jobs WHERE notify_at IS NOT NULL),
-         (SELECT MIN(callback_due) FROM rex_jobs WHERE callback_state = 'pending')) AS at`,
+         (SELECT MIN(callback_due) FROM rex_jobs WHERE callback_state = 'pending'),
+         (SELECT MIN(orphan_due) FROM rex_jobs WHERE orphan_due IS NOT NULL)) AS at`,
     );
     const at = (res.rows[0] as { at: string | null }).at;
     return at === null ? undefined : num(at);
@@ -472,7 +514,7 @@ export class PgJobStore implements JobStore {
     return num((res.rows[0] as { n: string }).n);
   }
 
-  private async dueIds(column: 'pickup_due' | 'exec_due' | 'kill_due', now: number, limit: number): Promise<string[]> {
+  private async dueIds(column: 'pickup_due' | 'exec_due' | 'kill_due' | 'orphan_due', now: number, limit: number): Promise<string[]> {
     const res = await this.pool.query(`SELECT task_id FROM rex_jobs WHERE ${column} <= $1 ORDER BY ${column}, task_id LIMIT $2`, [now, limit]);
     return (res.rows as { task_id: string }[]).map((r) => r.task_id);
   }
@@ -559,5 +601,8 @@ function toRecord(r: JobRow): JobRecord {
     createdAt: num(r.created_at),
     deliveredAt: numOrNull(r.delivered_at),
     finishedAt: numOrNull(r.finished_at),
+    reportedAt: numOrNull(r.reported_at),
+    orphanSince: numOrNull(r.orphan_since),
+    orphanDue: numOrNull(r.orphan_due),
   };
 }

@@ -85,6 +85,14 @@ export const PG_SPOOL_TABLES = `
  * own), and an insertion sequence that orders jobs launched in the same millisecond (SQLite
  * orders by rowid).
  */
+export const PG_SPOOL_ORPHANS = `
+      -- See the SQLite step "remote-execution jobs whose host may never report again".
+      ALTER TABLE rex_jobs ADD COLUMN reported_at BIGINT;
+      ALTER TABLE rex_jobs ADD COLUMN orphan_since BIGINT;
+      ALTER TABLE rex_jobs ADD COLUMN orphan_due BIGINT;
+      CREATE INDEX rex_jobs_orphan ON rex_jobs (orphan_due) WHERE orphan_due IS NOT NULL;
+`;
+
 export const PG_SPOOL_SHARED = `
       ALTER TABLE rex_jobs ADD COLUMN callback_owner TEXT;
       ALTER TABLE rex_jobs ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;
