@@ -15,6 +15,7 @@ import { DriftScheduler } from './converge/drift/drift-schedule.js';
 import { openPluginStore, openStateStore } from './state/open-store.js';
 import type { PluginStore } from './state/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
+import { OpenscapService } from './openscap/openscap-service.js';
 import { runtimeApi } from './ops/runtime-api.js';
 import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
@@ -38,6 +39,8 @@ export class Daemon {
   readonly logger: Logger;
   listeners: BoundListener[] = [];
   readonly store: StateStore;
+  /** Hosts' OpenSCAP reports, when the openscap feature is configured. */
+  openscap: OpenscapService | undefined;
   /** Forwarded dynflow task owners and OpenSCAP reports. */
   readonly pluginStore: PluginStore;
   readonly metrics: Metrics;
@@ -116,6 +119,11 @@ export class Daemon {
         logger: this.logger,
       }),
     );
+    if (this.config.features.openscap && this.config.foreman_url) {
+      this.openscap = new OpenscapService({ store: this.pluginStore, config: () => this.current.config, logger: this.logger });
+      this.handler.services.set('openscap', this.openscap);
+      await this.openscap.start();
+    }
     this.listeners = await openListeners(this.current.config, this.handler.listener);
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
     this.runtimeUrl = advertisedRuntimeUrl(this.config, this.listeners);
@@ -207,6 +215,7 @@ export class Daemon {
     await Promise.all(closed);
     // No request can reach the spool now: commit what requests changed, settle callbacks in flight.
     await this.rex?.stop(bound);
+    await this.openscap?.stop();
     await driftStopped;
     await this.cluster?.leave();
     this.converge.stop();

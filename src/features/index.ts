@@ -12,6 +12,7 @@ import { puppet } from './puppet.js';
 import { puppetca } from './puppetca.js';
 import { realm } from './realm.js';
 import { registration } from './registration.js';
+import { openscap } from './openscap.js';
 import type { FeatureModule } from './route.js';
 import { script } from './script.js';
 import { templates } from './templates.js';
@@ -33,6 +34,7 @@ export const ALL_FEATURES: FeatureModule[] = [
   dynflow,
   script,
   ansible,
+  openscap,
 ];
 
 const BY_NAME = new Map(ALL_FEATURES.map((m) => [m.name, m]));

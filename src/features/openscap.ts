@@ -1,0 +1,41 @@
+// OpenSCAP (/compliance, smart_proxy_openscap openscap_api.rb). Hosts upload ARF reports with
+// their own certificate, so proxy-proxy takes uploads itself and answers Foreman's reads and
+// deletes of them from its state store (service routes); SCAP content, tailoring files and
+// validation go to any healthy backend (docs/plugin-protocols.md §3).
+import { FEATURE_DEFAULTS } from './catalog.js';
+import type { FeatureModule, HttpMethod, RouteSpec } from './route.js';
+
+const compute = (name: string, pattern: string): RouteSpec => ({ name: `openscap.${name}`, method: 'POST', pattern, kind: 'read', retrySafe: true });
+const own = (name: string, method: HttpMethod, pattern: string, kind: 'read' | 'write', auth?: 'none'): RouteSpec => ({
+  name: `openscap.${name}`,
+  method,
+  pattern,
+  kind,
+  retrySafe: false,
+  service: true,
+  ...(auth ? { auth } : {}),
+});
+
+export const openscap: FeatureModule = {
+  name: 'openscap',
+  mounts: ['/compliance'],
+  defaultPolicy: FEATURE_DEFAULTS.openscap.policy,
+  auth: 'trusted',
+  exposedSettings: FEATURE_DEFAULTS.openscap.exposedSettings,
+  routes: [
+    // Host paths skip trusted_hosts; the upload is identified by the client certificate.
+    own('upload', 'POST', '/compliance/arf/:policy', 'write', 'none'),
+    own('report_xml', 'GET', '/compliance/arf/:id/:cname/:date/:digest/xml', 'read'),
+    own('report_html', 'GET', '/compliance/arf/:id/:cname/:date/:digest/html', 'read'),
+    own('report_delete', 'DELETE', '/compliance/arf/:id/:cname/:date/:digest', 'write'),
+    own('spool_errors', 'GET', '/compliance/spool_errors', 'read'),
+    { name: 'openscap.content', method: 'GET', pattern: '/compliance/policies/:policy_id/content/:digest', kind: 'read', retrySafe: true, auth: 'none' },
+    { name: 'openscap.tailoring', method: 'GET', pattern: '/compliance/policies/:policy_id/tailoring/:digest', kind: 'read', retrySafe: true, auth: 'none' },
+    compute('scap_profiles', '/compliance/scap_content/policies'),
+    compute('tailoring_profiles', '/compliance/tailoring_file/profiles'),
+    compute('validate', '/compliance/scap_file/validator/:type'),
+    compute('validate_legacy', '/compliance/scap_content/validator'),
+    compute('guide', '/compliance/scap_content/guide/?'),
+    compute('guide_policy', '/compliance/scap_content/guide/:policy'),
+  ],
+};
