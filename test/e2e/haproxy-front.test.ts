@@ -30,6 +30,17 @@ export function documentedHaproxyConfig(substitutions: Record<string, string>): 
 
 const hostPort = (url: string) => new URL(url).host;
 
+const countOf = (text: string, what: string) => text.split(what).length - 1;
+
+/** Waits for a condition, bounded in time (HAProxy checks every second). */
+async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 interface Sent {
   i: number;
   id: string;
@@ -46,6 +57,7 @@ describe('HAProxy (TCP mode) in front of two instances', () => {
   let instances: DaemonProcess[];
   let haproxy: Haproxy;
   let foreman: Client;
+  let yaml: (name: string, ports?: { http: number; https: number }) => string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pp-ha-'));
@@ -54,9 +66,9 @@ describe('HAProxy (TCP mode) in front of two instances', () => {
     const server = await pki.issue(CLUSTER, { altNames: [CLUSTER] });
     const foremanCert = await pki.issue(FOREMAN);
     sims = await Promise.all([startSimProcess({ name: 'sim-a' }), startSimProcess({ name: 'sim-b' })]);
-    const yaml = (name: string) => `bind_host: 127.0.0.1
-http_port: 0
-https_port: 0
+    yaml = (name: string, ports = { http: 0, https: 0 }) => `bind_host: 127.0.0.1
+http_port: ${ports.http}
+https_port: ${ports.https}
 ssl_certificate: ${server.cert}
 ssl_private_key: ${server.key}
 ssl_ca_file: ${pki.caCert}
@@ -198,5 +210,56 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
     // HAProxy noticed: its log names pp1 as DOWN once the health check failed twice.
     for (let i = 0; i < 50 && !/pp1 is DOWN/.test(haproxy.log()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(haproxy.log()).toMatch(/proxy-proxy-https\/pp1 is DOWN/);
+  }, 90_000);
+  it('an instance that comes back is used again; one that hangs is taken out and its connections closed', async () => {
+    const [a, b] = instances as [DaemonProcess, DaemonProcess];
+    const port = (url: string) => Number(new URL(url).port);
+    const upAgain = countOf(haproxy.log(), 'proxy-proxy-https/pp1 is UP');
+    // pp1 was killed above: it comes back on its addresses, and HAProxy's checks take it back.
+    const again = await startDaemonProcess(dir, 'pp1-again', yaml('pp1', { http: port(a.urls.http!), https: port(a.urls.https!) }));
+    instances.push(again);
+    await until(() => countOf(haproxy.log(), 'proxy-proxy-https/pp1 is UP') > upAgain, 'pp1 back UP in HAProxy');
+
+    // pp2 hangs: the process is stopped, its sockets accept and never answer.
+    const sent: Sent[] = [];
+    let downAt = Infinity;
+    let afterDown = 0;
+    const watch = setInterval(() => {
+      if (downAt === Infinity && haproxy.log().includes('proxy-proxy-https/pp2 is DOWN')) downAt = performance.now();
+    }, 20);
+    b.child.kill('SIGSTOP');
+    try {
+      let i = 0;
+      const worker = async () => {
+        // Until 30 requests went out after HAProxy took pp2 out (bounded in count).
+        while (afterDown < 30 && i < 600) {
+          const n = i++;
+          const s: Sent = { i: n, id: `hang-${n}`, start: performance.now(), end: 0 };
+          if (s.start > downAt) afterDown++;
+          sent.push(s);
+          try {
+            s.reply = await foreman.get('/v2/features', { 'x-request-id': s.id });
+          } catch (err) {
+            s.error = (err as { code?: string }).code ?? String(err);
+          }
+          s.end = performance.now();
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    } finally {
+      clearInterval(watch);
+      b.child.kill('SIGCONT');
+    }
+    expect(downAt).toBeLessThan(Infinity);
+    const failed = sent.filter((s) => s.error !== undefined || s.reply!.status !== 200);
+    // Every request sent once pp2 was out succeeded; what failed had been sent to pp2 before and was
+    // cut off (on-marked-down shutdown-sessions) rather than left hanging.
+    expect(sent.filter((s) => s.start > downAt && (s.error !== undefined || s.reply!.status !== 200))).toEqual([]);
+    for (const f of failed) expect(f.start).toBeLessThan(downAt);
+    // Some did reach the hung instance (leastconn spreads requests evenly until the checks fail).
+    expect(failed.length).toBeGreaterThan(0);
+    expect(sent.filter((s) => s.start > downAt).length).toBeGreaterThanOrEqual(30);
+    // Once it answers again, HAProxy takes it back.
+    await until(() => haproxy.log().includes('proxy-proxy-https/pp2 is UP'), 'pp2 back UP in HAProxy');
   }, 90_000);
 });
