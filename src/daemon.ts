@@ -38,7 +38,7 @@ export class Daemon {
   readonly logs = new LogBuffer();
   readonly logger: Logger;
   listeners: BoundListener[] = [];
-  readonly store: StateStore;
+  private openedStore: StateStore | undefined;
   /** Hosts' OpenSCAP reports, when the openscap feature is configured. */
   openscap: OpenscapService | undefined;
   /** Forwarded dynflow task owners and OpenSCAP reports. */
@@ -62,9 +62,8 @@ export class Daemon {
     this.logger = createLogger(config.log_level, this.logs, options.logFormat);
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
-    this.store = openStateStore(config.state_dir);
     this.pluginStore = openPluginStore(config.state_dir);
-    this.converge = new Convergence(this.store, () => this.current, this.logger);
+    this.converge = new Convergence(() => this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
     this.cluster = options.cluster;
     const resolver = options.resolver ?? new SystemResolver();
@@ -72,8 +71,8 @@ export class Daemon {
     this.metrics = new Metrics({
       backends: () =>
         [...this.current.backends.values()].map((b) => ({ name: b.name, state: b.state, ejected: b.health.ejected, ejections: b.health.snapshot().ejections })),
-      convergence: () => {
-        const c = this.converge.status();
+      convergence: async () => {
+        const c = await this.converge.status();
         const backlog = Object.entries(c.catchUpBacklog).flatMap(([feature, per]) => Object.entries(per).map(([backend, size]) => ({ feature, backend, size })));
         return { openSagas: c.openSagas, pendingCompensations: c.pendingCompensations.length, backlog };
       },
@@ -87,6 +86,12 @@ export class Daemon {
     this.handler.ops = (method, path, client, rawQuery, body) => runtimeApi(this, method, path, client, rawQuery, body);
   }
 
+  /** The state store; opened by start() (a networked driver must connect first). */
+  get store(): StateStore {
+    if (!this.openedStore) throw new Error('the state store is opened by start()');
+    return this.openedStore;
+  }
+
   get runtime(): Runtime {
     return this.current;
   }
@@ -96,9 +101,10 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    this.openedStore ??= await openStateStore(this.config);
     this.current.start();
     // Sagas a crash left open are settled before the first request can touch their keys.
-    this.converge.start();
+    await this.converge.start();
     // Broker and scheduler run before the first host or Foreman request can arrive.
     if (this.config.rex.enabled && this.config.rex.mode === 'pull-mqtt') {
       // Loaded only when enabled: MQTT client and broker cost memory a daemon without REX keeps.
@@ -175,7 +181,7 @@ export class Daemon {
     fresh.start();
     this.current = fresh;
     // A backend added to a replicated feature starts with the whole ledger as its backlog.
-    this.converge.scanBacklogs();
+    await this.converge.scanBacklogs();
     this.drift.configure(next.drift);
     this.logger.level = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' }[next.log_level];
     try {
@@ -220,7 +226,7 @@ export class Daemon {
     await this.cluster?.leave();
     this.converge.stop();
     await this.current.stop();
-    this.store.close();
+    await this.openedStore?.close();
     this.pluginStore.close();
     this.logger.info('stopped');
   }

@@ -14,13 +14,12 @@ import type { Runtime } from '../runtime.js';
 import type { LedgerEntry, SagaRecord, StateStore } from '../state/store.js';
 import { KeyLock } from './key-lock.js';
 import { rebuildCall } from './rebuild-call.js';
-import { loadAnswer, replayRequest, storeCall, storeRequest } from './stored-form.js';
+import { Saga, type SagaHost, type SagaStart } from './saga.js';
+import { replayRequest, storeCall, storeRequest } from './stored-form.js';
 
 const TICK_MS = 250;
 /** A snapshot saying the key held nothing: `restore` then lists what removes the write's effect. */
 const ABSENT: BackendAnswer = { status: 404, headers: {}, body: Buffer.alloc(0) };
-/** Outcomes after which a backend may hold the write. */
-const MAY_HOLD = new Set(['applied', 'unknown', 'pending']);
 
 export interface ConvergenceStatus {
   openSagas: number;
@@ -28,17 +27,22 @@ export interface ConvergenceStatus {
   catchUpBacklog: Record<string, Record<string, number>>;
 }
 
-export class Convergence {
+export class Convergence implements SagaHost {
   readonly locks = new KeyLock();
   private readonly lagging = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
 
   constructor(
-    readonly store: StateStore,
+    private readonly openStore: () => StateStore,
     private readonly runtime: () => Runtime,
-    private readonly logger: Logger,
+    readonly logger: Logger,
   ) {}
+
+  /** The daemon's state store (opened by its start()). */
+  get store(): StateStore {
+    return this.openStore();
+  }
 
   /** Keys a write must hold while it runs: its ledger keys, or its path when it has none. */
   lockKeys(feature: string, route: RouteSpec, call: IncomingCall): string[] {
@@ -46,18 +50,27 @@ export class Convergence {
     return changes.length ? changes.map((c) => `${feature}/${c.key}`) : [`${feature}:${call.path}`];
   }
 
+  /** A replicated write begins: recorded before the first backend call. The caller holds its keys. */
+  begin(start: SagaStart): Promise<Saga> {
+    return Saga.begin(this, start);
+  }
+
+  backend(name: string): Backend | undefined {
+    return this.runtime().backends.get(name);
+  }
+
   isLagging(feature: string, backend: string): boolean {
     return this.lagging.get(feature)?.has(backend) ?? false;
   }
 
-  markLagging(feature: string, backend: string): void {
+  async markLagging(feature: string, backend: string): Promise<void> {
     const set = this.lagging.get(feature) ?? new Set<string>();
     set.add(backend);
     this.lagging.set(feature, set);
   }
 
   /** After a write succeeded: record the intended values and who holds them. */
-  recordSuccess(
+  async recordSuccess(
     feature: string,
     route: RouteSpec,
     call: IncomingCall,
@@ -65,24 +78,24 @@ export class Convergence {
     holders: string[],
     requestId: string,
     original: OutgoingRequest,
-  ): void {
+  ): Promise<void> {
     for (const change of route.ledger?.(call, snapshot) ?? []) {
       const request = change.request ? storeCall(change.request, requestId) : storeRequest(original);
       // A change derived from what was there (DHCP delete by IP → the MACs it held) did to a
       // backend that was behind on the key something else than the change: it is only known
       // to hold the new state where it held the previous one. The others catch up precisely.
-      const before = change.request ? (this.store.getDesired(feature, change.key)?.version ?? 0) : 0;
-      const version = this.store.putDesired({ feature, key: change.key, op: change.op, request });
+      const before = change.request ? ((await this.store.getDesired(feature, change.key))?.version ?? 0) : 0;
+      const version = await this.store.putDesired({ feature, key: change.key, op: change.op, request });
       for (const b of holders) {
-        if (this.store.appliedVersion(feature, change.key, b) >= before) this.store.markApplied(feature, change.key, b, version);
-        else this.markLagging(feature, b);
+        if ((await this.store.appliedVersion(feature, change.key, b)) >= before) await this.store.markApplied(feature, change.key, b, version);
+        else await this.markLagging(feature, b);
       }
     }
   }
 
-  start(): void {
-    this.recover();
-    this.scanBacklogs();
+  async start(): Promise<void> {
+    await this.recover();
+    await this.scanBacklogs();
     this.timer = setInterval(() => void this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -93,11 +106,11 @@ export class Convergence {
   }
 
   /** Backends of replicated features that are behind the ledger (e.g. newly added ones). */
-  scanBacklogs(): void {
+  async scanBacklogs(): Promise<void> {
     for (const f of this.runtime().features.values()) {
       if (f.policy !== 'replicate') continue;
       for (const b of f.backends) {
-        if (this.store.backlogSize(f.name, b.name) > 0) this.markLagging(f.name, b.name);
+        if ((await this.store.backlogSize(f.name, b.name)) > 0) await this.markLagging(f.name, b.name);
       }
     }
   }
@@ -106,24 +119,33 @@ export class Convergence {
    * Sagas a crash left open: every target applied it → complete it (and record it in the
    * ledger); otherwise Foreman saw no success, so compensate.
    */
-  recover(): void {
-    for (const saga of this.store.unfinishedSagas()) {
-      if (saga.status !== 'open') continue;
-      const rebuilt = rebuildCall(this.runtime().router, saga.request);
-      const results = saga.targets.map((t) => saga.results[t]?.outcome ?? 'pending');
-      const applied = saga.targets.filter((t) => saga.results[t]?.outcome === 'applied');
+  async recover(): Promise<void> {
+    for (const record of await this.store.unfinishedSagas()) {
+      if (record.status !== 'open') continue;
+      const rebuilt = rebuildCall(this.runtime().router, record.request);
+      const results = record.targets.map((t) => record.results[t]?.outcome ?? 'pending');
+      const applied = record.targets.filter((t) => record.results[t]?.outcome === 'applied');
       const complete = results.every((o) => o === 'applied' || o === 'deferred') && applied.length > 0;
       if (complete && rebuilt) {
+        const saga = Saga.fromRecord(this, record, rebuilt);
         // As for a live write: keys that depend on a snapshot are read off a target that is current.
-        const basis = saga.targets.find((t) => saga.snapshots[t] && this.store.backlogSize(saga.feature, t) === 0) ?? saga.targets[0]!;
-        const first = saga.snapshots[basis];
-        this.recordSuccess(saga.feature, rebuilt.route, rebuilt.call, first ? loadAnswer(first) : undefined, applied, `recover-${saga.id}`, replayRequest(saga.request));
-        for (const t of saga.targets) if (saga.results[t]?.outcome === 'deferred') this.markLagging(saga.feature, t);
-        this.store.setSagaStatus(saga.id, 'completed');
-        this.logger.warn(`saga ${saga.id} (${saga.route}) found open after a restart: applied on every target, completed`);
+        let basis: string | undefined;
+        for (const t of record.targets) {
+          if (record.snapshots[t] && (await this.store.backlogSize(record.feature, t)) === 0) {
+            basis = t;
+            break;
+          }
+        }
+        await saga.complete(undefined, {
+          basis: saga.snapshots.get(basis ?? record.targets[0]!),
+          requestId: `recover-${record.id}`,
+          original: replayRequest(record.request),
+          behind: record.targets.filter((t) => record.results[t]?.outcome === 'deferred'),
+        });
+        this.logger.warn(`saga ${record.id} (${record.route}) found open after a restart: applied on every target, completed`);
       } else {
-        this.store.setSagaStatus(saga.id, 'compensating');
-        this.logger.warn(`saga ${saga.id} (${saga.route}) found open after a restart: not applied everywhere, compensating`);
+        await this.store.setSagaStatus(record.id, 'compensating');
+        this.logger.warn(`saga ${record.id} (${record.route}) found open after a restart: not applied everywhere, compensating`);
       }
     }
   }
@@ -143,95 +165,31 @@ export class Convergence {
 
   private async retryCompensations(): Promise<void> {
     const now = Date.now();
-    for (const saga of this.store.unfinishedSagas()) {
-      if (saga.status !== 'compensating' || (saga.nextAttemptAt !== null && saga.nextAttemptAt > now)) continue;
-      await this.compensate(saga);
+    for (const record of await this.store.unfinishedSagas()) {
+      if (record.status !== 'compensating' || (record.nextAttemptAt !== null && record.nextAttemptAt > now)) continue;
+      await this.compensate(record);
     }
   }
 
-  /** Undo a saga wherever it may have been applied. Returns true when it is fully undone. */
-  async compensate(saga: SagaRecord): Promise<boolean> {
-    const rebuilt = rebuildCall(this.runtime().router, saga.request);
+  /** Undo a saga read back from the log, under its keys. Returns true when it is fully undone. */
+  async compensate(record: SagaRecord): Promise<boolean> {
+    const rebuilt = rebuildCall(this.runtime().router, record.request);
     if (!rebuilt) {
-      this.store.scheduleRetry(saga.id, this.nextAttempt(saga), `no route matches ${saga.request.method} ${saga.request.path}`);
+      await this.store.scheduleRetry(record.id, this.nextAttempt(record.attempts), `no route matches ${record.request.method} ${record.request.path}`);
       return false;
     }
-    const keys = this.lockKeys(saga.feature, rebuilt.route, rebuilt.call);
-    return (await this.locks.with(keys, () => this.compensateLocked(saga.id, 'ledger'))).done;
+    const keys = this.lockKeys(record.feature, rebuilt.route, rebuilt.call);
+    return this.locks.with(keys, async () => {
+      // Read again under the lock: the write that began it may have settled it meanwhile.
+      const fresh = await this.store.getSaga(record.id);
+      if (!fresh || fresh.status !== 'compensating') return fresh?.status === 'compensated';
+      return (await Saga.fromRecord(this, fresh, rebuilt).compensate('ledger')).done;
+    });
   }
 
-  /**
-   * Compensation for a caller that already holds the saga's keys. `prefer: 'snapshot'` is for
-   * the request that just failed: nothing can have happened since its snapshot, so it is
-   * restored exactly. Later retries prefer the ledger, which may know of newer writes.
-   */
-  async compensateLocked(sagaId: number, prefer: 'snapshot' | 'ledger', opts: SendOptions = {}): Promise<{ done: boolean; problems: string[] }> {
-    const saga = this.store.getSaga(sagaId)!;
-    const rt = this.runtime();
-    const rebuilt = rebuildCall(rt.router, saga.request)!;
-    const problems: string[] = [];
-    for (const target of saga.targets) {
-      const outcome = saga.results[target]?.outcome ?? 'pending';
-      if (!MAY_HOLD.has(outcome)) continue;
-      const backend = rt.backends.get(target);
-      if (!backend) {
-        // Removed from the config: nothing left to undo there.
-        this.store.recordResult(saga.id, target, { outcome: 'compensated', detail: 'backend no longer configured' });
-        continue;
-      }
-      const snap = saga.snapshots[target];
-      const ok = await this.undoOn(saga, backend, rebuilt.route, rebuilt.call, snap ? loadAnswer(snap) : undefined, outcome, prefer, opts);
-      if (ok === true) this.store.recordResult(saga.id, target, { outcome: 'compensated' });
-      else problems.push(`${target}: ${ok}`);
-    }
-    if (problems.length === 0) {
-      this.store.setSagaStatus(saga.id, 'compensated');
-      this.logger.info(`saga ${saga.id} (${saga.route}) compensated`);
-      return { done: true, problems };
-    }
-    this.store.setSagaStatus(saga.id, 'compensating');
-    this.store.scheduleRetry(saga.id, this.nextAttempt(saga), problems.join('; '));
-    this.logger.warn(`saga ${saga.id} (${saga.route}) compensation pending: ${problems.join('; ')}`);
-    return { done: false, problems };
-  }
-
-  /** true, or why it failed. */
-  private async undoOn(
-    saga: SagaRecord,
-    backend: Backend,
-    route: RouteSpec,
-    call: IncomingCall,
-    snapshot: BackendAnswer | undefined,
-    outcome: string,
-    prefer: 'snapshot' | 'ledger',
-    opts: SendOptions,
-  ): Promise<true | string> {
-    const requestId = `compensate-${saga.id}`;
-    const changes = route.ledger?.(call, snapshot) ?? [];
-    const entries = changes.map((c) => this.store.getDesired(saga.feature, c.key));
-    const exactUndo = prefer === 'snapshot' && snapshot !== undefined && route.restore !== undefined;
-    if (!exactUndo && changes.length > 0 && entries.every((e): e is LedgerEntry => e !== undefined)) {
-      for (const e of entries) {
-        const r = await this.sendEntry(backend, e, requestId, opts);
-        if (r !== true) return r;
-      }
-      return true;
-    }
-    if (!snapshot) {
-      // Snapshots are recorded before any write is sent: without one, nothing was sent.
-      return outcome === 'pending' ? true : `no snapshot to restore from`;
-    }
-    if (!route.restore) return route.noInverse ?? 'no inverse request exists';
-    for (const step of route.restore(call, snapshot)) {
-      const r = await this.sendCall(backend, step, requestId, opts);
-      if (r !== true) return r;
-    }
-    return true;
-  }
-
-  private nextAttempt(saga: SagaRecord): number {
+  nextAttempt(attempts: number): number {
     const { base_ms, max_ms } = this.runtime().config.compensation_retry;
-    return Date.now() + Math.min(base_ms * 2 ** saga.attempts, max_ms);
+    return Date.now() + Math.min(base_ms * 2 ** attempts, max_ms);
   }
 
   /** Replay the ledger to every lagging backend that is up; it serves reads again when done. */
@@ -250,7 +208,7 @@ export class Convergence {
           backends.delete(name);
           // A rollback still to be retried reads the ledger to know a key is gone: without its
           // tombstone it would fall back to a snapshot that may predate the delete.
-          if (!this.store.unfinishedSagas().some((s) => s.feature === feature)) this.store.pruneTombstones(feature, f.backends.map((b) => b.name));
+          if (!(await this.store.unfinishedSagas()).some((s) => s.feature === feature)) await this.store.pruneTombstones(feature, f.backends.map((b) => b.name));
           this.logger.info(`backend ${name} caught up on ${feature}`, { backend: name, feature });
         }
       }
@@ -259,10 +217,10 @@ export class Convergence {
 
   /** Returns true when the backend's backlog for the feature is empty. */
   async catchUpBackend(feature: string, backend: Backend): Promise<boolean> {
-    for (const entry of this.store.backlog(feature, backend.name)) {
+    for (const entry of await this.store.backlog(feature, backend.name)) {
       const r = await this.locks.with([`${feature}/${entry.key}`], async () => {
-        const latest = this.store.getDesired(feature, entry.key);
-        if (!latest || this.store.appliedVersion(feature, entry.key, backend.name) >= latest.version) return true;
+        const latest = await this.store.getDesired(feature, entry.key);
+        if (!latest || (await this.store.appliedVersion(feature, entry.key, backend.name)) >= latest.version) return true;
         return this.sendEntry(backend, latest, `catch-up-${latest.version}`);
       });
       if (r === true) continue;
@@ -272,7 +230,7 @@ export class Convergence {
       // retry them next round; stop only when the backend itself fails.
       if (!r.startsWith('HTTP ')) return false;
     }
-    return this.store.backlogSize(feature, backend.name) === 0;
+    return (await this.store.backlogSize(feature, backend.name)) === 0;
   }
 
   /** Send a ledger entry; on success the backend is marked as holding its version. */
@@ -286,7 +244,7 @@ export class Convergence {
       // Deleting what is already gone is success for the smart proxy, and for us.
       const ok = (answer.status >= 200 && answer.status < 300) || (entry.op === 'delete' && answer.status === 404);
       if (!ok) return `HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`;
-      this.store.markApplied(entry.feature, entry.key, backend.name, entry.version);
+      await this.store.markApplied(entry.feature, entry.key, backend.name, entry.version);
       return true;
     } catch (err) {
       return (err as { code?: string }).code ?? String(err);
@@ -307,7 +265,7 @@ export class Convergence {
     return backend.send(replayRequest(entry.request, requestId), opts);
   }
 
-  private async sendCall(backend: Backend, call: BackendCall, requestId: string, opts: SendOptions = {}): Promise<true | string> {
+  async sendCall(backend: Backend, call: BackendCall, requestId: string, opts: SendOptions = {}): Promise<true | string> {
     try {
       const answer = await backend.send(replayRequest(storeCall(call, requestId)), opts);
       return answer.status >= 200 && answer.status < 300 ? true : `HTTP ${answer.status} on ${call.method} ${call.path}`;
@@ -316,12 +274,13 @@ export class Convergence {
     }
   }
 
-  status(): ConvergenceStatus {
-    const unfinished = this.store.unfinishedSagas();
+  async status(): Promise<ConvergenceStatus> {
+    const unfinished = await this.store.unfinishedSagas();
     const backlog: Record<string, Record<string, number>> = {};
     for (const f of this.runtime().features.values()) {
       if (f.policy !== 'replicate') continue;
-      backlog[f.name] = Object.fromEntries(f.backends.map((b) => [b.name, this.store.backlogSize(f.name, b.name)]));
+      const sizes = await Promise.all(f.backends.map(async (b) => [b.name, await this.store.backlogSize(f.name, b.name)] as const));
+      backlog[f.name] = Object.fromEntries(sizes);
     }
     return {
       openSagas: unfinished.filter((s) => s.status === 'open').length,

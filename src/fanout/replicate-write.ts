@@ -10,8 +10,8 @@
 // that a key it is behind on can never make it veto a valid write.
 import type { Backend } from '../backends/backend.js';
 import type { BackendAnswer } from '../features/route.js';
-import type { BackendOutcome, StoredAnswer } from '../state/store.js';
-import { storeAnswer, storeRequest } from '../converge/stored-form.js';
+import type { BackendOutcome } from '../state/store.js';
+import { storeRequest } from '../converge/stored-form.js';
 import { ownRequest } from './outgoing.js';
 import { errorAnswer, type PolicyOutcome } from './outcome.js';
 import { describeFailure, timedSend, unavailableReason, type RequestContext, type SendResult } from './request-context.js';
@@ -78,14 +78,14 @@ interface Deferred {
 
 async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Deferred[], catchUp: boolean): Promise<PolicyOutcome> {
   const { route, call, feature, converge } = ctx;
-  const store = converge.store;
-  const sagaId = store.beginSaga({
+  const saga = await converge.begin({
     feature: feature.name,
-    route: route.name,
+    route,
+    call,
     request: storeRequest(ctx.outgoing),
     targets: [...liveAtStart, ...down.map((d) => d.backend)].map((b) => b.name),
   });
-  for (const d of down) store.recordResult(sagaId, d.backend.name, { outcome: 'deferred', detail: d.why });
+  for (const d of down) await saga.record(d.backend.name, { outcome: 'deferred', detail: d.why });
 
   let live = liveAtStart;
   let snapshots: BackendAnswer[] | undefined;
@@ -97,7 +97,7 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
     const unanswered = catchUp && !ctx.deadline.aborted ? results.filter((r): r is Extract<SendResult, { error: unknown }> => 'error' in r) : [];
     if (unanswered.length > 0 && live.length - unanswered.length >= feature.minSuccess) {
       for (const r of unanswered) {
-        store.recordResult(sagaId, r.backend.name, { outcome: 'deferred', detail: `snapshot: ${r.error.code}` });
+        await saga.record(r.backend.name, { outcome: 'deferred', detail: `snapshot: ${r.error.code}` });
         down.push({ backend: r.backend, why: `snapshot read failed: ${r.error.code}` });
       }
       results = results.filter((r) => !(unanswered as SendResult[]).includes(r));
@@ -105,23 +105,24 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
     }
     const bad = results.filter((r) => 'error' in r || !TRUSTED_SNAPSHOT.has(r.answer.status));
     if (bad.length > 0) {
-      for (const b of live) store.recordResult(sagaId, b.name, { outcome: 'not_sent', detail: 'snapshot failed' });
-      store.setSagaStatus(sagaId, 'compensated', 503);
+      await saga.abandon(
+        live.map((b) => b.name),
+        'snapshot failed',
+        503,
+      );
       return {
         answer: errorAnswer(503, `${feature.name} write refused, nothing was written: could not read the current state on ${bad.map(describeFailure).join(', ')}`),
         attempts: ctx.attempts,
       };
     }
     snapshots = results.map((r) => (r as { answer: BackendAnswer }).answer);
-    const stored: Record<string, StoredAnswer> = {};
-    live.forEach((b, i) => (stored[b.name] = storeAnswer(snapshots![i]!)));
-    store.recordSnapshots(sagaId, stored);
+    await saga.snapshot(new Map(live.map((b, i) => [b.name, snapshots![i]!])));
   }
 
   const results = await Promise.all(
     live.map(async (b) => {
       const r = await timedSend(ctx, b, ctx.outgoing, 'send');
-      store.recordResult(sagaId, b.name, outcomeOf(r));
+      await saga.record(b.name, outcomeOf(r));
       return r;
     }),
   );
@@ -133,13 +134,15 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
     // Some writes' keys depend on what was there (DHCP delete by IP): read them off a backend that
     // is current. One still catching up may lack a reservation, and its tombstone would be lost.
     const current = live.findIndex((b) => !converge.isLagging(feature.name, b.name));
-    const basis = snapshots?.[Math.max(current, 0)];
-    converge.recordSuccess(feature.name, route, call, basis, applied.map((r) => r.backend.name), ctx.requestId, ctx.outgoing);
     const behind = [...down.map((d) => d.backend), ...lost.map((r) => r.backend)];
-    for (const b of behind) converge.markLagging(feature.name, b.name);
     // Drained and maintenance backends missed it too: they catch up when they are back.
-    for (const b of feature.backends) if (!b.health.inService) converge.markLagging(feature.name, b.name);
-    store.setSagaStatus(sagaId, 'completed', applied[0]!.answer.status);
+    const outOfService = feature.backends.filter((b) => !b.health.inService);
+    await saga.complete(applied[0]!.answer.status, {
+      basis: snapshots?.[Math.max(current, 0)],
+      requestId: ctx.requestId,
+      original: ctx.outgoing,
+      behind: [...behind, ...outOfService].map((b) => b.name),
+    });
     return {
       answer: { kind: 'backend', answer: applied[0]!.answer },
       attempts: ctx.attempts,
@@ -147,13 +150,11 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
     };
   }
 
-  const answerStatus = definite ? definite.answer.status : 503;
-  store.setSagaStatus(sagaId, 'compensating', answerStatus);
   // Bounded: Foreman must be answered; what is not undone now is retried in the background.
-  const undo = await converge.compensateLocked(sagaId, 'snapshot', { signal: AbortSignal.timeout(ctx.snapshotTimeoutMs) });
+  const undo = await saga.fail(definite ? definite.answer.status : 503, { signal: AbortSignal.timeout(ctx.snapshotTimeoutMs) });
   const warning = undo.done
     ? undefined
-    : `rollback incomplete, retried in the background (saga ${sagaId}): ${undo.problems.join('; ')}`;
+    : `rollback incomplete, retried in the background (saga ${saga.id}): ${undo.problems.join('; ')}`;
   if (definite) return { answer: { kind: 'backend', answer: definite.answer }, attempts: ctx.attempts, warning };
   const undone = results.filter((r) => succeeded(r) || ('error' in r && !r.error.surelyNotSent)).map((r) => r.backend.name);
   const failed = results.filter((r) => !succeeded(r)).map(describeFailure).join(', ');

@@ -15,8 +15,8 @@ export interface RequestRecord {
 /** What the scrape-time collectors read; supplied by the daemon. */
 export interface MetricsSources {
   backends(): { name: string; state: string; ejected: boolean; ejections: number }[];
-  convergence(): { openSagas: number; pendingCompensations: number; backlog: { feature: string; backend: string; size: number }[] };
-  sagas(): { feature: string; status: string; count: number }[];
+  convergence(): Promise<{ openSagas: number; pendingCompensations: number; backlog: { feature: string; backend: string; size: number }[] }>;
+  sagas(): Promise<{ feature: string; status: string; count: number }[]>;
   /** Remote-execution spool figures; undefined when rex is off. */
   rex(): { jobs(): Promise<Record<string, number>>; stats: { doorbellsSent: number; doorbellsResent: number; cancelsSent: number; pickupTimeouts: number; executionTimeouts: number; lostReports: number }; mqttConnected: boolean } | undefined;
 }
@@ -67,9 +67,9 @@ export class Metrics {
       help: 'Replicated writes in the saga log by feature and status: open, completed, compensating, compensated.',
       labelNames: ['feature', 'status'],
       registers,
-      collect() {
+      async collect() {
         this.reset();
-        for (const s of sources.sagas()) this.set({ feature: s.feature, status: s.status }, s.count);
+        for (const s of await sources.sagas()) this.set({ feature: s.feature, status: s.status }, s.count);
       },
     });
     new Gauge({
@@ -106,16 +106,16 @@ export class Metrics {
       name: 'proxy_proxy_sagas_open',
       help: 'Replicated writes in flight or left open by a crash.',
       registers,
-      collect() {
-        this.set(sources.convergence().openSagas);
+      async collect() {
+        this.set((await sources.convergence()).openSagas);
       },
     });
     new Gauge({
       name: 'proxy_proxy_compensations_pending',
       help: 'Replicated writes whose undo failed and is being retried.',
       registers,
-      collect() {
-        this.set(sources.convergence().pendingCompensations);
+      async collect() {
+        this.set((await sources.convergence()).pendingCompensations);
       },
     });
     new Gauge({
@@ -123,9 +123,9 @@ export class Metrics {
       help: 'Ledger entries a backend has not applied yet, by feature and backend.',
       labelNames: ['feature', 'backend'],
       registers,
-      collect() {
+      async collect() {
         this.reset();
-        for (const b of sources.convergence().backlog) this.set({ feature: b.feature, backend: b.backend }, b.size);
+        for (const b of (await sources.convergence()).backlog) this.set({ feature: b.feature, backend: b.backend }, b.size);
       },
     });
   }

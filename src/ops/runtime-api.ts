@@ -144,7 +144,7 @@ export async function statusDocument(daemon: Daemon): Promise<unknown> {
       min_success: f.policy === 'replicate' && f.onBackendDown === 'catch_up' ? f.minSuccess : undefined,
       catching_up: f.backends.filter((b) => daemon.converge.isLagging(f.name, b.name)).map((b) => b.name),
     })),
-    convergence: daemon.converge.status(),
+    convergence: await daemon.converge.status(),
     traffic: daemon.traffic.summary(),
     cluster: daemon.cluster && (await clusterStatus(daemon.cluster)),
     rex: daemon.rex && {

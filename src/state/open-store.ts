@@ -1,21 +1,21 @@
-// Where the daemon (and the drift CLI) find their state: one SQLite file in the configured
-// state directory. The directory is private to the service user: the saga log holds request
-// bodies (DHCP reservations, PXE configs) and snapshots of backend answers.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ConnectionOptions } from './sqlite-connection.js';
+// The one place that picks a state driver from the configuration. SQLite in state_dir is the
+// embedded default; PostgreSQL lets several instances share one state.
+import type { ConnectionOptions } from './sqlite/connection.js';
+import { openSqliteStateStore, prepareStateFile } from './sqlite/open.js';
+import type { SqliteStoreOptions } from './sqlite/store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqlitePluginStore } from './sqlite-plugin-store.js';
-import { SqliteStateStore, type SqliteStoreOptions } from './sqlite-store.js';
+import type { StateStore } from './store.js';
 
-export const STATE_FILE_NAME = 'proxy-proxy.sqlite3';
+export { STATE_FILE_NAME, stateFilePath } from './sqlite/open.js';
 
-export function stateFilePath(stateDir: string): string {
-  return join(stateDir, STATE_FILE_NAME);
+/** The part of the configuration a driver reads. */
+export interface StateLocation {
+  state_dir: string;
 }
 
-export function openStateStore(stateDir: string, options: SqliteStoreOptions = {}): SqliteStateStore {
-  return new SqliteStateStore(prepareStateFile(stateDir), options);
+export async function openStateStore(cfg: StateLocation, options: SqliteStoreOptions = {}): Promise<StateStore> {
+  return openSqliteStateStore(cfg.state_dir, options);
 }
 
 /** The remote-execution job spool, in the same file (it holds scripts: the file stays private). */
@@ -26,13 +26,4 @@ export function openJobStore(stateDir: string, options: ConnectionOptions = {}):
 /** Forwarded dynflow task owners and OpenSCAP reports, in the same file. */
 export function openPluginStore(stateDir: string, options: ConnectionOptions = {}): SqlitePluginStore {
   return new SqlitePluginStore(prepareStateFile(stateDir), options);
-}
-
-function prepareStateFile(stateDir: string): string {
-  // mode applies only to directories created here; an existing one is the administrator's.
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = stateFilePath(stateDir);
-  // Created 0600 before SQLite opens it; SQLite gives the -wal and -shm files the same mode.
-  closeSync(openSync(file, 'a', 0o600));
-  return file;
 }

@@ -3,8 +3,8 @@
 // so both writes are barriers.
 import type Database from 'better-sqlite3';
 import type { ArfReport, PluginStore } from './plugin-store.js';
-import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
-import { SqliteWriter } from './sqlite-writer.js';
+import { openConnection, type ConnectionOptions } from './sqlite/connection.js';
+import { SqliteWriter } from './sqlite/writer.js';
 
 interface ArfRow {
   id: number;

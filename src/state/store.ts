@@ -1,7 +1,8 @@
 // The one interface to durable state. Everything that must survive a crash goes through it:
 // the saga log of replicated writes and the desired-state ledger of replicated features.
-// SQLite implements it today (sqlite-store.ts); a PostgreSQL store can sit beside it so that
-// several proxy-proxy instances share state.
+// One folder per driver implements it: sqlite/ (embedded, one instance) and postgresql/
+// (several instances sharing state). Every method is asynchronous, as a database over the
+// network is; open-store.ts picks the driver from the configuration.
 
 /** A request as it is replayed to a backend: enough to send it again byte for byte. */
 export interface StoredRequest {
@@ -92,38 +93,38 @@ export interface LedgerEntry {
 export interface StateStore {
   // --- saga log ---
   /** Recorded before the first backend call. Returns the saga id. */
-  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): number;
-  recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): void;
-  recordResult(id: number, backend: string, result: BackendResult): void;
-  setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): void;
+  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number>;
+  recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void>;
+  recordResult(id: number, backend: string, result: BackendResult): Promise<void>;
+  setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): Promise<void>;
   /** A failed compensation attempt: count it and schedule the next one. */
-  scheduleRetry(id: number, nextAttemptAt: number, error: string): void;
-  getSaga(id: number): SagaRecord | undefined;
+  scheduleRetry(id: number, nextAttemptAt: number, error: string): Promise<void>;
+  getSaga(id: number): Promise<SagaRecord | undefined>;
   /** Sagas kept in the log, by feature and status (finished ones until pruned). */
-  sagaCounts(): { feature: string; status: SagaStatus; count: number }[];
+  sagaCounts(): Promise<{ feature: string; status: SagaStatus; count: number }[]>;
   /** Sagas with status 'open' or 'compensating', oldest first. */
-  unfinishedSagas(): SagaRecord[];
+  unfinishedSagas(): Promise<SagaRecord[]>;
   /** Drop finished sagas older than the given epoch ms; returns how many. */
-  pruneSagas(olderThan: number): number;
+  pruneSagas(olderThan: number): Promise<number>;
 
   // --- desired-state ledger ---
   /**
    * Record the latest intended value for a key (replacing the previous one) and return its
    * new version. A 'delete' replaces the value with a tombstone.
    */
-  putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): number;
-  getDesired(feature: string, key: string): LedgerEntry | undefined;
+  putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): Promise<number>;
+  getDesired(feature: string, key: string): Promise<LedgerEntry | undefined>;
   /** Every entry of a feature (tombstones included), ordered by version. */
-  ledger(feature: string): LedgerEntry[];
+  ledger(feature: string): Promise<LedgerEntry[]>;
   /** Note that a backend holds a key's state as of `version` (never moves backwards). */
-  markApplied(feature: string, key: string, backend: string, version: number): void;
+  markApplied(feature: string, key: string, backend: string, version: number): Promise<void>;
   /** Version of a key a backend is known to hold, 0 when never applied. */
-  appliedVersion(feature: string, key: string, backend: string): number;
+  appliedVersion(feature: string, key: string, backend: string): Promise<number>;
   /** Entries a backend has not applied yet (its catch-up backlog), ordered by version. */
-  backlog(feature: string, backend: string): LedgerEntry[];
-  backlogSize(feature: string, backend: string): number;
+  backlog(feature: string, backend: string): Promise<LedgerEntry[]>;
+  backlogSize(feature: string, backend: string): Promise<number>;
   /** Remove tombstones every listed backend has applied; returns how many. */
-  pruneTombstones(feature: string, backends: string[]): number;
+  pruneTombstones(feature: string, backends: string[]): Promise<number>;
 
-  close(): void;
+  close(): Promise<void>;
 }

@@ -6,20 +6,20 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
-import { openStateStore, stateFilePath } from '../../src/state/open-store.js';
+import { openSqliteStateStore as openStateStore, stateFilePath } from '../../src/state/sqlite/open.js';
 import { tempDir } from './temp-store.js';
 
-const BUILT = resolve('dist/src/state/open-store.js');
+const BUILT = resolve('dist/src/state/sqlite/open.js');
 
 // Records, reports what it recorded, then idles until killed.
 const CHILD = `
-const { openStateStore } = await import(process.env.STORE_MODULE);
-const store = openStateStore(process.env.STATE_DIR, { synchronous: process.env.SYNC_MODE });
+const { openSqliteStateStore } = await import(process.env.STORE_MODULE);
+const store = openSqliteStateStore(process.env.STATE_DIR, { synchronous: process.env.SYNC_MODE });
 const request = { method: 'POST', path: '/tftp/PXEGrub2/00:11:22:33:44:55', query: '', body: 'pxeconfig=x', headers: {} };
-const id = store.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['a', 'b'] });
-store.recordResult(id, 'a', { outcome: 'applied', detail: '200' });
-const version = store.putDesired({ feature: 'tftp', key: 'grub2/00:11:22:33:44:55', op: 'put', request });
-store.markApplied('tftp', 'grub2/00:11:22:33:44:55', 'a', version);
+const id = await store.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['a', 'b'] });
+await store.recordResult(id, 'a', { outcome: 'applied', detail: '200' });
+const version = await store.putDesired({ feature: 'tftp', key: 'grub2/00:11:22:33:44:55', op: 'put', request });
+await store.markApplied('tftp', 'grub2/00:11:22:33:44:55', 'a', version);
 console.log(JSON.stringify({ id, version }));
 setInterval(() => {}, 60_000);
 `;
@@ -67,15 +67,15 @@ describe('state after kill -9', () => {
 
       const store = openStateStore(tmp.dir);
       try {
-        const saga = store.getSaga(id);
+        const saga = await store.getSaga(id);
         expect(saga).toMatchObject({ status: 'open', targets: ['a', 'b'] });
         expect(saga!.results).toEqual({ a: { outcome: 'applied', detail: '200' }, b: { outcome: 'pending' } });
-        expect(store.unfinishedSagas().map((s) => s.id)).toEqual([id]);
-        expect(store.getDesired('tftp', 'grub2/00:11:22:33:44:55')?.version).toBe(version);
-        expect(store.appliedVersion('tftp', 'grub2/00:11:22:33:44:55', 'a')).toBe(version);
-        expect(store.backlog('tftp', 'b').map((e) => e.version)).toEqual([version]);
+        expect((await store.unfinishedSagas()).map((s) => s.id)).toEqual([id]);
+        expect((await store.getDesired('tftp', 'grub2/00:11:22:33:44:55'))?.version).toBe(version);
+        expect(await store.appliedVersion('tftp', 'grub2/00:11:22:33:44:55', 'a')).toBe(version);
+        expect((await store.backlog('tftp', 'b')).map((e) => e.version)).toEqual([version]);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   }

@@ -13,13 +13,13 @@ describe('desired-state ledger', () => {
   });
   afterEach(() => fx.cleanup());
 
-  it('keeps the latest intended value per key under a new, higher version', () => {
+  it('keeps the latest intended value per key under a new, higher version', async () => {
     const store = fx.open();
-    const v1 = store.putDesired(put('k1', 'one'));
+    const v1 = await store.putDesired(put('k1', 'one'));
     fx.clock.advance(10);
-    const v2 = store.putDesired(put('k1', 'two'));
+    const v2 = await store.putDesired(put('k1', 'two'));
     expect(v2).toBeGreaterThan(v1);
-    expect(store.getDesired('tftp', 'k1')).toEqual({
+    expect(await store.getDesired('tftp', 'k1')).toEqual({
       feature: 'tftp',
       key: 'k1',
       op: 'put',
@@ -27,109 +27,111 @@ describe('desired-state ledger', () => {
       version: v2,
       updatedAt: fx.clock.now(),
     });
-    const v3 = store.putDesired(del('k1'));
-    expect(store.getDesired('tftp', 'k1')).toMatchObject({ op: 'delete', version: v3, request: del('k1').request });
-    expect(store.getDesired('tftp', 'nope')).toBeUndefined();
-    expect(store.getDesired('dhcp', 'k1')).toBeUndefined();
+    const v3 = await store.putDesired(del('k1'));
+    expect(await store.getDesired('tftp', 'k1')).toMatchObject({ op: 'delete', version: v3, request: del('k1').request });
+    expect(await store.getDesired('tftp', 'nope')).toBeUndefined();
+    expect(await store.getDesired('dhcp', 'k1')).toBeUndefined();
   });
 
-  it('lists a feature by version, tombstones included, other features apart', () => {
+  it('lists a feature by version, tombstones included, other features apart', async () => {
     const store = fx.open();
-    store.putDesired(put('b', '1'));
-    store.putDesired(put('a', '2'));
-    store.putDesired({ ...put('a', 'x'), feature: 'dhcp' });
-    store.putDesired(del('b'));
-    expect(brief(store.ledger('tftp'))).toEqual(['a@2:put', 'b@4:delete']);
-    expect(brief(store.ledger('dhcp'))).toEqual(['a@3:put']);
-    expect(store.ledger('dns')).toEqual([]);
+    await store.putDesired(put('b', '1'));
+    await store.putDesired(put('a', '2'));
+    await store.putDesired({ ...put('a', 'x'), feature: 'dhcp' });
+    await store.putDesired(del('b'));
+    expect(brief(await store.ledger('tftp'))).toEqual(['a@2:put', 'b@4:delete']);
+    expect(brief(await store.ledger('dhcp'))).toEqual(['a@3:put']);
+    expect(await store.ledger('dns')).toEqual([]);
   });
 
-  it('never moves an applied version backwards', () => {
+  it('never moves an applied version backwards', async () => {
     const store = fx.open();
-    expect(store.appliedVersion('tftp', 'k', 'a')).toBe(0);
-    store.markApplied('tftp', 'k', 'a', 5);
-    store.markApplied('tftp', 'k', 'a', 3);
-    expect(store.appliedVersion('tftp', 'k', 'a')).toBe(5);
-    store.markApplied('tftp', 'k', 'a', 7);
-    expect(store.appliedVersion('tftp', 'k', 'a')).toBe(7);
-    expect(store.appliedVersion('tftp', 'k', 'b')).toBe(0);
-    expect(store.appliedVersion('dhcp', 'k', 'a')).toBe(0);
+    expect(await store.appliedVersion('tftp', 'k', 'a')).toBe(0);
+    await store.markApplied('tftp', 'k', 'a', 5);
+    await store.markApplied('tftp', 'k', 'a', 3);
+    expect(await store.appliedVersion('tftp', 'k', 'a')).toBe(5);
+    await store.markApplied('tftp', 'k', 'a', 7);
+    expect(await store.appliedVersion('tftp', 'k', 'a')).toBe(7);
+    expect(await store.appliedVersion('tftp', 'k', 'b')).toBe(0);
+    expect(await store.appliedVersion('dhcp', 'k', 'a')).toBe(0);
   });
 
-  it('gives a backend that missed versions exactly the latest entry per key it lacks, tombstones included', () => {
+  it('gives a backend that missed versions exactly the latest entry per key it lacks, tombstones included', async () => {
     const store = fx.open();
-    const apply = (key: string, v: number, ...backends: string[]) => backends.forEach((b) => store.markApplied('tftp', key, b, v));
-    apply('k1', store.putDesired(put('k1', 'v1')), 'a', 'b');
-    apply('k2', store.putDesired(put('k2', 'v2')), 'a', 'b');
+    const apply = async (key: string, v: number, ...backends: string[]) => {
+      for (const b of backends) await store.markApplied('tftp', key, b, v);
+    };
+    await apply('k1', await store.putDesired(put('k1', 'v1')), 'a', 'b');
+    await apply('k2', await store.putDesired(put('k2', 'v2')), 'a', 'b');
     // b goes down: everything after this point reaches only a.
-    apply('k1', store.putDesired(put('k1', 'v3')), 'a');
-    apply('k3', store.putDesired(put('k3', 'v4')), 'a');
-    apply('k2', store.putDesired(del('k2')), 'a');
-    apply('k3', store.putDesired(put('k3', 'v6')), 'a');
+    await apply('k1', await store.putDesired(put('k1', 'v3')), 'a');
+    await apply('k3', await store.putDesired(put('k3', 'v4')), 'a');
+    await apply('k2', await store.putDesired(del('k2')), 'a');
+    await apply('k3', await store.putDesired(put('k3', 'v6')), 'a');
 
-    expect(brief(store.backlog('tftp', 'a'))).toEqual([]);
-    expect(brief(store.backlog('tftp', 'b'))).toEqual(['k1@3:put', 'k2@5:delete', 'k3@6:put']);
-    expect(store.backlog('tftp', 'b')[2]!.request.body).toBe('v6');
+    expect(brief(await store.backlog('tftp', 'a'))).toEqual([]);
+    expect(brief(await store.backlog('tftp', 'b'))).toEqual(['k1@3:put', 'k2@5:delete', 'k3@6:put']);
+    expect((await store.backlog('tftp', 'b'))[2]!.request.body).toBe('v6');
     // A backend never seen (newly added) lacks everything.
-    expect(brief(store.backlog('tftp', 'c'))).toEqual(['k1@3:put', 'k2@5:delete', 'k3@6:put']);
-    expect(store.backlogSize('tftp', 'a')).toBe(0);
-    expect(store.backlogSize('tftp', 'b')).toBe(3);
-    expect(store.backlogSize('tftp', 'c')).toBe(3);
-    expect(store.backlogSize('dhcp', 'b')).toBe(0);
+    expect(brief(await store.backlog('tftp', 'c'))).toEqual(['k1@3:put', 'k2@5:delete', 'k3@6:put']);
+    expect(await store.backlogSize('tftp', 'a')).toBe(0);
+    expect(await store.backlogSize('tftp', 'b')).toBe(3);
+    expect(await store.backlogSize('tftp', 'c')).toBe(3);
+    expect(await store.backlogSize('dhcp', 'b')).toBe(0);
 
     // Catching b up one entry at a time shrinks its backlog in order.
-    apply('k1', 3, 'b');
-    expect(brief(store.backlog('tftp', 'b'))).toEqual(['k2@5:delete', 'k3@6:put']);
-    apply('k3', 6, 'b');
-    apply('k2', 5, 'b');
-    expect(store.backlogSize('tftp', 'b')).toBe(0);
+    await apply('k1', 3, 'b');
+    expect(brief(await store.backlog('tftp', 'b'))).toEqual(['k2@5:delete', 'k3@6:put']);
+    await apply('k3', 6, 'b');
+    await apply('k2', 5, 'b');
+    expect(await store.backlogSize('tftp', 'b')).toBe(0);
   });
 
-  it('prunes a tombstone, and its applied rows, only once every listed backend has applied it', () => {
+  it('prunes a tombstone, and its applied rows, only once every listed backend has applied it', async () => {
     const store = fx.open();
-    const vPut = store.putDesired(put('keep', 'x'));
-    const vDel = store.putDesired(del('gone'));
-    const vDel2 = store.putDesired(del('later'));
-    for (const b of ['a', 'b']) store.markApplied('tftp', 'keep', b, vPut);
-    store.markApplied('tftp', 'gone', 'a', vDel);
-    store.markApplied('tftp', 'gone', 'b', vDel);
-    store.markApplied('tftp', 'later', 'a', vDel2);
+    const vPut = await store.putDesired(put('keep', 'x'));
+    const vDel = await store.putDesired(del('gone'));
+    const vDel2 = await store.putDesired(del('later'));
+    for (const b of ['a', 'b']) await store.markApplied('tftp', 'keep', b, vPut);
+    await store.markApplied('tftp', 'gone', 'a', vDel);
+    await store.markApplied('tftp', 'gone', 'b', vDel);
+    await store.markApplied('tftp', 'later', 'a', vDel2);
 
-    expect(store.pruneTombstones('tftp', [])).toBe(0);
-    expect(store.pruneTombstones('tftp', ['a', 'b', 'c'])).toBe(0);
-    expect(store.pruneTombstones('tftp', ['a', 'b'])).toBe(1);
-    expect(brief(store.ledger('tftp'))).toEqual([`keep@${vPut}:put`, `later@${vDel2}:delete`]);
-    expect(store.appliedVersion('tftp', 'gone', 'a')).toBe(0);
-    expect(store.appliedVersion('tftp', 'keep', 'a')).toBe(vPut);
+    expect(await store.pruneTombstones('tftp', [])).toBe(0);
+    expect(await store.pruneTombstones('tftp', ['a', 'b', 'c'])).toBe(0);
+    expect(await store.pruneTombstones('tftp', ['a', 'b'])).toBe(1);
+    expect(brief(await store.ledger('tftp'))).toEqual([`keep@${vPut}:put`, `later@${vDel2}:delete`]);
+    expect(await store.appliedVersion('tftp', 'gone', 'a')).toBe(0);
+    expect(await store.appliedVersion('tftp', 'keep', 'a')).toBe(vPut);
     // An older applied version does not count.
-    store.markApplied('tftp', 'later', 'b', vDel2 - 1);
-    expect(store.pruneTombstones('tftp', ['a', 'b'])).toBe(0);
-    store.markApplied('tftp', 'later', 'b', vDel2);
-    expect(store.pruneTombstones('tftp', ['a', 'b'])).toBe(1);
-    expect(brief(store.ledger('tftp'))).toEqual([`keep@${vPut}:put`]);
+    await store.markApplied('tftp', 'later', 'b', vDel2 - 1);
+    expect(await store.pruneTombstones('tftp', ['a', 'b'])).toBe(0);
+    await store.markApplied('tftp', 'later', 'b', vDel2);
+    expect(await store.pruneTombstones('tftp', ['a', 'b'])).toBe(1);
+    expect(brief(await store.ledger('tftp'))).toEqual([`keep@${vPut}:put`]);
   });
 
-  it('keeps the version sequence monotonic when the newest entry, a tombstone, is pruned', () => {
+  it('keeps the version sequence monotonic when the newest entry, a tombstone, is pruned', async () => {
     const store = fx.open();
-    store.putDesired(put('k', 'x'));
-    const vDel = store.putDesired(del('k'));
-    store.markApplied('tftp', 'k', 'a', vDel);
-    expect(store.pruneTombstones('tftp', ['a'])).toBe(1);
-    expect(store.ledger('tftp')).toEqual([]);
-    expect(store.putDesired(put('k', 'again'))).toBe(vDel + 1);
+    await store.putDesired(put('k', 'x'));
+    const vDel = await store.putDesired(del('k'));
+    await store.markApplied('tftp', 'k', 'a', vDel);
+    expect(await store.pruneTombstones('tftp', ['a'])).toBe(1);
+    expect(await store.ledger('tftp')).toEqual([]);
+    expect(await store.putDesired(put('k', 'again'))).toBe(vDel + 1);
     // The re-created key is a new backlog entry for a, whose applied row went with the tombstone.
-    expect(brief(store.backlog('tftp', 'a'))).toEqual([`k@${vDel + 1}:put`]);
-    store.close();
+    expect(brief(await store.backlog('tftp', 'a'))).toEqual([`k@${vDel + 1}:put`]);
+    await store.close();
     const reopened = fx.open();
-    expect(reopened.putDesired(put('z', 'y'))).toBe(vDel + 2);
+    expect(await reopened.putDesired(put('z', 'y'))).toBe(vDel + 2);
   });
 
-  it('hands out distinct increasing versions to two connections on one file', () => {
+  it('hands out distinct increasing versions to two connections on one file', async () => {
     const one = fx.open();
     const two = fx.open();
     const versions: number[] = [];
-    for (let i = 0; i < 20; i++) versions.push((i % 2 ? one : two).putDesired(put(`k${i % 3}`, String(i))));
+    for (let i = 0; i < 20; i++) versions.push(await (i % 2 ? one : two).putDesired(put(`k${i % 3}`, String(i))));
     expect(versions).toEqual(versions.map((_, i) => i + 1));
-    expect(brief(one.ledger('tftp'))).toEqual(brief(two.ledger('tftp')));
+    expect(brief(await one.ledger('tftp'))).toEqual(brief(await two.ledger('tftp')));
   });
 });

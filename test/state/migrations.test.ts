@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { migrate, SchemaTooNewError } from '../../src/state/migrate.js';
-import { MIGRATIONS, type Migration } from '../../src/state/migrations.js';
-import { openStateStore, stateFilePath } from '../../src/state/open-store.js';
+import { migrate, SchemaTooNewError } from '../../src/state/sqlite/migrate.js';
+import { MIGRATIONS, type Migration } from '../../src/state/sqlite/migrations.js';
+import { openSqliteStateStore as openStateStore, stateFilePath } from '../../src/state/sqlite/open.js';
 import { tempDir } from './temp-store.js';
 
 const LATEST = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -35,20 +35,20 @@ describe('schema migrations', () => {
   });
   afterEach(() => tmp.remove());
 
-  it('creates the whole schema in a new file, and a reopen applies nothing twice', () => {
+  it('creates the whole schema in a new file, and a reopen applies nothing twice', async () => {
     const store = openStateStore(tmp.dir);
     expect(store.migrated).toEqual({ from: 0, to: LATEST });
-    store.close();
+    await store.close();
     const file = stateFilePath(tmp.dir);
     expect(tables(file)).toEqual(['arf_reports', 'dynflow_task_owners', 'ledger', 'ledger_applied', 'ledger_sequence', 'rex_jobs', 'rex_output', 'rex_parents', 'saga_results', 'sagas', 'schema_migrations']);
     const again = openStateStore(tmp.dir);
     expect(again.migrated).toEqual({ from: LATEST, to: LATEST });
-    again.close();
+    await again.close();
     expect(appliedVersions(file)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
-  it('refuses a file written by a newer schema, and leaves it untouched', () => {
-    openStateStore(tmp.dir).close();
+  it('refuses a file written by a newer schema, and leaves it untouched', async () => {
+    await openStateStore(tmp.dir).close();
     const file = stateFilePath(tmp.dir);
     const db = new Database(file);
     db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST + 1, 'from the future', 0);

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStateStore, stateFilePath } from '../../src/state/open-store.js';
+import { openSqliteStateStore as openStateStore, stateFilePath } from '../../src/state/sqlite/open.js';
 import { formRequest, tempDir } from './temp-store.js';
 
 describe('openStateStore', () => {
@@ -12,9 +12,9 @@ describe('openStateStore', () => {
   });
   afterEach(() => tmp.remove());
 
-  it('creates a private state directory and file, in WAL mode', () => {
+  it('creates a private state directory and file, in WAL mode', async () => {
     const stateDir = join(tmp.dir, 'var', 'lib', 'proxy-proxy');
-    openStateStore(stateDir).close();
+    await openStateStore(stateDir).close();
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
     const file = stateFilePath(stateDir);
     expect(file).toBe(join(stateDir, 'proxy-proxy.sqlite3'));
@@ -27,45 +27,45 @@ describe('openStateStore', () => {
     }
   });
 
-  it('keeps sagas, the ledger and applied versions across close and reopen', () => {
+  it('keeps sagas, the ledger and applied versions across close and reopen', async () => {
     for (const synchronous of ['normal', 'barrier', 'full'] as const) {
       const dir = join(tmp.dir, synchronous);
       const first = openStateStore(dir, { synchronous });
-      const id = first.beginSaga({ feature: 'dhcp', route: 'dhcp.create', request: formRequest('/dhcp/192.0.2.0', 'mac=52:54:00:aa:00:01'), targets: ['a', 'b'] });
-      first.recordResult(id, 'a', { outcome: 'applied', detail: '200' });
-      first.setSagaStatus(id, 'compensating', 409);
-      first.scheduleRetry(id, 1234, 'b: ECONNRESET');
-      const version = first.putDesired({ feature: 'dhcp', key: '192.0.2.0/52:54:00:aa:00:01', op: 'put', request: formRequest('/dhcp/192.0.2.0', 'mac=x') });
-      first.markApplied('dhcp', '192.0.2.0/52:54:00:aa:00:01', 'a', version);
-      const saga = first.getSaga(id);
-      const ledger = first.ledger('dhcp');
-      first.close();
+      const id = await first.beginSaga({ feature: 'dhcp', route: 'dhcp.create', request: formRequest('/dhcp/192.0.2.0', 'mac=52:54:00:aa:00:01'), targets: ['a', 'b'] });
+      await first.recordResult(id, 'a', { outcome: 'applied', detail: '200' });
+      await first.setSagaStatus(id, 'compensating', 409);
+      await first.scheduleRetry(id, 1234, 'b: ECONNRESET');
+      const version = await first.putDesired({ feature: 'dhcp', key: '192.0.2.0/52:54:00:aa:00:01', op: 'put', request: formRequest('/dhcp/192.0.2.0', 'mac=x') });
+      await first.markApplied('dhcp', '192.0.2.0/52:54:00:aa:00:01', 'a', version);
+      const saga = await first.getSaga(id);
+      const ledger = await first.ledger('dhcp');
+      await first.close();
 
       const second = openStateStore(dir, { synchronous });
-      expect(second.getSaga(id)).toEqual(saga);
-      expect(second.unfinishedSagas()).toEqual([saga]);
-      expect(second.ledger('dhcp')).toEqual(ledger);
-      expect(second.appliedVersion('dhcp', '192.0.2.0/52:54:00:aa:00:01', 'a')).toBe(version);
-      expect(second.backlogSize('dhcp', 'b')).toBe(1);
-      second.close();
+      expect(await second.getSaga(id)).toEqual(saga);
+      expect(await second.unfinishedSagas()).toEqual([saga]);
+      expect(await second.ledger('dhcp')).toEqual(ledger);
+      expect(await second.appliedVersion('dhcp', '192.0.2.0/52:54:00:aa:00:01', 'a')).toBe(version);
+      expect(await second.backlogSize('dhcp', 'b')).toBe(1);
+      await second.close();
     }
   });
 
-  it('waits busy_timeout for a peer holding the write lock, then fails', () => {
+  it('waits busy_timeout for a peer holding the write lock, then fails', async () => {
     const store = openStateStore(tmp.dir, { busyTimeoutMs: 150 });
     const peer = new Database(stateFilePath(tmp.dir));
     try {
       peer.exec('BEGIN IMMEDIATE');
       const started = Date.now();
-      expect(() => store.putDesired({ feature: 'tftp', key: 'k', op: 'put', request: formRequest('/tftp/k', 'x') })).toThrow(/locked|busy/i);
+      await expect(store.putDesired({ feature: 'tftp', key: 'k', op: 'put', request: formRequest('/tftp/k', 'x') })).rejects.toMatchObject({ message: expect.stringMatching(/locked|busy/i) });
       expect(Date.now() - started).toBeGreaterThanOrEqual(140);
       // Readers are not blocked by a writer in WAL mode.
-      expect(store.ledger('tftp')).toEqual([]);
+      expect(await store.ledger('tftp')).toEqual([]);
       peer.exec('ROLLBACK');
-      expect(store.putDesired({ feature: 'tftp', key: 'k', op: 'put', request: formRequest('/tftp/k', 'x') })).toBe(1);
+      expect(await store.putDesired({ feature: 'tftp', key: 'k', op: 'put', request: formRequest('/tftp/k', 'x') })).toBe(1);
     } finally {
       peer.close();
-      store.close();
+      await store.close();
     }
   });
 });

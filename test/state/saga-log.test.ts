@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { stateFilePath } from '../../src/state/open-store.js';
+import { stateFilePath } from '../../src/state/sqlite/open.js';
 import type { StoredAnswer } from '../../src/state/store.js';
 import { formRequest, storeFixture } from './temp-store.js';
 
@@ -18,10 +18,10 @@ describe('saga log', () => {
   const begin = (store: ReturnType<typeof fx.open>, targets = ['a', 'b']) =>
     store.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets });
 
-  it('begins a saga open, every target pending, stamped with the clock', () => {
+  it('begins a saga open, every target pending, stamped with the clock', async () => {
     const store = fx.open();
-    const id = begin(store);
-    expect(store.getSaga(id)).toEqual({
+    const id = await begin(store);
+    expect(await store.getSaga(id)).toEqual({
       id,
       feature: 'tftp',
       route: 'tftp.create',
@@ -37,69 +37,69 @@ describe('saga log', () => {
       createdAt: fx.clock.now(),
       updatedAt: fx.clock.now(),
     });
-    expect(begin(store)).toBeGreaterThan(id);
-    expect(store.getSaga(id + 100)).toBeUndefined();
+    expect(await begin(store)).toBeGreaterThan(id);
+    expect(await store.getSaga(id + 100)).toBeUndefined();
   });
 
-  it('merges snapshots that arrive one backend at a time, bytes intact', () => {
+  it('merges snapshots that arrive one backend at a time, bytes intact', async () => {
     const store = fx.open();
-    const id = begin(store);
-    store.recordSnapshots(id, { a: before });
-    store.recordSnapshots(id, { b: absent });
-    const saga = store.getSaga(id)!;
+    const id = await begin(store);
+    await store.recordSnapshots(id, { a: before });
+    await store.recordSnapshots(id, { b: absent });
+    const saga = (await store.getSaga(id))!;
     expect(saga.snapshots).toEqual({ a: before, b: absent });
     expect([...Buffer.from(saga.snapshots.a!.bodyBase64, 'base64')]).toEqual([0, 255, 10, 13]);
   });
 
-  it('keeps each backend result on its own: recording one never loses another', () => {
+  it('keeps each backend result on its own: recording one never loses another', async () => {
     const store = fx.open();
-    const id = begin(store, ['a', 'b', 'c']);
-    store.recordResult(id, 'b', { outcome: 'unknown', detail: 'ETIMEDOUT' });
-    store.recordResult(id, 'a', { outcome: 'applied', detail: '200' });
+    const id = await begin(store, ['a', 'b', 'c']);
+    await store.recordResult(id, 'b', { outcome: 'unknown', detail: 'ETIMEDOUT' });
+    await store.recordResult(id, 'a', { outcome: 'applied', detail: '200' });
     fx.clock.advance(5);
-    store.recordResult(id, 'b', { outcome: 'compensated' });
-    const saga = store.getSaga(id)!;
+    await store.recordResult(id, 'b', { outcome: 'compensated' });
+    const saga = (await store.getSaga(id))!;
     expect(saga.results).toEqual({ a: { outcome: 'applied', detail: '200' }, b: { outcome: 'compensated' }, c: { outcome: 'pending' } });
     expect(saga.updatedAt).toBe(saga.createdAt + 5);
   });
 
-  it('sets the status, keeping the answer status when none is given', () => {
+  it('sets the status, keeping the answer status when none is given', async () => {
     const store = fx.open();
-    const id = begin(store);
-    store.setSagaStatus(id, 'compensating', 409);
-    expect(store.getSaga(id)).toMatchObject({ status: 'compensating', answerStatus: 409 });
-    store.setSagaStatus(id, 'compensated');
-    expect(store.getSaga(id)).toMatchObject({ status: 'compensated', answerStatus: 409 });
+    const id = await begin(store);
+    await store.setSagaStatus(id, 'compensating', 409);
+    expect(await store.getSaga(id)).toMatchObject({ status: 'compensating', answerStatus: 409 });
+    await store.setSagaStatus(id, 'compensated');
+    expect(await store.getSaga(id)).toMatchObject({ status: 'compensated', answerStatus: 409 });
   });
 
-  it('counts failed compensation attempts and schedules the next', () => {
+  it('counts failed compensation attempts and schedules the next', async () => {
     const store = fx.open();
-    const id = begin(store);
-    store.setSagaStatus(id, 'compensating', 503);
-    store.scheduleRetry(id, 1000, 'b: ECONNREFUSED');
-    store.scheduleRetry(id, 3000, 'b: 500 Internal Server Error');
-    expect(store.getSaga(id)).toMatchObject({ attempts: 2, nextAttemptAt: 3000, lastError: 'b: 500 Internal Server Error' });
+    const id = await begin(store);
+    await store.setSagaStatus(id, 'compensating', 503);
+    await store.scheduleRetry(id, 1000, 'b: ECONNREFUSED');
+    await store.scheduleRetry(id, 3000, 'b: 500 Internal Server Error');
+    expect(await store.getSaga(id)).toMatchObject({ attempts: 2, nextAttemptAt: 3000, lastError: 'b: 500 Internal Server Error' });
   });
 
-  it('refuses to update a saga that does not exist', () => {
+  it('refuses to update a saga that does not exist', async () => {
     const store = fx.open();
-    expect(() => store.recordResult(42, 'a', { outcome: 'applied' })).toThrow('unknown saga 42');
-    expect(() => store.recordSnapshots(42, { a: before })).toThrow('unknown saga 42');
-    expect(() => store.setSagaStatus(42, 'completed')).toThrow('unknown saga 42');
-    expect(() => store.scheduleRetry(42, 1, 'x')).toThrow('unknown saga 42');
+    await expect(store.recordResult(42, 'a', { outcome: 'applied' })).rejects.toThrow('unknown saga 42');
+    await expect(store.recordSnapshots(42, { a: before })).rejects.toThrow('unknown saga 42');
+    await expect(store.setSagaStatus(42, 'completed')).rejects.toThrow('unknown saga 42');
+    await expect(store.scheduleRetry(42, 1, 'x')).rejects.toThrow('unknown saga 42');
   });
 
-  it('lists open and compensating sagas oldest first, with their results', () => {
+  it('lists open and compensating sagas oldest first, with their results', async () => {
     const store = fx.open();
-    const s1 = begin(store);
-    const s2 = begin(store);
-    const s3 = begin(store);
-    const s4 = begin(store);
-    store.setSagaStatus(s1, 'compensating', 409);
-    store.setSagaStatus(s2, 'completed', 200);
-    store.setSagaStatus(s4, 'compensated', 503);
-    store.recordResult(s3, 'a', { outcome: 'applied', detail: '200' });
-    const unfinished = store.unfinishedSagas();
+    const s1 = await begin(store);
+    const s2 = await begin(store);
+    const s3 = await begin(store);
+    const s4 = await begin(store);
+    await store.setSagaStatus(s1, 'compensating', 409);
+    await store.setSagaStatus(s2, 'completed', 200);
+    await store.setSagaStatus(s4, 'compensated', 503);
+    await store.recordResult(s3, 'a', { outcome: 'applied', detail: '200' });
+    const unfinished = await store.unfinishedSagas();
     expect(unfinished.map((s) => [s.id, s.status])).toEqual([
       [s1, 'compensating'],
       [s3, 'open'],
@@ -107,24 +107,24 @@ describe('saga log', () => {
     expect(unfinished[1]!.results).toEqual({ a: { outcome: 'applied', detail: '200' }, b: { outcome: 'pending' } });
   });
 
-  it('prunes only finished sagas last touched before the cut-off, with their results; ids are not reused', () => {
+  it('prunes only finished sagas last touched before the cut-off, with their results; ids are not reused', async () => {
     const store = fx.open();
-    const old = [begin(store), begin(store), begin(store), begin(store)];
-    store.setSagaStatus(old[0]!, 'completed', 200);
-    store.setSagaStatus(old[1]!, 'compensated', 409);
-    store.setSagaStatus(old[2]!, 'compensating', 503);
+    const old = [await begin(store), await begin(store), await begin(store), await begin(store)];
+    await store.setSagaStatus(old[0]!, 'completed', 200);
+    await store.setSagaStatus(old[1]!, 'compensated', 409);
+    await store.setSagaStatus(old[2]!, 'compensating', 503);
     fx.clock.advance(60_000);
     const cutOff = fx.clock.now();
-    const recent = begin(store);
-    store.setSagaStatus(recent, 'completed', 200);
+    const recent = await begin(store);
+    await store.setSagaStatus(recent, 'completed', 200);
 
-    expect(store.pruneSagas(cutOff)).toBe(2);
-    expect(store.getSaga(old[0]!)).toBeUndefined();
-    expect(store.getSaga(old[1]!)).toBeUndefined();
-    expect(store.getSaga(old[2]!)?.status).toBe('compensating');
-    expect(store.getSaga(old[3]!)?.status).toBe('open');
-    expect(store.getSaga(recent)?.status).toBe('completed');
-    expect(store.pruneSagas(cutOff)).toBe(0);
+    expect(await store.pruneSagas(cutOff)).toBe(2);
+    expect(await store.getSaga(old[0]!)).toBeUndefined();
+    expect(await store.getSaga(old[1]!)).toBeUndefined();
+    expect((await store.getSaga(old[2]!))?.status).toBe('compensating');
+    expect((await store.getSaga(old[3]!))?.status).toBe('open');
+    expect((await store.getSaga(recent))?.status).toBe('completed');
+    expect(await store.pruneSagas(cutOff)).toBe(0);
 
     // Results went with their sagas (foreign keys are on).
     const raw = new Database(stateFilePath(fx.dir), { readonly: true });
@@ -134,9 +134,9 @@ describe('saga log', () => {
     } finally {
       raw.close();
     }
-    store.setSagaStatus(recent, 'completed');
+    await store.setSagaStatus(recent, 'completed');
     fx.clock.advance(1);
-    expect(store.pruneSagas(fx.clock.now())).toBe(1);
-    expect(begin(store)).toBeGreaterThan(recent);
+    expect(await store.pruneSagas(fx.clock.now())).toBe(1);
+    expect(await begin(store)).toBeGreaterThan(recent);
   });
 });

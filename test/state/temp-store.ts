@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStateStore } from '../../src/state/open-store.js';
-import type { SqliteStateStore, SqliteStoreOptions } from '../../src/state/sqlite-store.js';
+import { openSqliteStateStore } from '../../src/state/sqlite/open.js';
+import type { SqliteStateStore, SqliteStoreOptions } from '../../src/state/sqlite/store.js';
 import type { StoredRequest } from '../../src/state/store.js';
 
 export function tempDir(): { dir: string; remove: () => void } {
@@ -25,12 +25,12 @@ export function storeFixture() {
     dir,
     clock,
     open(options: SqliteStoreOptions = {}): SqliteStateStore {
-      const s = openStateStore(dir, { now: clock.now, ...options });
+      const s = openSqliteStateStore(dir, { now: clock.now, ...options });
       opened.push(s);
       return s;
     },
-    cleanup(): void {
-      for (const s of opened) s.close();
+    async cleanup(): Promise<void> {
+      for (const s of opened) await s.close();
       remove();
     },
   };

@@ -74,7 +74,7 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
   for (const f of rt.features.values()) {
     const inspector = INSPECTORS.get(f.name);
     if (f.policy !== 'replicate' || !inspector) continue;
-    const entries = ctx.store.ledger(f.name);
+    const entries = await ctx.store.ledger(f.name);
     for (const e of entries) if (!inspector.readable(e.key)) unverifiable.push({ feature: f.name, key: e.key });
     const inService = f.backends.filter((b) => b.health.inService);
     features.push({
@@ -100,7 +100,7 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
             return;
           }
           // Read the ledger now, not at the start: a re-check must see what the repair wrote.
-          const entries = ctx.store.ledger(feature).filter((e) => inspector.readable(e.key));
+          const entries = (await ctx.store.ledger(feature)).filter((e) => inspector.readable(e.key));
           const byKey = new Map(entries.map((e) => [e.key, e]));
           for (const o of await inspector.inspect(sender(backend, requestId, opts.signal), entries)) {
             if (o.kind === 'ok') continue;
@@ -108,7 +108,7 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
             const finding: DriftFinding = { ...o, kind: o.kind, feature, backend: backend.name };
             if (e && o.kind !== 'unreadable') {
               finding.version = e.version;
-              if (ctx.store.appliedVersion(feature, e.key, backend.name) < e.version) finding.behind = true;
+              if ((await ctx.store.appliedVersion(feature, e.key, backend.name)) < e.version) finding.behind = true;
             }
             pass.findings.push(finding);
           }
@@ -230,13 +230,13 @@ async function repairOne(ctx: DriftContext, rt: Runtime, f: DriftFinding, reques
   const base = { feature: f.feature, backend: f.backend, key: f.key, kind: f.kind };
   return ctx.converge.locks.with([`${f.feature}/${f.key}`], async (): Promise<RepairResult> => {
     if (f.kind === 'extra') {
-      if (ctx.store.getDesired(f.feature, f.key)) return { ...base, action: 'prune', outcome: 'skipped', detail: 'written through proxy-proxy since the check' };
+      if (await ctx.store.getDesired(f.feature, f.key)) return { ...base, action: 'prune', outcome: 'skipped', detail: 'written through proxy-proxy since the check' };
       const call = inspector.prune?.(f);
       if (!call) return { ...base, action: 'prune', outcome: 'failed', detail: 'no API removes it' };
       const r = await sendOk(backend, call, requestId);
       return r === true ? { ...base, action: 'prune', outcome: 'fixed' } : { ...base, action: 'prune', outcome: 'failed', detail: r };
     }
-    const latest = ctx.store.getDesired(f.feature, f.key);
+    const latest = await ctx.store.getDesired(f.feature, f.key);
     if (!latest || latest.version !== f.version) return { ...base, action: 'resend', outcome: 'skipped', detail: 'written since the check' };
     for (const step of inspector.prepare?.(f) ?? []) {
       const r = await sendOk(backend, step, requestId);

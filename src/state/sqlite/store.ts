@@ -3,8 +3,8 @@
 // process holding it makes us wait for busy_timeout instead of failing on lock upgrade).
 import type Database from 'better-sqlite3';
 import type { MigrateResult } from './migrate.js';
-import { openConnection, type ConnectionOptions } from './sqlite-connection.js';
-import { SqliteWriter } from './sqlite-writer.js';
+import { openConnection, type ConnectionOptions } from './connection.js';
+import { SqliteWriter } from './writer.js';
 import type {
   BackendOutcome,
   BackendResult,
@@ -14,7 +14,7 @@ import type {
   StateStore,
   StoredAnswer,
   StoredRequest,
-} from './store.js';
+} from '../store.js';
 
 export interface SqliteStoreOptions extends ConnectionOptions {
   /** Clock for created_at/updated_at (epoch ms); tests pass their own. */
@@ -149,7 +149,7 @@ export class SqliteStateStore implements StateStore {
 
   // --- saga log ---
 
-  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): number {
+  async beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number> {
     return this.barrier(() => {
       const t = this.now();
       const { id } = this.sql.insertSaga.get(input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), t, t)!;
@@ -159,7 +159,7 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): void {
+  async recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void> {
     this.barrier(() => {
       const row = this.sql.sagaSnapshots.get(id);
       if (!row) throw unknownSaga(id);
@@ -169,7 +169,7 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  recordResult(id: number, backend: string, result: BackendResult): void {
+  async recordResult(id: number, backend: string, result: BackendResult): Promise<void> {
     this.write(() => {
       const t = this.now();
       if (this.sql.touchSaga.run(t, id).changes === 0) throw unknownSaga(id);
@@ -177,28 +177,28 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): void {
+  async setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): Promise<void> {
     this.barrier(() => {
       if (this.sql.setStatus.run(status, answerStatus ?? null, this.now(), id).changes === 0) throw unknownSaga(id);
     });
   }
 
-  scheduleRetry(id: number, nextAttemptAt: number, error: string): void {
+  async scheduleRetry(id: number, nextAttemptAt: number, error: string): Promise<void> {
     if (this.sql.scheduleRetry.run(nextAttemptAt, error, this.now(), id).changes === 0) throw unknownSaga(id);
   }
 
-  getSaga(id: number): SagaRecord | undefined {
+  async getSaga(id: number): Promise<SagaRecord | undefined> {
     return this.read(() => {
       const row = this.sql.getSaga.get(id);
       return row && toSaga(row, this.sql.sagaResults.all(id));
     });
   }
 
-  sagaCounts(): { feature: string; status: SagaStatus; count: number }[] {
+  async sagaCounts(): Promise<{ feature: string; status: SagaStatus; count: number }[]> {
     return this.sql.sagaCounts.all().map((r) => ({ feature: r.feature, status: r.status as SagaStatus, count: r.n }));
   }
 
-  unfinishedSagas(): SagaRecord[] {
+  async unfinishedSagas(): Promise<SagaRecord[]> {
     return this.read(() => {
       const rows = this.sql.unfinished.all();
       const results = new Map<number, ResultRow[]>();
@@ -211,13 +211,13 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  pruneSagas(olderThan: number): number {
+  async pruneSagas(olderThan: number): Promise<number> {
     return this.sql.pruneSagas.run(olderThan).changes;
   }
 
   // --- desired-state ledger ---
 
-  putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): number {
+  async putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): Promise<number> {
     return this.barrier(() => {
       const { version } = this.sql.nextVersion.get()!;
       this.sql.upsertDesired.run(entry.feature, entry.key, entry.op, JSON.stringify(entry.request), version, this.now());
@@ -225,28 +225,28 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  getDesired(feature: string, key: string): LedgerEntry | undefined {
+  async getDesired(feature: string, key: string): Promise<LedgerEntry | undefined> {
     const row = this.sql.getDesired.get(feature, key);
     return row && toEntry(row);
   }
 
-  ledger(feature: string): LedgerEntry[] {
+  async ledger(feature: string): Promise<LedgerEntry[]> {
     return this.sql.ledger.all(feature).map(toEntry);
   }
 
-  markApplied(feature: string, key: string, backend: string, version: number): void {
+  async markApplied(feature: string, key: string, backend: string, version: number): Promise<void> {
     this.sql.markApplied.run(feature, key, backend, version);
   }
 
-  appliedVersion(feature: string, key: string, backend: string): number {
+  async appliedVersion(feature: string, key: string, backend: string): Promise<number> {
     return this.sql.appliedVersion.get(feature, key, backend)?.version ?? 0;
   }
 
-  backlog(feature: string, backend: string): LedgerEntry[] {
+  async backlog(feature: string, backend: string): Promise<LedgerEntry[]> {
     return this.sql.backlog.all(backend, feature).map(toEntry);
   }
 
-  backlogSize(feature: string, backend: string): number {
+  async backlogSize(feature: string, backend: string): Promise<number> {
     return this.sql.backlogSize.get(backend, feature)!.n;
   }
 
@@ -254,7 +254,7 @@ export class SqliteStateStore implements StateStore {
    * With no backends listed nothing is pruned: an empty list is far more likely a caller's
    * mistake than a feature with no backends, and keeping a tombstone is never wrong.
    */
-  pruneTombstones(feature: string, backends: string[]): number {
+  async pruneTombstones(feature: string, backends: string[]): Promise<number> {
     if (backends.length === 0) return 0;
     return this.write(() => {
       let pruned = 0;
@@ -269,7 +269,7 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 
