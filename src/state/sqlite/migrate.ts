@@ -2,27 +2,10 @@
 // transaction. Safe when two processes (the daemon and the drift CLI) open a file at once:
 // each step re-reads the version under the write lock, so a migration is applied only once.
 import type Database from 'better-sqlite3';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { checkOrder, SchemaTooNewError, type MigrateResult, type Migration } from '../migration.js';
+import { MIGRATIONS } from './migrations.js';
 
-/** The file was written by a newer proxy-proxy; this one must not touch it. */
-export class SchemaTooNewError extends Error {
-  constructor(
-    readonly file: string,
-    readonly fileVersion: number,
-    readonly knownVersion: number,
-  ) {
-    super(
-      `state file ${file} has schema version ${fileVersion}, but this proxy-proxy knows only up to ` +
-        `version ${knownVersion}; run a proxy-proxy at least as new as the one that wrote it`,
-    );
-    this.name = 'SchemaTooNewError';
-  }
-}
-
-export interface MigrateResult {
-  from: number;
-  to: number;
-}
+export { SchemaTooNewError, type MigrateResult } from '../migration.js';
 
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): MigrateResult {
   checkOrder(migrations);
@@ -37,21 +20,15 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
   const versionNow = (): number => current.get()?.v ?? 0;
 
   const from = versionNow();
-  if (from > known) throw new SchemaTooNewError(db.name, from, known);
+  if (from > known) throw new SchemaTooNewError(`state file ${db.name}`, from, known);
   for (const m of migrations) {
     db.transaction(() => {
       const v = versionNow();
-      if (v > known) throw new SchemaTooNewError(db.name, v, known);
+      if (v > known) throw new SchemaTooNewError(`state file ${db.name}`, v, known);
       if (v >= m.version) return;
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());
     }).immediate();
   }
   return { from, to: versionNow() };
-}
-
-function checkOrder(migrations: readonly Migration[]): void {
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration "${m.name}" has version ${m.version}, expected ${i + 1}`);
-  });
 }

@@ -1,14 +1,10 @@
 // The schema of the state file, as an ordered list of migrations. Each is applied once, in its
-// own transaction, and never edited after release: a change is a new entry at the end.
-// SQL stays plain (integer/text columns, JSON as TEXT, no SQLite-only types) so that a
-// PostgreSQL store can mirror it; AUTOINCREMENT is the one spot that needs translating.
+// own transaction, and never edited after release: a change is a new entry at the end of this
+// list and of postgresql/migrations.ts, which holds the same versions in PostgreSQL's dialect.
+// SQL stays plain (integer/text columns, JSON as TEXT, no SQLite-only types).
+import type { Migration } from '../migration.js';
 
-export interface Migration {
-  /** 1, 2, 3… with no gaps: the schema version the file has once this one is applied. */
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration } from '../migration.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -1,0 +1,49 @@
+// The connection pool every PostgreSQL store of one daemon shares. int8 columns (epoch ms,
+// versions, ids) come back as JavaScript numbers: every value we store stays far below 2^53.
+import pg from 'pg';
+
+export interface PoolSettings {
+  url: string;
+  /** Connections at most; a replicated write holds one for its key lock while it runs. */
+  poolSize?: number;
+  /** Names this instance in pg_stat_activity. */
+  applicationName?: string;
+}
+
+const INT8 = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export function createPool(settings: PoolSettings): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: settings.url,
+    max: settings.poolSize ?? 10,
+    application_name: settings.applicationName ?? 'proxy-proxy',
+    // A server that does not answer must not hold a request past its deadline.
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    types,
+  });
+  // An idle client whose server went away reports here; without a listener Node would exit.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs `fn` in one transaction on one pooled connection; rolls back on any error. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
