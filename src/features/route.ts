@@ -179,6 +179,13 @@ export interface RouteSpec {
   local?(call: IncomingCall, ctx: LocalContext): LocalAnswer | undefined | Promise<LocalAnswer | undefined>;
   /** Answered by the module's registered ModuleService (in-process state such as a job spool). */
   service?: boolean;
+  /**
+   * The smart proxy names the host by this request's TLS client certificate (its CN). TLS ends
+   * at proxy-proxy, so a backend would see proxy-proxy's certificate and act for the wrong host:
+   * the route is answered by proxy-proxy itself (local or service) or not at all, never
+   * forwarded (docs/host-identity.md).
+   */
+  hostIdentity?: 'client-certificate';
 }
 
 export interface FeatureModule {

@@ -9,15 +9,16 @@ export const script: FeatureModule = {
   name: 'script',
   mounts: ['/ssh'],
   defaultPolicy: FEATURE_DEFAULTS.script.policy,
-  // Keys are public; job routes authorize by the host's client certificate inside the service.
+  // Keys are public; job routes authorize by the host's client certificate inside the service,
+  // and are never forwarded: a backend would see proxy-proxy's certificate (docs/host-identity.md).
   auth: 'none',
   exposedSettings: FEATURE_DEFAULTS.script.exposedSettings,
   routes: [
     { name: 'script.pubkey', method: 'GET', pattern: '/ssh/pubkey', kind: 'read', retrySafe: true, service: true },
     { name: 'script.ca_pubkey', method: 'GET', pattern: '/ssh/ca_pubkey', kind: 'read', retrySafe: true, service: true },
-    { name: 'script.jobs', method: 'GET', pattern: '/ssh/jobs', kind: 'read', retrySafe: false, service: true },
-    { name: 'script.fetch', method: 'GET', pattern: '/ssh/jobs/:uuid', kind: 'write', retrySafe: false, service: true },
-    { name: 'script.cancel', method: 'GET', pattern: '/ssh/jobs/:uuid/cancel', kind: 'read', retrySafe: false, service: true },
-    { name: 'script.update', method: 'POST', pattern: '/ssh/jobs/:uuid/update', kind: 'write', retrySafe: false, service: true },
+    { name: 'script.jobs', method: 'GET', pattern: '/ssh/jobs', kind: 'read', retrySafe: false, service: true, hostIdentity: 'client-certificate' },
+    { name: 'script.fetch', method: 'GET', pattern: '/ssh/jobs/:uuid', kind: 'write', retrySafe: false, service: true, hostIdentity: 'client-certificate' },
+    { name: 'script.cancel', method: 'GET', pattern: '/ssh/jobs/:uuid/cancel', kind: 'read', retrySafe: false, service: true, hostIdentity: 'client-certificate' },
+    { name: 'script.update', method: 'POST', pattern: '/ssh/jobs/:uuid/update', kind: 'write', retrySafe: false, service: true, hostIdentity: 'client-certificate' },
   ],
 };

@@ -167,6 +167,10 @@ export class RequestHandler {
       if (a) return answer(a, { ...traits, policy: 'local' });
       if (featureCfg.backends.length === 0) return answer(notFoundAnswer(), traits);
     }
+    if (route.hostIdentity) {
+      this.logger.warn(`${route.name}: not forwarded, a backend would take proxy-proxy's certificate for the host's`, { request_id: requestId, feature: module.name });
+      return answer(notFoundAnswer(), { ...traits, note: 'host identity: not forwarded' });
+    }
     if (module.localOnly) return answer(notFoundAnswer(), traits);
 
     const feature = rt.features.get(module.name)!;

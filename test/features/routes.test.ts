@@ -253,6 +253,12 @@ describe('route tables against spec §3', () => {
     expect(featureByName('nope')).toBeUndefined();
   });
 
+  it('mark the routes that name the host by its client certificate, and give each an answer of its own (docs/host-identity.md)', () => {
+    const marked = allRoutes.filter(({ route }) => route.hostIdentity === 'client-certificate');
+    expect(marked.map(({ route }) => route.name)).toEqual(expect.arrayContaining(['script.jobs', 'script.fetch', 'script.cancel', 'script.update']));
+    for (const { route } of marked) expect([route.name, typeof route.local === 'function' || route.service === true]).toEqual([route.name, true]);
+  });
+
   it('answer logs, templates and registration locally on every route, and elsewhere only serverName', () => {
     expect(ALL_FEATURES.filter((m) => m.localOnly).map((m) => m.name)).toEqual(expect.arrayContaining(['logs', 'registration', 'templates']));
     for (const { module, route } of allRoutes) {
