@@ -254,7 +254,7 @@ describe('route tables against spec §3', () => {
   });
 
   it('mark the routes that name the host by its client certificate, and give each an answer of its own (docs/host-identity.md)', () => {
-    const marked = allRoutes.filter(({ route }) => route.hostIdentity === 'client-certificate');
+    const marked = ALL_FEATURES.flatMap((m) => m.routes.map((route) => ({ route }))).filter(({ route }) => route.hostIdentity === 'client-certificate');
     expect(marked.map(({ route }) => route.name)).toEqual(expect.arrayContaining(['script.jobs', 'script.fetch', 'script.cancel', 'script.update']));
     for (const { route } of marked) expect([route.name, typeof route.local === 'function' || route.service === true]).toEqual([route.name, true]);
   });
