@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { startFakeForeman, type FakeForeman } from '../support/fake-foreman.js';
 import { hostClient, type HostClient } from '../support/host-client.js';
+import { createPki, type Pki } from '../support/pki.js';
 
 const TEMPLATE_URL = 'http://proxy-vip.example.test:8000';
 const REGISTRATION_URL = 'https://proxy-vip.example.test:8443';
@@ -163,5 +164,77 @@ features:
     for (const r of [await host.get('/register'), await host.post('/register', 'host%5Bname%5D=h3', { 'content-type': 'application/x-www-form-urlencoded' })]) {
       expect([r.status, r.headers['content-type'], r.body]).toEqual([500, 'text/html;charset=utf-8', FAILED_SCRIPT]);
     }
+  });
+});
+
+describe('the relays reach Foreman over TLS with the configured identity', () => {
+  let pki: Pki;
+  let foreman: FakeForeman;
+  const stops: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    pki = await createPki();
+    const server = await pki.issue('foreman.example.test', { server: true });
+    foreman = await startFakeForeman({ tls: { ...server, ca: pki.caCert } });
+  });
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await foreman.close();
+  });
+
+  /** A daemon with these top-level lines and both relays; its host client from 127.0.0.5. */
+  async function relayDaemon(top: string): Promise<HostClient> {
+    const daemon = new Daemon(
+      parseConfig(`bind_host: 127.0.0.1
+http_port: 0
+state_dir: ${mkdtempSync(join(tmpdir(), 'pp-state-'))}
+${top}
+features:
+  templates: { settings: { template_url: '${TEMPLATE_URL}' } }
+  registration: {}
+`),
+      { silent: true },
+    );
+    await daemon.start();
+    const host = hostClient(daemon.url('http')!);
+    stops.push(async () => {
+      await host.close();
+      await daemon.stop();
+    });
+    return host;
+  }
+
+  it('foreman_ssl_cert is presented and foreman_ssl_ca verifies Foreman', async () => {
+    const own = await pki.issue('relay.example.test');
+    const host = await relayDaemon(
+      `foreman_url: ${foreman.url}\nforeman_ssl_ca: ${pki.caCert}\nforeman_ssl_cert: ${own.cert}\nforeman_ssl_key: ${own.key}`,
+    );
+    const r = await host.get('/unattended/provision?token=abc');
+    expect(r.status).toBe(200);
+    expect(foreman.requests.at(-1)).toMatchObject({ clientCn: 'relay.example.test', xff: '127.0.0.5' });
+    // Without registration_url, url is where the host reached proxy-proxy.
+    const g = await host.get('/register');
+    expect(g.status).toBe(200);
+    expect(foreman.requests.at(-1)!.url).toMatch(/^\/register\?url=http%3A%2F%2F127\.0\.0\.1%3A\d+$/);
+  });
+
+  it('without foreman_ssl_*, the listener certificate and CA are used', async () => {
+    const listener = await pki.issue('proxy-proxy.example.test', { server: true });
+    const host = await relayDaemon(
+      `https_port: 0\nssl_certificate: ${listener.cert}\nssl_private_key: ${listener.key}\nssl_ca_file: ${pki.caCert}\nforeman_url: ${foreman.url}`,
+    );
+    expect((await host.get('/userdata/user-data')).status).toBe(200);
+    expect(foreman.requests.at(-1)).toMatchObject({ clientCn: 'proxy-proxy.example.test', xff: '127.0.0.5' });
+  });
+
+  it('a Foreman certificate the CA did not sign: nothing is sent, the host gets the smart proxy error', async () => {
+    const other = await createPki();
+    const own = await pki.issue('relay.example.test');
+    const host = await relayDaemon(`foreman_url: ${foreman.url}\nforeman_ssl_ca: ${other.caCert}\nforeman_ssl_cert: ${own.cert}\nforeman_ssl_key: ${own.key}`);
+    const before = foreman.requests.length;
+    const r = await host.get('/unattended/provision?token=abc');
+    expect(r.status).toBe(400);
+    expect(r.body).toMatch(/^Failed to proxy \/provision for \{"token"=>"abc", "kind"=>"provision"\}: SSL_connect returned=1 errno=0 peeraddr=127\.0\.0\.1:\d+ state=error: /);
+    expect(foreman.requests.length).toBe(before);
   });
 });
