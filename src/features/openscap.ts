@@ -23,14 +23,16 @@ export const openscap: FeatureModule = {
   auth: 'trusted',
   exposedSettings: FEATURE_DEFAULTS.openscap.exposedSettings,
   routes: [
-    // Host paths skip trusted_hosts; the upload is identified by the client certificate.
-    own('upload', 'POST', '/compliance/arf/:policy', 'write', 'none'),
+    // Host paths skip trusted_hosts; the upload is identified by the client certificate, so it is
+    // never forwarded (docs/host-identity.md).
+    { ...own('upload', 'POST', '/compliance/arf/:policy', 'write', 'none'), hostIdentity: 'client-certificate' },
     own('report_xml', 'GET', '/compliance/arf/:id/:cname/:date/:digest/xml', 'read'),
     own('report_html', 'GET', '/compliance/arf/:id/:cname/:date/:digest/html', 'read'),
     own('report_delete', 'DELETE', '/compliance/arf/:id/:cname/:date/:digest', 'write'),
     own('spool_errors', 'GET', '/compliance/spool_errors', 'read'),
-    { name: 'openscap.content', method: 'GET', pattern: '/compliance/policies/:policy_id/content/:digest', kind: 'read', retrySafe: true, auth: 'none' },
-    { name: 'openscap.tailoring', method: 'GET', pattern: '/compliance/policies/:policy_id/tailoring/:digest', kind: 'read', retrySafe: true, auth: 'none' },
+    // Any verified certificate will do, but it must be the host's: the backend only sees proxy-proxy's.
+    { name: 'openscap.content', method: 'GET', pattern: '/compliance/policies/:policy_id/content/:digest', kind: 'read', retrySafe: true, auth: 'client-certificate' },
+    { name: 'openscap.tailoring', method: 'GET', pattern: '/compliance/policies/:policy_id/tailoring/:digest', kind: 'read', retrySafe: true, auth: 'client-certificate' },
     compute('scap_profiles', '/compliance/scap_content/policies'),
     compute('tailoring_profiles', '/compliance/tailoring_file/profiles'),
     compute('validate', '/compliance/scap_file/validator/:type'),

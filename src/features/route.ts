@@ -125,7 +125,9 @@ export type AuthKind =
   /** trusted_hosts + client certificate on HTTPS (dhcp, dns, tftp, …, /v2/features) */
   | 'trusted'
   /** no checks at all (/features, /version, templates, registration, httpboot) */
-  | 'none';
+  | 'none'
+  /** a verified client certificate on HTTPS, any CN (SP `authorize_with_ssl_client`: openscap host paths) */
+  | 'client-certificate';
 
 export interface RouteSpec {
   /** Stable id used in logs and metrics, e.g. 'tftp.create'. */

@@ -131,9 +131,13 @@ export class RequestHandler {
     const { module, route } = match;
     const traits: Partial<Served> = { feature: module.name, route: route.name, policy: module.localOnly ? 'local' : featureCfg.policy };
 
-    if ((route.auth ?? module.auth) === 'trusted') {
+    const auth = route.auth ?? module.auth;
+    if (auth === 'trusted') {
       const refusal = await checkTrustedClient(cfg, identity, match.pathInModule, this.resolver);
       if (refusal) return answer(errorAnswer(req.headers, 403, refusal), { ...traits, note: 'refused' });
+    } else if (auth === 'client-certificate' && identity.https && !identity.hasCert) {
+      // A backend would accept proxy-proxy's own certificate in the host's place.
+      return answer(errorAnswer(req.headers, 403, 'No client SSL certificate supplied'), { ...traits, note: 'refused' });
     }
 
     const call: IncomingCall = {
