@@ -1,5 +1,5 @@
 // Command line of `npm run bench`.
-export const SECTIONS = ['passthrough', 'fanout', 'failover', 'footprint', 'profile', 'rex-scale'] as const;
+export const SECTIONS = ['passthrough', 'fanout', 'failover', 'footprint', 'profile', 'rex-scale', 'cluster'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--no-haproxy] [--no-install] [--rex-hosts N,…] [--rex-profile] [--write] [--json FILE]

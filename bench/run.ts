@@ -6,6 +6,7 @@ import { loadNow, machineInfo } from './machine.js';
 import { parseArgs, SECTIONS, USAGE, UsageError, type SectionName } from './options.js';
 import { BENCHMARKS_MD } from './paths.js';
 import { renderResults, verdictLine, writeResults, writeSectionResults } from './report.js';
+import { cluster } from './sections/cluster.js';
 import { failover } from './sections/failover.js';
 import { fanOut } from './sections/fanout.js';
 import { footprint } from './sections/footprint.js';
@@ -21,6 +22,7 @@ const RUNNERS: Record<SectionName, (o: BenchOptions) => Promise<SectionResult>> 
   footprint,
   profile,
   'rex-scale': rexScale,
+  cluster,
 };
 
 async function main(): Promise<number> {
