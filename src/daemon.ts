@@ -21,7 +21,7 @@ import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
-import { FEATURE_DEFAULTS } from './features/catalog.js';
+import { servedLocally } from './features/index.js';
 import { advertisedRuntimeUrl, type ClusterMembership } from './ops/cluster-ops.js';
 import { OPERATIONS as HOSTED_OPERATIONS } from './rex/launch-input.js';
 
@@ -136,7 +136,7 @@ export class Daemon {
     await this.cluster?.join(this.runtimeUrl);
     this.drift.configure(this.config.drift);
     const features = Object.values(this.config.features).map((f) =>
-      FEATURE_DEFAULTS[f.name]?.localOnly ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
+      servedLocally(f.name) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
     );
     this.logger.info(`proxy-proxy started: ${features.join(' ')}`);
   }

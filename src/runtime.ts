@@ -6,7 +6,7 @@ import { BackendCatalog } from './backends/backend-catalog.js';
 import { HealthChecker } from './backends/health-checker.js';
 import type { BackendState } from './backends/health-state.js';
 import { ALL_FEATURES } from './features/index.js';
-import type { FeatureModule } from './features/route.js';
+import type { FeatureModule } from './features/module.js';
 import type { FeatureRuntime } from './fanout/request-context.js';
 import { Router } from './http/router.js';
 import type { Logger } from './ops/logger.js';

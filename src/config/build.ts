@@ -1,7 +1,7 @@
 // Shapes schema-valid data (defaults already filled in by the validator) into a Config: the
 // normalisations the schema allows for convenience are resolved here, once.
 import { dirname, resolve } from 'node:path';
-import { FEATURE_DEFAULTS, REX_FEATURES } from '../features/catalog.js';
+import { featureByName, rexFeatures } from '../features/index.js';
 import { DEFAULT_ON_BACKEND_DOWN } from './schema.js';
 import type { BackendConfig, Config, FeatureConfig, LogLevel, RexConfig, TlsFiles } from './types.js';
 
@@ -62,12 +62,13 @@ export function buildConfig(valid: unknown, source?: string): Config {
   }
   for (const [name, feature] of Object.entries(data.features)) {
     if (feature.enabled === false) continue;
-    const defaults = FEATURE_DEFAULTS[name];
+    // The schema admits only names of configurable modules.
+    const module = featureByName(name)!;
     config.features[name] = {
       name,
       enabled: feature.enabled,
-      policy: feature.policy ?? defaults.policy,
-      backends: defaults.localOnly && !defaults.forwards ? [] : [...(feature.backends ?? backendNames)],
+      policy: feature.policy ?? module.defaultPolicy,
+      backends: module.localOnly && !module.forwards ? [] : [...(feature.backends ?? backendNames)],
       order: feature.order ?? 'ordered',
       settings: { ...feature.settings },
       // Local-only features have neither key; the values are inert there.
@@ -80,13 +81,13 @@ export function buildConfig(valid: unknown, source?: string): Config {
     // The spool is answered by proxy-proxy itself, on every listener (a smart proxy's :enabled: true).
     // Dynflow forwards what it does not host to its listed backends (none unless listed, when
     // hosting; all by default in forward mode); script is hosted, or the backends' in forward mode.
-    for (const name of REX_FEATURES) {
+    for (const { name, defaultPolicy } of rexFeatures()) {
       const listed = config.features[name];
       const backends = listed?.backends ?? (hosted ? [] : backendNames);
       config.features[name] = {
         name,
         enabled: listed?.enabled ?? true,
-        policy: FEATURE_DEFAULTS[name]!.policy,
+        policy: defaultPolicy,
         backends: hosted && name === 'script' ? [] : backends,
         order: 'ordered',
         settings: {},

@@ -3,7 +3,7 @@
 // problems, so an administrator sees everything in one pass; hence every read is guarded.
 // Rules about what the administrator wrote (not what the defaults made of it) read `given`,
 // the document as it was before the schema filled in defaults.
-import { FEATURE_DEFAULTS } from '../features/catalog.js';
+import { featureByName } from '../features/index.js';
 import { closestName } from './closest-name.js';
 import type { FoundProblem } from './problems.js';
 
@@ -37,8 +37,8 @@ function checkFeatures(root: Mapping, givenRoot: Mapping | undefined): FoundProb
 
   for (const [name, value] of Object.entries(features)) {
     const feature = mapping(value);
-    const defaults = FEATURE_DEFAULTS[name];
-    if (!feature || !defaults) continue;
+    const module = featureByName(name);
+    if (!feature || !module) continue;
     const at = ['features', name];
 
     for (const listener of ['http', 'https'] as const) {
@@ -46,7 +46,8 @@ function checkFeatures(root: Mapping, givenRoot: Mapping | undefined): FoundProb
         problems.push({ path: [...at, 'enabled'], message: `is '${listener}' but ${listener}_port is not set` });
       }
     }
-    if (defaults.localOnly) continue;
+    // Answered here, or forwarded by a service that picks its own backend: no policy to check.
+    if (module.localOnly || module.forwards) continue;
     if (feature.enabled !== false && feature.backends === undefined) needBackends.push(name);
 
     if (feature.order === 'round_robin' && feature.policy !== 'failover') {

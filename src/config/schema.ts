@@ -2,7 +2,8 @@
 // property carries a `description` (the configuration reference is generated from them) and,
 // where it has one, a `default` (applied by the validator, so defaults live only here).
 // Keys follow the smart proxy's settings.yml names where one exists.
-import { FEATURE_DEFAULTS, KNOWN_FEATURES } from '../features/catalog.js';
+import { configurableFeatures, rexFeatures } from '../features/index.js';
+import type { FeatureModule } from '../features/module.js';
 import { ALLOW_ENTRY_MESSAGE, allowEntryProblem } from './runtime-allow.js';
 
 export const BACKEND_NAME_PATTERN = '^[A-Za-z0-9_.-]+$';
@@ -31,39 +32,6 @@ const POLICIES = ['replicate', 'failover', 'primary'];
 /** A high-availability proxy should keep provisioning while one backend is down. */
 export const DEFAULT_ON_BACKEND_DOWN = 'catch_up';
 
-const FEATURE_DESCRIPTIONS: Record<string, string> = {
-  tftp: 'TFTP: PXE loader configs per MAC, default menus and boot file downloads.',
-  dhcp: 'DHCP: subnets, reservations and free-IP suggestions.',
-  dns: 'DNS: A/AAAA/PTR/CNAME records.',
-  templates:
-    "Templates: proxy-proxy relays hosts' /unattended and /userdata requests to foreman_url itself, with the host's address in X-Forwarded-For. Needs foreman_url and settings.template_url.",
-  registration: "Registration: proxy-proxy relays host registration (/register) to foreman_url itself, exactly once. Needs foreman_url.",
-  puppetca: 'Puppet CA: certificate signing, autosign entries and tokens.',
-  puppet: 'Puppet: environments and classes.',
-  realm: 'Realm: joins hosts to FreeIPA / Active Directory realms.',
-  bmc: 'BMC: IPMI/Redfish power and boot-device control.',
-  httpboot: 'HTTPBoot: serves the TFTP root over HTTP(S) for UEFI HTTP boot.',
-  facts: 'Facts: the proxy host\'s own facts.',
-  logs: 'Logs: proxy-proxy\'s own recent log buffer (answered locally).',
-  dynflow:
-    'Dynflow: backends that run the task operations proxy-proxy does not host itself (ansible-runner, and with rex.mode: forward also ssh); a launch goes to the least loaded healthy one and every later call about its tasks to that one. Takes no policy.',
-  script:
-    'Remote execution (SSH): with rex.mode: forward, the backends that run Script jobs; /ssh/pubkey and /ssh/ca_pubkey come from the first (the key Foreman deploys to hosts must be the one of the proxy that runs the job). Not listed while the pull-mqtt spool hosts it.',
-  ansible: 'Ansible: roles, role variables and playbooks, read from any healthy backend (execution is the dynflow operation ansible-runner).',
-  openscap:
-    'OpenSCAP: hosts\' ARF report uploads are taken, spooled in the state store and posted to Foreman by proxy-proxy itself (needs foreman_url); SCAP content, tailoring files and validation go to a backend.',
-};
-
-const SETTING_DESCRIPTIONS: Record<string, string> = {
-  tftp_servername: 'TFTP server name reported to Foreman (DHCP next-server); set it to the address hosts should boot from.',
-  template_url:
-    'URL hosts fetch templates from: reported to Foreman and passed to it as `url` with every relayed template request; set it to the VIP or name of proxy-proxy (required).',
-  registration_url:
-    'URL hosts register through: reported to Foreman and passed to it as `url` with every relayed registration; set it to the VIP or name of proxy-proxy. Default: the URL the host used.',
-  http_port: 'HTTP port reported for HTTP boot.',
-  https_port: 'HTTPS port reported for HTTP boot.',
-};
-
 function integer(description: string, minimum: number, def?: number, maximum?: number): object {
   return {
     description,
@@ -83,22 +51,23 @@ function file(description: string): object {
   return { description, type: 'string', minLength: 1 };
 }
 
-function featureSchema(name: string): object {
-  const defaults = FEATURE_DEFAULTS[name];
+/** A module's entry under `features:`, from what its file declares. */
+function featureSchema(module: FeatureModule): object {
+  const exposed = Object.entries(module.exposedSettings);
   const settings = {
-    description: !defaults.exposedSettings.length
+    description: !exposed.length
       ? 'Overrides for exposed settings; this feature exposes none.'
-      : defaults.localOnly
-        ? `The settings this feature reports in /v2/features (${defaults.exposedSettings.join(', ')}).`
-        : `Overrides for the settings this feature reports in /v2/features (${defaults.exposedSettings.join(', ')}); unset ones come from the backends.`,
+      : module.localOnly
+        ? `The settings this feature reports in /v2/features (${exposed.map(([key]) => key).join(', ')}).`
+        : `Overrides for the settings this feature reports in /v2/features (${exposed.map(([key]) => key).join(', ')}); unset ones come from the backends.`,
     type: 'object',
     additionalProperties: false,
     default: {},
     properties: Object.fromEntries(
-      defaults.exposedSettings.map((key) => [
+      exposed.map(([key, description]) => [
         key,
         {
-          description: SETTING_DESCRIPTIONS[key] ?? `Value reported for ${key} in /v2/features.`,
+          description,
           type: ['string', 'number', 'boolean', 'null'],
         },
       ]),
@@ -109,8 +78,8 @@ function featureSchema(name: string): object {
     enum: [true, false, 'http', 'https'],
     default: true,
   };
-  const description = FEATURE_DESCRIPTIONS[name] ?? `The ${name} smart-proxy module.`;
-  if (defaults.forwards) {
+  const description = module.description;
+  if (module.forwards) {
     return {
       description: `${description} null or {} means all backends.`,
       type: ['object', 'null'],
@@ -127,7 +96,7 @@ function featureSchema(name: string): object {
       },
     };
   }
-  if (defaults.localOnly) {
+  if (module.localOnly) {
     // Answered by proxy-proxy itself: nothing to route, so no policy and no backends.
     return {
       description: `${description} Takes no backends.`,
@@ -137,7 +106,7 @@ function featureSchema(name: string): object {
     };
   }
   return {
-    description: `${description} Default policy: ${defaults.policy}. null or {} means all defaults.`,
+    description: `${description} Default policy: ${module.defaultPolicy}. null or {} means all defaults.`,
     type: ['object', 'null'],
     additionalProperties: false,
     properties: {
@@ -146,7 +115,7 @@ function featureSchema(name: string): object {
         description:
           'replicate: every write on every backend (undone on the others if one refuses); failover: one backend, the next if it is unreachable; primary: always the first backend.',
         enum: POLICIES,
-        default: defaults.policy,
+        default: module.defaultPolicy,
       },
       backends: {
         description:
@@ -182,18 +151,20 @@ function seconds(description: string, minimum: number, def: number): object {
   return integer(`${description} Seconds.`, minimum, def);
 }
 
+const rexFeatureNames = () => rexFeatures().map((m) => m.name).join(' and ');
+
 /** A client certificate is useless without its key and vice versa. */
 const CERT_NEEDS_KEY = { ssl_certificate: ['ssl_private_key'], ssl_private_key: ['ssl_certificate'] };
 
 const rexSchema = {
   description:
-    'The remote-execution pull-mqtt job spool proxy-proxy hosts itself: Foreman launches jobs through /dynflow, hosts get a doorbell over MQTT, fetch their script from /ssh/jobs with their client certificate and post output and exit; results go back to Foreman by callback. When enabled, /features offers dynflow and script.',
+    `The remote-execution pull-mqtt job spool proxy-proxy hosts itself: Foreman launches jobs through /dynflow, hosts get a doorbell over MQTT, fetch their script from /ssh/jobs with their client certificate and post output and exit; results go back to Foreman by callback. When enabled, /features offers ${rexFeatureNames()}.`,
   type: 'object',
   additionalProperties: false,
   default: {},
   properties: {
     enabled: {
-      description: 'Whether proxy-proxy offers the dynflow and script features and runs the spool. Needs foreman_url.',
+      description: `Whether proxy-proxy offers the ${rexFeatureNames()} features and runs the spool. Needs foreman_url.`,
       type: 'boolean',
       default: false,
     },
@@ -536,10 +507,10 @@ export const configSchema = {
       additionalProperties: backendSchema,
     },
     features: {
-      description: `Smart-proxy features offered to Foreman, by name (${KNOWN_FEATURES.join(', ')}). Features not listed are not offered.`,
+      description: `Smart-proxy features offered to Foreman, by name (${configurableFeatures().map((m) => m.name).join(', ')}). Features not listed are not offered.`,
       type: 'object',
       additionalProperties: false,
-      properties: Object.fromEntries(KNOWN_FEATURES.map((name) => [name, featureSchema(name)])),
+      properties: Object.fromEntries(configurableFeatures().map((m) => [m.name, featureSchema(m)])),
     },
   },
 };

@@ -1,6 +1,6 @@
 // Words for a key the schema does not know. Where the key sits tells what the administrator
 // was trying to name (a feature, an exposed setting), so the message says that.
-import { FEATURE_DEFAULTS } from '../features/catalog.js';
+import { featureByName } from '../features/index.js';
 import { closestName } from './closest-name.js';
 import type { PathSegment } from './problems.js';
 
@@ -9,13 +9,14 @@ export function unknownKeyMessage(parent: readonly PathSegment[], key: string, a
   const hint = guess ? ` (did you mean '${guess}'?)` : '';
 
   if (parent.length === 1 && parent[0] === 'features') {
-    if (FEATURE_DEFAULTS[key]?.rex) return `feature '${key}' is offered by the remote-execution spool: set rex.enabled: true instead`;
+    if (featureByName(key)?.rex) return `feature '${key}' is offered by the remote-execution spool: set rex.enabled: true instead`;
     return `unknown feature '${key}'${hint || ` (known features: ${allowed.join(', ')})`}`;
   }
-  const feature = parent[0] === 'features' && typeof parent[1] === 'string' ? FEATURE_DEFAULTS[parent[1]] : undefined;
+  const feature = parent[0] === 'features' && typeof parent[1] === 'string' ? featureByName(parent[1]) : undefined;
   if (feature && parent.length === 3 && parent[2] === 'settings') {
-    const exposed = feature.exposedSettings.length
-      ? `it exposes ${feature.exposedSettings.join(', ')}`
+    const names = Object.keys(feature.exposedSettings);
+    const exposed = names.length
+      ? `it exposes ${names.join(', ')}`
       : 'it exposes no settings';
     return `feature '${parent[1]}' does not expose setting '${key}'${hint || ` (${exposed})`}`;
   }

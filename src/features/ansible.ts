@@ -1,17 +1,23 @@
 // Ansible (/ansible, smart_proxy_ansible api.rb): roles, their variables and playbooks. All
 // reads, no authorization filter; any healthy backend answers (docs/plugin-protocols.md §2).
 // Execution is the dynflow operation ansible-runner (features/dynflow.ts).
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule, RouteSpec } from './route.js';
+import { ansibleRolesInspector } from './ansible-drift.js';
+import type { FeatureModule } from './module.js';
+import type { RouteSpec } from './route.js';
 
 const read = (name: string, pattern: string): RouteSpec => ({ name: `ansible.${name}`, method: 'GET', pattern, kind: 'read', retrySafe: true });
 
 export const ansible: FeatureModule = {
   name: 'ansible',
+  description: 'Ansible: roles, role variables and playbooks, read from any healthy backend (execution is the dynflow operation ansible-runner).',
+  loadOrder: 200,
   mounts: ['/ansible'],
-  defaultPolicy: FEATURE_DEFAULTS.ansible.policy,
+  defaultPolicy: 'failover',
   auth: 'none',
-  exposedSettings: FEATURE_DEFAULTS.ansible.exposedSettings,
+  plugin: true,
+  exposedSettings: {},
+  // Roles are not written through proxy-proxy: drift compares the backends with each other.
+  peerDrift: ansibleRolesInspector,
   routes: [
     read('roles', '/ansible/roles'),
     read('roles_variables', '/ansible/roles/variables'),

@@ -3,8 +3,8 @@
 // reaches exactly one backend. SP's '/x/?:action?' routes are written as a pair here: the bare
 // path (answers a hint) and the one with the action. Sub-resources SP adds later still reach a
 // backend through the two catch-alls at the end.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule, RouteSpec } from './route.js';
+import type { FeatureModule } from './module.js';
+import type { RouteSpec } from './route.js';
 
 const DEVICE_ACTION = 'acts on a physical device; never replicated, nothing to roll back';
 
@@ -23,10 +23,14 @@ function optionalTail(make: typeof read, name: string, base: string, param: stri
 
 export const bmc: FeatureModule = {
   name: 'bmc',
+  description: 'BMC: IPMI/Redfish power and boot-device control.',
+  loadOrder: 80,
   mounts: ['/bmc'],
-  defaultPolicy: FEATURE_DEFAULTS.bmc.policy,
+  defaultPolicy: 'failover',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.bmc.exposedSettings,
+  exposedSettings: {},
+  // SP 3.11 lists BMC's static provider capabilities whether or not the module runs.
+  disabledCapabilities: ['redfish', 'shell', 'ssh'],
   routes: [
     read('bmc.resources', '/bmc/?'),
     read('bmc.providers', '/bmc/providers'),

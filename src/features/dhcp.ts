@@ -2,12 +2,13 @@
 // drives its own dhcpd the feature is replicated, so every write reads the reservation it is
 // about to change first and a rollback puts exactly that back. Checks follow SP's order: the
 // subnet address, then (create) MAC, IP, host name; the texts are SP's own.
-import { FEATURE_DEFAULTS } from './catalog.js';
 import { isReservation, recordOf, recordsOf, reservationForm, type DhcpRecord } from './dhcp-reservation.js';
 import { segment } from './path-segment.js';
 import { rackParams } from './rack-params.js';
 import { reject } from './rejection.js';
-import type { BackendAnswer, BackendCall, FeatureModule, IncomingCall, LedgerChange, Rejection } from './route.js';
+import { dhcpInspector } from './dhcp-drift.js';
+import type { FeatureModule } from './module.js';
+import type { BackendAnswer, BackendCall, IncomingCall, LedgerChange, Rejection } from './route.js';
 import { isIPv4, isIp } from './validate/ip.js';
 import { isValidMac } from './validate/mac.js';
 
@@ -126,10 +127,14 @@ function offeredIp(first: BackendAnswer): string | undefined {
 
 export const dhcp: FeatureModule = {
   name: 'dhcp',
+  description: 'DHCP: subnets, reservations and free-IP suggestions.',
+  loadOrder: 50,
   mounts: ['/dhcp'],
-  defaultPolicy: FEATURE_DEFAULTS.dhcp.policy,
+  defaultPolicy: 'failover',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.dhcp.exposedSettings,
+  exposedSettings: {},
+  providers: true,
+  drift: dhcpInspector,
   routes: [
     { name: 'dhcp.subnets', method: 'GET', pattern: '/dhcp/?', kind: 'read', retrySafe: true },
     {

@@ -1,10 +1,10 @@
 // DNS (/dns): records on an external DNS server the backends share, hence failover. SP has no
 // read route, so nothing can be snapshotted: a replicated create or delete cannot be undone
 // precisely, and a blind delete could remove a record that was there before.
-import { FEATURE_DEFAULTS } from './catalog.js';
 import { NESTED, rackParams } from './rack-params.js';
 import { reject } from './rejection.js';
-import type { FeatureModule, IncomingCall, Rejection } from './route.js';
+import type { FeatureModule } from './module.js';
+import type { IncomingCall, Rejection } from './route.js';
 import { defaultDeleteType, hasReverseSuffix, isDnsName } from './validate/dns-name.js';
 import { ipaddrInvalidAddress } from './validate/ruby-ipaddr.js';
 import { srvValueSurelyInvalid } from './validate/srv-value.js';
@@ -70,10 +70,13 @@ function checkDelete(call: IncomingCall): Rejection | undefined {
 
 export const dns: FeatureModule = {
   name: 'dns',
+  description: 'DNS: A/AAAA/PTR/CNAME records.',
+  loadOrder: 20,
   mounts: ['/dns'],
-  defaultPolicy: FEATURE_DEFAULTS.dns.policy,
+  defaultPolicy: 'failover',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.dns.exposedSettings,
+  exposedSettings: {},
+  providers: true,
   routes: [
     {
       name: 'dns.create',

@@ -1,8 +1,8 @@
 // Dynflow (/dynflow, smart_proxy_dynflow): the task API Foreman launches and polls remote-execution
 // and Ansible jobs through. Every route is answered by the dynflow service (the hosted spool and
 // forwarding to the backends that run other operations); see docs/plugin-protocols.md §1.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule, HttpMethod, RouteSpec } from './route.js';
+import type { FeatureModule } from './module.js';
+import type { HttpMethod, RouteSpec } from './route.js';
 
 function route(name: string, method: HttpMethod, pattern: string, kind: 'read' | 'write'): RouteSpec {
   // Never retried by the router: the service decides where a task lives.
@@ -11,13 +11,24 @@ function route(name: string, method: HttpMethod, pattern: string, kind: 'read' |
 
 export const dynflow: FeatureModule = {
   name: 'dynflow',
+  description:
+    'Dynflow: backends that run the task operations proxy-proxy does not host itself (ansible-runner, and with rex.mode: forward also ssh); a launch goes to the least loaded healthy one and every later call about its tasks to that one. Takes no policy.',
+  loadOrder: 210,
   mounts: ['/dynflow'],
-  defaultPolicy: FEATURE_DEFAULTS.dynflow.policy,
+  defaultPolicy: 'primary',
   // smart_proxy_dynflow's `before` filter: trusted_hosts and the client certificate for every
   // route, checked before routing, so an unknown path is refused before it is found unknown.
   auth: 'trusted',
   localOnly: true,
-  exposedSettings: FEATURE_DEFAULTS.dynflow.exposedSettings,
+  rex: true,
+  forwards: true,
+  plugin: true,
+  exposedSettings: {},
+  // The registered launcher operations (docs/protocol/rex-pull.md), plus those of the backends it
+  // forwards to (docs/plugin-protocols.md §1).
+  capabilities: ['single', 'ssh'],
+  capabilitiesFromEveryBackend: true,
+  version: '0.9.4',
   routes: [
     route('launch', 'POST', '/dynflow/tasks/launch/?', 'write'),
     route('trigger', 'POST', '/dynflow/tasks/?', 'write'),

@@ -1,15 +1,19 @@
 // HTTPBoot (/httpboot, /EFI): host-facing file server over the TFTP tree, no authorization.
 // Any one backend serves it, which is sound only because TFTP is replicated.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule } from './route.js';
+import type { FeatureModule } from './module.js';
 import { servedFileRejection } from './validate/served-file.js';
 
 export const httpboot: FeatureModule = {
   name: 'httpboot',
+  description: 'HTTPBoot: serves the TFTP root over HTTP(S) for UEFI HTTP boot.',
+  loadOrder: 110,
   mounts: ['/httpboot', '/EFI'],
-  defaultPolicy: FEATURE_DEFAULTS.httpboot.policy,
+  defaultPolicy: 'failover',
   auth: 'none',
-  exposedSettings: FEATURE_DEFAULTS.httpboot.exposedSettings,
+  exposedSettings: {
+    http_port: 'HTTP port reported for HTTP boot.',
+    https_port: 'HTTPS port reported for HTTP boot.',
+  },
   routes: [
     {
       name: 'httpboot.file',

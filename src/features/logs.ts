@@ -1,6 +1,5 @@
 // Logs (/logs): proxy-proxy's own log buffer, in SP's shape. No backend is involved.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule } from './route.js';
+import type { FeatureModule } from './module.js';
 
 /** SP reads the last from_timestamp with to_f; anything unreadable means "from the start". */
 function fromTimestamp(raw: string | null): number | undefined {
@@ -11,11 +10,13 @@ function fromTimestamp(raw: string | null): number | undefined {
 
 export const logs: FeatureModule = {
   name: 'logs',
+  description: 'Logs: proxy-proxy\'s own recent log buffer (answered locally).',
+  loadOrder: 100,
   mounts: ['/logs'],
-  defaultPolicy: FEATURE_DEFAULTS.logs.policy,
+  defaultPolicy: 'primary',
   auth: 'trusted',
   localOnly: true,
-  exposedSettings: FEATURE_DEFAULTS.logs.exposedSettings,
+  exposedSettings: {},
   routes: [
     {
       name: 'logs.buffer',

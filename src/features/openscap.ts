@@ -2,8 +2,8 @@
 // their own certificate, so proxy-proxy takes uploads itself and answers Foreman's reads and
 // deletes of them from its state store (service routes); SCAP content, tailoring files and
 // validation go to any healthy backend (docs/plugin-protocols.md §3).
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule, HttpMethod, RouteSpec } from './route.js';
+import type { FeatureModule } from './module.js';
+import type { HttpMethod, RouteSpec } from './route.js';
 
 const compute = (name: string, pattern: string): RouteSpec => ({ name: `openscap.${name}`, method: 'POST', pattern, kind: 'read', retrySafe: true });
 const own = (name: string, method: HttpMethod, pattern: string, kind: 'read' | 'write', auth?: 'none'): RouteSpec => ({
@@ -18,10 +18,14 @@ const own = (name: string, method: HttpMethod, pattern: string, kind: 'read' | '
 
 export const openscap: FeatureModule = {
   name: 'openscap',
+  description:
+    "OpenSCAP: hosts' ARF report uploads are taken, spooled in the state store and posted to Foreman by proxy-proxy itself (needs foreman_url); SCAP content, tailoring files and validation go to a backend.",
+  loadOrder: 220,
   mounts: ['/compliance'],
-  defaultPolicy: FEATURE_DEFAULTS.openscap.policy,
+  defaultPolicy: 'failover',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.openscap.exposedSettings,
+  plugin: true,
+  exposedSettings: {},
   routes: [
     // Host paths skip trusted_hosts; the upload is identified by the client certificate, so it is
     // never forwarded (docs/host-identity.md).

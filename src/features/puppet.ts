@@ -1,14 +1,16 @@
 // Puppet (/puppet, but not /puppet/ca): read-only views of the puppetserver's environments and
 // classes. `POST /puppet/run` is kept only because SP still routes it (always 501).
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule } from './route.js';
+import type { FeatureModule } from './module.js';
 
 export const puppet: FeatureModule = {
   name: 'puppet',
+  description: 'Puppet: environments and classes.',
+  loadOrder: 70,
   mounts: ['/puppet'],
-  defaultPolicy: FEATURE_DEFAULTS.puppet.policy,
+  defaultPolicy: 'failover',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.puppet.exposedSettings,
+  exposedSettings: {},
+  providers: true,
   routes: [
     { name: 'puppet.environments', method: 'GET', pattern: '/puppet/environments', kind: 'read', retrySafe: true },
     { name: 'puppet.environment', method: 'GET', pattern: '/puppet/environments/:environment', kind: 'read', retrySafe: true },

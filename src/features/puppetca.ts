@@ -1,17 +1,19 @@
 // Puppet CA (/puppet/ca): certificates and autosign entries of the CA the primary backend
 // fronts. Signing cannot be undone (revoking is not un-signing) and an autosign token is only
 // valid on the proxy that issued it, so these writes reach exactly one backend.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule } from './route.js';
+import type { FeatureModule } from './module.js';
 
 const CA_STATE = 'Puppet CA state lives in one CA; it is never replicated';
 
 export const puppetca: FeatureModule = {
   name: 'puppetca',
+  description: 'Puppet CA: certificate signing, autosign entries and tokens.',
+  loadOrder: 60,
   mounts: ['/puppet/ca'],
-  defaultPolicy: FEATURE_DEFAULTS.puppetca.policy,
+  defaultPolicy: 'primary',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.puppetca.exposedSettings,
+  exposedSettings: {},
+  providers: true,
   routes: [
     { name: 'puppetca.list', method: 'GET', pattern: '/puppet/ca/?', kind: 'read', retrySafe: true },
     { name: 'puppetca.autosign_list', method: 'GET', pattern: '/puppet/ca/autosign', kind: 'read', retrySafe: true },

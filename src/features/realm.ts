@@ -1,14 +1,16 @@
 // Realm (/realm): hosts in FreeIPA. A create returns the host's one-time password; doing it
 // again on another backend would reset it, so it happens exactly once.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule } from './route.js';
+import type { FeatureModule } from './module.js';
 
 export const realm: FeatureModule = {
   name: 'realm',
+  description: 'Realm: joins hosts to FreeIPA / Active Directory realms.',
+  loadOrder: 90,
   mounts: ['/realm'],
-  defaultPolicy: FEATURE_DEFAULTS.realm.policy,
+  defaultPolicy: 'failover',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.realm.exposedSettings,
+  exposedSettings: {},
+  providers: true,
   routes: [
     {
       name: 'realm.create',

@@ -1,17 +1,21 @@
 // Registration (/register): host-facing, no authorization. proxy-proxy relays it to Foreman
 // itself, as the smart proxy's registration module does: GET fetches the global registration
 // script, POST registers the host in Foreman and is sent exactly once. See docs/host-identity.md.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule } from './route.js';
+import type { FeatureModule } from './module.js';
 import { register } from '../relay/registration-relay.js';
 
 export const registration: FeatureModule = {
   name: 'registration',
+  description: 'Registration: proxy-proxy relays host registration (/register) to foreman_url itself, exactly once. Needs foreman_url.',
+  loadOrder: 120,
   mounts: ['/register'],
-  defaultPolicy: FEATURE_DEFAULTS.registration.policy,
+  defaultPolicy: 'failover',
   auth: 'none',
   localOnly: true,
-  exposedSettings: FEATURE_DEFAULTS.registration.exposedSettings,
+  exposedSettings: {
+    registration_url:
+      'URL hosts register through: reported to Foreman and passed to it as `url` with every relayed registration; set it to the VIP or name of proxy-proxy. Default: the URL the host used.',
+  },
   routes: [
     // SP's get '/' in an app mounted at /register: /register and /register/ both reach it.
     { name: 'registration.script', method: 'GET', pattern: '/register/?', kind: 'read', retrySafe: true, local: register },

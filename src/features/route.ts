@@ -1,7 +1,6 @@
 // What a feature file declares about each smart-proxy route. Feature files are data plus small
 // pure functions; they know nothing about sockets, backends or policies.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { PolicyName } from '../config/types.js';
 import type { ForemanClient } from '../relay/foreman-client.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -188,21 +187,4 @@ export interface RouteSpec {
    * forwarded (docs/host-identity.md).
    */
   hostIdentity?: 'client-certificate';
-}
-
-export interface FeatureModule {
-  /** Module name as the smart proxy reports it in /features ('tftp', 'puppetca', …). */
-  name: string;
-  /**
-   * Path prefixes the module is mounted at. A 403 names the path relative to the mount
-   * ("attempted to access /serverName"), as the smart proxy's Sinatra apps do.
-   */
-  mounts: string[];
-  defaultPolicy: PolicyName;
-  auth: AuthKind;
-  /** Answered entirely by proxy-proxy (logs); has no backends. */
-  localOnly?: boolean;
-  /** Settings exposed in /v2/features that may be overridden from config. */
-  exposedSettings: string[];
-  routes: RouteSpec[];
 }

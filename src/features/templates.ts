@@ -1,8 +1,8 @@
 // Templates (/unattended, /userdata): host-facing, no authorization. proxy-proxy relays them to
 // Foreman itself, as the smart proxy's templates module does, so Foreman sees each host's own
 // address in X-Forwarded-For (a backend would see only proxy-proxy's). See docs/host-identity.md.
-import { FEATURE_DEFAULTS } from './catalog.js';
-import type { FeatureModule, RouteSpec } from './route.js';
+import type { FeatureModule } from './module.js';
+import type { RouteSpec } from './route.js';
 import { templateServer, unattendedGet, unattendedPost, userdataGet } from '../relay/template-relay.js';
 
 const RELAY = 'a relay to Foreman; Foreman holds the state';
@@ -24,11 +24,17 @@ function report(kind: 'built' | 'failed'): RouteSpec {
 
 export const templates: FeatureModule = {
   name: 'templates',
+  description:
+    "Templates: proxy-proxy relays hosts' /unattended and /userdata requests to foreman_url itself, with the host's address in X-Forwarded-For. Needs foreman_url and settings.template_url.",
+  loadOrder: 30,
   mounts: ['/unattended', '/userdata'],
-  defaultPolicy: FEATURE_DEFAULTS.templates.policy,
+  defaultPolicy: 'failover',
   auth: 'none',
   localOnly: true,
-  exposedSettings: FEATURE_DEFAULTS.templates.exposedSettings,
+  exposedSettings: {
+    template_url:
+      'URL hosts fetch templates from: reported to Foreman and passed to it as `url` with every relayed template request; set it to the VIP or name of proxy-proxy (required).',
+  },
   routes: [
     {
       name: 'templates.server',

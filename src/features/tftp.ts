@@ -2,11 +2,12 @@
 // hence replicated. A per-MAC config can be read back, so its writes are undone exactly; the
 // default menus and downloaded boot files cannot, so those writes are retried, not undone.
 // Routes are in SP's order: the first match wins, as in Sinatra (create_default before :mac).
-import { FEATURE_DEFAULTS } from './catalog.js';
 import { segment } from './path-segment.js';
 import { rackParams } from './rack-params.js';
 import { reject } from './rejection.js';
-import type { BackendAnswer, BackendCall, FeatureModule, IncomingCall, LedgerChange, Rejection, RouteSpec } from './route.js';
+import { tftpInspector } from './tftp-drift.js';
+import type { FeatureModule } from './module.js';
+import type { BackendAnswer, BackendCall, IncomingCall, LedgerChange, Rejection, RouteSpec } from './route.js';
 import { settingText } from './setting-value.js';
 import { bootFileName, bootFileOutsideRoot, unknownBootSourceScheme } from './validate/boot-file.js';
 import { isValidMac } from './validate/mac.js';
@@ -127,10 +128,15 @@ function configRoutes(kind: 'variant' | 'legacy'): RouteSpec[] {
 
 export const tftp: FeatureModule = {
   name: 'tftp',
+  description: 'TFTP: PXE loader configs per MAC, default menus and boot file downloads.',
+  loadOrder: 40,
   mounts: ['/tftp'],
-  defaultPolicy: FEATURE_DEFAULTS.tftp.policy,
+  defaultPolicy: 'replicate',
   auth: 'trusted',
-  exposedSettings: FEATURE_DEFAULTS.tftp.exposedSettings,
+  exposedSettings: {
+    tftp_servername: 'TFTP server name reported to Foreman (DHCP next-server); set it to the address hosts should boot from.',
+  },
+  drift: tftpInspector,
   routes: [
     {
       name: 'tftp.fetch_boot_file',

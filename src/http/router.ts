@@ -1,6 +1,7 @@
 // Finds the feature route for a request. Routes come from the feature files (data); they are
 // grouped by first path segment so a lookup tests only the handful of routes of one module.
-import type { FeatureModule, HttpMethod, RouteSpec } from '../features/route.js';
+import type { FeatureModule } from '../features/module.js';
+import type { HttpMethod, RouteSpec } from '../features/route.js';
 import { compilePattern } from '../features/pattern.js';
 
 export interface RouteMatch {

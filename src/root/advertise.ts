@@ -2,11 +2,9 @@
 // what backends reported. Foreman deletes a feature that disappears on refresh, so a configured
 // feature is always advertised as running, whatever the backends' health at this moment.
 import type { Config, FeatureConfig } from '../config/types.js';
-import { FEATURE_DEFAULTS, PLUGIN_ORDER } from '../features/catalog.js';
+import { featureByName, inPluginOrder } from '../features/index.js';
+import type { FeatureModule } from '../features/module.js';
 import type { BackendCatalog, V2FeatureEntry } from '../backends/backend-catalog.js';
-
-/** Modules whose /v2/features settings carry `use_provider` on a real smart proxy. */
-const PROVIDER_MODULES = new Set(['dhcp', 'dns', 'realm', 'puppetca', 'puppet']);
 
 export interface V2Entry {
   http_enabled: boolean;
@@ -21,19 +19,23 @@ export interface V2Entry {
  * of the feature offers it. Before any of them has reported, configured means offered: a first
  * refresh of Foreman must not delete a feature because proxy-proxy had not asked yet.
  */
-function offered(cfg: Config, catalog: BackendCatalog, name: string): boolean {
-  const defaults = FEATURE_DEFAULTS[name];
-  const hosted = defaults?.rex === true && cfg.rex.enabled && cfg.rex.mode === 'pull-mqtt';
-  if (!defaults?.plugin || hosted) return true;
+function offered(cfg: Config, catalog: BackendCatalog, module: FeatureModule | undefined): boolean {
+  if (!module?.plugin || hostedHere(cfg, module)) return true;
+  const name = module.name;
   const backends = cfg.features[name]?.backends ?? [];
   const reports = backends.map((b) => catalog.report(b)).filter((r) => r !== undefined);
   if (reports.length === 0) return true;
   return reports.some((r) => r.features?.[name]?.state === 'running');
 }
 
+/** A remote-execution module the pull-mqtt spool answers here. */
+function hostedHere(cfg: Config, module: FeatureModule): boolean {
+  return module.rex === true && cfg.rex.enabled && cfg.rex.mode === 'pull-mqtt';
+}
+
 export function runningFeatures(cfg: Config, catalog: BackendCatalog): string[] {
   return Object.keys(cfg.features)
-    .filter((name) => offered(cfg, catalog, name))
+    .filter((name) => offered(cfg, catalog, featureByName(name)))
     .sort();
 }
 
@@ -45,45 +47,44 @@ function enabledOn(cfg: Config, f: FeatureConfig, listener: 'http' | 'https'): b
 
 export function v2Features(cfg: Config, catalog: BackendCatalog): Record<string, V2Entry> {
   const out: Record<string, V2Entry> = {};
-  for (const name of PLUGIN_ORDER) {
+  for (const module of inPluginOrder()) {
+    const name = module.name;
     const f = cfg.features[name];
-    const defaults = FEATURE_DEFAULTS[name];
     // A proxy without a plugin gem does not list the plugin at all.
-    if ((!f && (defaults?.rex || defaults?.plugin)) || (f && !offered(cfg, catalog, name))) continue;
+    if ((!f && (module.rex || module.plugin)) || (f && !offered(cfg, catalog, module))) continue;
     if (!f) {
       out[name] = {
         http_enabled: false,
         https_enabled: false,
-        settings: defaultSettings(name),
+        settings: defaultSettings(module),
         state: 'disabled',
-        capabilities: [...(FEATURE_DEFAULTS[name]?.disabledCapabilities ?? [])],
+        capabilities: [...(module.disabledCapabilities ?? [])],
       };
       continue;
     }
     const reported = f.backends
       .map((b) => catalog.report(b)?.features?.[name])
       .filter((e): e is V2FeatureEntry => e !== undefined && e.state === 'running');
-    const hosted = defaults?.rex === true && cfg.rex.enabled && cfg.rex.mode === 'pull-mqtt';
+    const hosted = hostedHere(cfg, module);
     out[name] = {
       http_enabled: enabledOn(cfg, f, 'http'),
       https_enabled: enabledOn(cfg, f, 'https'),
-      settings: { ...defaultSettings(name), ...(hosted ? defaults?.fixedSettings : {}), ...(reported[0]?.settings ?? {}), ...f.settings },
+      settings: { ...defaultSettings(module), ...(hosted ? module.fixedSettings : {}), ...(reported[0]?.settings ?? {}), ...f.settings },
       state: 'running',
-      capabilities:
-        name === 'dynflow'
-          ? dynflowCapabilities(hosted ? (defaults?.capabilities ?? []) : [], reported)
-          : hosted && defaults?.capabilities
-            ? [...defaults.capabilities].sort()
-            : commonCapabilities(reported),
+      capabilities: module.capabilitiesFromEveryBackend
+        ? unionCapabilities(hosted ? (module.capabilities ?? []) : [], reported)
+        : hosted && module.capabilities
+          ? [...module.capabilities].sort()
+          : commonCapabilities(reported),
     };
   }
   return out;
 }
 
-function defaultSettings(name: string): Record<string, unknown> {
+function defaultSettings(module: FeatureModule): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  if (PROVIDER_MODULES.has(name)) settings.use_provider = null;
-  for (const key of FEATURE_DEFAULTS[name]?.exposedSettings ?? []) settings[key] = null;
+  if (module.providers) settings.use_provider = null;
+  for (const key of Object.keys(module.exposedSettings)) settings[key] = null;
   return settings;
 }
 
@@ -95,10 +96,10 @@ function commonCapabilities(entries: V2FeatureEntry[]): string[] {
 }
 
 /**
- * Dynflow's capabilities are its launchable operations, as /dynflow/tasks/operations answers
- * them: the hosted ones and every operation some backend runs (a launch goes where it runs).
+ * For modules whose capabilities are what can be launched anywhere (dynflow: its operations, as
+ * /dynflow/tasks/operations answers them): the hosted ones and every one some backend runs.
  */
-function dynflowCapabilities(hosted: readonly string[], entries: V2FeatureEntry[]): string[] {
+function unionCapabilities(hosted: readonly string[], entries: V2FeatureEntry[]): string[] {
   const caps = new Set(hosted);
   for (const e of entries) for (const c of e.capabilities ?? []) if (typeof c === 'string') caps.add(c);
   return [...caps].sort();
@@ -118,11 +119,11 @@ export function versionDocument(cfg: Config, catalog: BackendCatalog): { version
   const moduleVersion = version.replace(/-develop$/, '');
   const modules: Record<string, string> = {};
   // Plugin order, as the smart proxy lists them (unlike /features, which is sorted).
-  for (const name of PLUGIN_ORDER) {
-    const f = cfg.features[name];
+  for (const module of inPluginOrder()) {
+    const f = cfg.features[module.name];
     if (!f) continue;
-    const fromBackend = f.backends.map((b) => catalog.report(b)?.modules?.[name]).find((v) => v !== undefined);
-    modules[name] = fromBackend ?? FEATURE_DEFAULTS[name]?.version ?? moduleVersion;
+    const fromBackend = f.backends.map((b) => catalog.report(b)?.modules?.[module.name]).find((v) => v !== undefined);
+    modules[module.name] = fromBackend ?? module.version ?? moduleVersion;
   }
   return { version, modules };
 }

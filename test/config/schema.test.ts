@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { configSchema } from '../../src/config/schema.js';
-import { FEATURE_DEFAULTS, KNOWN_FEATURES } from '../../src/features/catalog.js';
+import { configurableFeatures } from '../../src/features/index.js';
 
 type Node = { description?: string; properties?: Record<string, Node>; additionalProperties?: Node | boolean; items?: Node };
 
@@ -26,21 +26,22 @@ describe('configSchema', () => {
     expect(undescribed(configSchema as Node, '')).toEqual([]);
   });
 
-  it('declares every known feature with its catalog default policy', () => {
+  it("declares every configurable module with its description and its module's default policy", () => {
     const features = (configSchema.properties.features as Node).properties as Record<string, Node & { properties: Record<string, { default?: unknown }> }>;
-    expect(Object.keys(features)).toEqual(KNOWN_FEATURES);
-    for (const name of KNOWN_FEATURES) {
-      if (FEATURE_DEFAULTS[name].forwards) expect(features[name].properties.policy).toBeUndefined();
-      else if (FEATURE_DEFAULTS[name].localOnly) expect(features[name].properties.backends).toBeUndefined();
-      else expect(features[name].properties.policy.default).toBe(FEATURE_DEFAULTS[name].policy);
+    expect(Object.keys(features)).toEqual(configurableFeatures().map((m) => m.name));
+    for (const m of configurableFeatures()) {
+      expect(features[m.name].description).toContain(m.description);
+      if (m.forwards) expect(features[m.name].properties.policy).toBeUndefined();
+      else if (m.localOnly) expect(features[m.name].properties.backends).toBeUndefined();
+      else expect(features[m.name].properties.policy.default).toBe(m.defaultPolicy);
     }
   });
 
   it('offers on_backend_down and min_success, with their defaults, on every feature with backends', () => {
     const features = (configSchema.properties.features as Node).properties as Record<string, Node & { properties: Record<string, { default?: unknown }> }>;
-    for (const name of KNOWN_FEATURES) {
+    for (const { name, localOnly, forwards } of configurableFeatures()) {
       const { on_backend_down: onDown, min_success: minSuccess } = features[name].properties;
-      if (FEATURE_DEFAULTS[name].localOnly) {
+      if (localOnly || forwards) {
         expect([onDown, minSuccess]).toEqual([undefined, undefined]);
       } else {
         expect([onDown.default, minSuccess.default]).toEqual(['catch_up', 1]);

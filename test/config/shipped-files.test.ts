@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
-import { KNOWN_FEATURES, REX_FEATURES } from '../../src/features/catalog.js';
+import { ALL_FEATURES } from '../../src/features/index.js';
 
 const shipped = (name: string) => fileURLToPath(new URL(`../../config/${name}`, import.meta.url));
 
@@ -32,7 +32,7 @@ describe('config/demo.yaml', () => {
   });
 
   it('offers every known feature with the expected policies, and remote execution', () => {
-    expect(Object.keys(config.features).sort()).toEqual([...new Set([...KNOWN_FEATURES, ...REX_FEATURES])].filter((n) => n !== 'ansible' && n !== 'openscap').sort());
+    expect(Object.keys(config.features).sort()).toEqual(ALL_FEATURES.map((m) => m.name).filter((n) => n !== 'ansible' && n !== 'openscap').sort());
     expect(config.rex).toMatchObject({ enabled: true, mqtt: { broker: 'embedded', embedded_bind: '127.0.0.1' } });
     expect(config.features.tftp.policy).toBe('replicate');
     expect(config.features.dhcp.policy).toBe('failover');

@@ -2,7 +2,8 @@
 // (longest mount first, then the first route of that module that matches).
 import { ALL_FEATURES } from '../../src/features/index.js';
 import { compilePattern } from '../../src/features/pattern.js';
-import type { BackendAnswer, FeatureModule, HttpMethod, IncomingCall, RouteSpec } from '../../src/features/route.js';
+import type { FeatureModule } from '../../src/features/module.js';
+import type { BackendAnswer, HttpMethod, IncomingCall, RouteSpec } from '../../src/features/route.js';
 import { recordedLines } from '../support/recorded.js';
 
 export interface Found {

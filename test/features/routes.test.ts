@@ -2,7 +2,6 @@
 // retry and exactly-once rules, authorization and trailing-slash handling the spec and the
 // recording call for; no request can be claimed by two features.
 import { describe, it, expect } from '@jest/globals';
-import { FEATURE_DEFAULTS, KNOWN_FEATURES } from '../../src/features/catalog.js';
 import { ALL_FEATURES, featureByName } from '../../src/features/index.js';
 import { compilePattern } from '../../src/features/pattern.js';
 import type { HttpMethod } from '../../src/features/route.js';
@@ -242,11 +241,28 @@ describe('route tables against spec §3', () => {
     expect(findRoute('POST', '/realm/EXAMPLE.TEST/')?.route.name).toBe('realm.create');
   });
 
-  it('take module defaults from the catalog and cover every known feature', () => {
-    expect(CORE_FEATURES.map((m) => m.name).sort()).toEqual([...KNOWN_FEATURES].filter((n) => !PLUGINS.has(n)).sort());
-    for (const m of CORE_FEATURES) {
-      const d = FEATURE_DEFAULTS[m.name]!;
-      expect([m.name, m.defaultPolicy, m.exposedSettings, m.localOnly ?? false]).toEqual([m.name, d.policy, d.exposedSettings, d.localOnly ?? false]);
+  it('give each module its default policy (spec §4), a unique name and load order, and routes under its mounts', () => {
+    const policies = Object.fromEntries(ALL_FEATURES.map((m) => [m.name, m.localOnly ? 'local' : m.defaultPolicy]));
+    expect(policies).toEqual({
+      tftp: 'replicate',
+      dhcp: 'failover',
+      dns: 'failover',
+      templates: 'local',
+      registration: 'local',
+      puppetca: 'primary',
+      puppet: 'failover',
+      realm: 'failover',
+      bmc: 'failover',
+      httpboot: 'failover',
+      facts: 'failover',
+      logs: 'local',
+      dynflow: 'local',
+      script: 'primary',
+      ansible: 'failover',
+      openscap: 'failover',
+    });
+    expect(new Set(ALL_FEATURES.map((m) => m.loadOrder)).size).toBe(ALL_FEATURES.length);
+    for (const m of ALL_FEATURES) {
       expect(featureByName(m.name)).toBe(m);
       for (const r of m.routes) expect(m.mounts.some((mount) => r.pattern.startsWith(mount + '/') || r.pattern === mount)).toBe(true);
     }

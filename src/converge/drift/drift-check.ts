@@ -4,21 +4,17 @@
 // through the same backend pools. A repair re-sends the ledger's entry only if that entry is
 // still the one the check compared against; anything written since is judged by the re-check.
 import type { Backend } from '../../backends/backend.js';
+import { featureByName } from '../../features/index.js';
 import type { BackendCall } from '../../features/route.js';
 import type { Runtime } from '../../runtime.js';
 import type { StateStore } from '../../state/store.js';
 import type { Convergence } from '../convergence.js';
 import { replayRequest, storeCall } from '../stored-form.js';
-import { ansibleRolesInspector, type PeerInspector } from './ansible-drift.js';
-import { dhcpInspector } from './dhcp-drift.js';
 import { isDrift, type DriftReport, type FeatureSummary, type RepairResult } from './drift-report.js';
-import type { BackendSend, DriftFinding, FeatureInspector } from './inspector.js';
-import { tftpInspector } from './tftp-drift.js';
+import type { BackendSend, DriftFinding, FeatureInspector } from '../../features/drift-inspector.js';
 
-export const INSPECTORS: ReadonlyMap<string, FeatureInspector> = new Map([tftpInspector, dhcpInspector].map((i) => [i.feature, i]));
-
-/** Features whose backends are compared with each other, whatever their policy. */
-export const PEER_INSPECTORS: ReadonlyMap<string, PeerInspector> = new Map([ansibleRolesInspector].map((i) => [i.feature, i]));
+/** The drift inspector a module declares, if it has one. */
+const inspectorOf = (feature: string): FeatureInspector | undefined => featureByName(feature)?.drift;
 
 /** What a run needs; a Daemon has all three. */
 export interface DriftContext {
@@ -72,7 +68,7 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
   const targets: { inspector: FeatureInspector; backends: Backend[] }[] = [];
 
   for (const f of rt.features.values()) {
-    const inspector = INSPECTORS.get(f.name);
+    const inspector = inspectorOf(f.name);
     if (f.policy !== 'replicate' || !inspector) continue;
     const entries = await ctx.store.ledger(f.name);
     for (const e of entries) if (!inspector.readable(e.key)) unverifiable.push({ feature: f.name, key: e.key });
@@ -130,7 +126,7 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
     for (const f of remaining) {
       if (f.kind === 'extra' && !prune) continue;
       // Nothing to send: no smart-proxy API installs a role; the difference stays reported.
-      if (PEER_INSPECTORS.has(f.feature)) continue;
+      if (featureByName(f.feature)?.peerDrift) continue;
       if (opts.signal?.aborted) break;
       repairs.push(await repairOne(ctx, rt, f, requestId));
     }
@@ -183,7 +179,7 @@ async function comparePeers(rt: Runtime, requestId: string, signal: AbortSignal 
   const features: FeatureSummary[] = [];
   const findings: DriftFinding[] = [];
   for (const f of rt.features.values()) {
-    const inspector = PEER_INSPECTORS.get(f.name);
+    const inspector = featureByName(f.name)?.peerDrift;
     if (!inspector) continue;
     const inService = f.backends.filter((b) => b.health.inService);
     const held = await Promise.all(
@@ -225,7 +221,7 @@ async function comparePeers(rt: Runtime, requestId: string, signal: AbortSignal 
  * newer state, and the re-check judges that state.
  */
 async function repairOne(ctx: DriftContext, rt: Runtime, f: DriftFinding, requestId: string): Promise<RepairResult> {
-  const inspector = INSPECTORS.get(f.feature)!;
+  const inspector = inspectorOf(f.feature)!;
   const backend = rt.backends.get(f.backend)!;
   const base = { feature: f.feature, backend: f.backend, key: f.key, kind: f.kind };
   return ctx.converge.locks.with([`${f.feature}/${f.key}`], async (): Promise<RepairResult> => {

@@ -1,6 +1,6 @@
 // The drift report as the API returns it (JSON), as a table for people, and as log lines.
 import { textTable } from '../../ops/text-table.js';
-import { DRIFT_KINDS, type DriftFinding, type DriftKind } from './inspector.js';
+import { DRIFT_KINDS, type DriftFinding, type DriftKind } from '../../features/drift-inspector.js';
 
 export interface FeatureSummary {
   feature: string;

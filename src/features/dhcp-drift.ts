@@ -2,11 +2,11 @@
 // backend's reservations. Each ledger key ('<network>/<mac>') is judged against them, and
 // reservations whose MAC the ledger does not know are extras: reported, but only deleted on
 // request (--prune), since they may predate proxy-proxy. Leases belong to dhcpd: ignored.
-import { isReservation, type DhcpRecord } from '../../features/dhcp-reservation.js';
-import { segment } from '../../features/path-segment.js';
-import type { BackendCall } from '../../features/route.js';
-import type { LedgerEntry } from '../../state/store.js';
-import { entryParams, type BackendSend, type DriftFinding, type FeatureInspector, type Observation } from './inspector.js';
+import { isReservation, type DhcpRecord } from './dhcp-reservation.js';
+import { segment } from './path-segment.js';
+import type { BackendCall } from './route.js';
+import type { LedgerEntry } from '../state/store.js';
+import { entryParams, type BackendSend, type DriftFinding, type FeatureInspector, type Observation } from './drift-inspector.js';
 
 /** Fields compared, in the order they are shown; filename and nextServer only when the entry sets them. */
 const FIELDS = ['ip', 'hostname', 'nextServer', 'filename'] as const;

@@ -1,10 +1,10 @@
 // TFTP drift: a per-MAC config ('pxelinux/00:11:…') is read back with GET /tftp/<variant>/<mac>
 // and compared byte for byte with the pxeconfig of the request the ledger keeps. Default menus
 // and boot files have no read API: they are unverifiable, never guessed at.
-import { segment } from '../../features/path-segment.js';
-import type { BackendAnswer } from '../../features/route.js';
-import type { LedgerEntry } from '../../state/store.js';
-import { eachLimited, entryParams, shortText, type BackendSend, type FeatureInspector, type Observation } from './inspector.js';
+import { segment } from './path-segment.js';
+import type { BackendAnswer } from './route.js';
+import type { LedgerEntry } from '../state/store.js';
+import { eachLimited, entryParams, shortText, type BackendSend, type FeatureInspector, type Observation } from './drift-inspector.js';
 
 /** Reads in flight per backend: enough to be quick, few enough not to crowd out Foreman. */
 const PARALLEL = 8;

@@ -1,8 +1,8 @@
 // Shared types of the drift check: what one backend holds compared with the desired-state
-// ledger, per feature. Inspectors only read and judge; the engine (drift-check.ts) decides what
+// ledger, per feature. Inspectors only read and judge; the engine (converge/drift/drift-check.ts) decides what
 // to repair and sends it under the key locks.
-import type { BackendAnswer, BackendCall } from '../../features/route.js';
-import type { LedgerEntry } from '../../state/store.js';
+import type { BackendAnswer, BackendCall } from './route.js';
+import type { LedgerEntry } from '../state/store.js';
 
 /**
  * missing: the ledger puts a value there, the backend has none; different: it has another one;
@@ -48,6 +48,15 @@ export interface FeatureInspector {
   prepare?(finding: DriftFinding): BackendCall[];
   /** The request that removes an extra object (only sent with --prune). */
   prune?(finding: DriftFinding): BackendCall | undefined;
+}
+
+/** Compares a feature's backends with one another; no repair (no API installs what is missing). */
+export interface PeerInspector {
+  readonly feature: string;
+  /** What one backend holds, as names; throws when it cannot be read. */
+  holdings(send: BackendSend): Promise<string[]>;
+  /** Finding key for one name. */
+  key(name: string): string;
 }
 
 /** The parameters of a stored request as Rack merges them: query first, form body wins. */

@@ -1,16 +1,7 @@
 // Ansible roles are not written through proxy-proxy, so there is no ledger to compare with: the
 // backends are compared with each other. A role some backends hold and others do not means a
 // job behaves differently depending on where it lands.
-import type { BackendSend } from './inspector.js';
-
-/** Compares a feature's backends with one another; no repair (no API installs what is missing). */
-export interface PeerInspector {
-  readonly feature: string;
-  /** What one backend holds, as names; throws when it cannot be read. */
-  holdings(send: BackendSend): Promise<string[]>;
-  /** Finding key for one name. */
-  key(name: string): string;
-}
+import type { PeerInspector } from './drift-inspector.js';
 
 export const ansibleRolesInspector: PeerInspector = {
   feature: 'ansible',
