@@ -12,11 +12,15 @@ export interface DeepFinding {
   message: string;
 }
 
+type TlsKey = 'ssl_certificate' | 'ssl_private_key' | 'ssl_ca_file';
+
 interface TlsTriple {
   path: string;
   ssl_certificate?: string;
   ssl_private_key?: string;
   ssl_ca_file?: string;
+  /** The keys' names in the file where they differ (foreman_ssl_cert, …). */
+  names?: Record<TlsKey, string>;
 }
 
 /** Every object in the config that names certificate files, with its dotted path. */
@@ -38,7 +42,10 @@ function readable(file: string): Buffer | string {
 }
 
 function checkTls(t: TlsTriple, out: DeepFinding[]): void {
-  const at = (key: string) => (t.path ? `${t.path}.${key}` : key);
+  const at = (key: TlsKey) => {
+    const name = t.names?.[key] ?? key;
+    return t.path ? `${t.path}.${name}` : name;
+  };
   let cert: X509Certificate | undefined;
   if (t.ssl_certificate) {
     const pem = readable(t.ssl_certificate);
@@ -91,6 +98,17 @@ export async function deepChecks(config: Config): Promise<DeepFinding[]> {
   const out: DeepFinding[] = [];
   const triples: TlsTriple[] = [];
   tlsTriples(config, '', triples);
+  // The relays' files towards Foreman, under the smart proxy's names.
+  const { foreman_ssl_cert: cert, foreman_ssl_key: key, foreman_ssl_ca: ca } = config;
+  if (cert !== undefined || key !== undefined || ca !== undefined) {
+    triples.push({
+      path: '',
+      ...(cert === undefined ? {} : { ssl_certificate: cert }),
+      ...(key === undefined ? {} : { ssl_private_key: key }),
+      ...(ca === undefined ? {} : { ssl_ca_file: ca }),
+      names: { ssl_certificate: 'foreman_ssl_cert', ssl_private_key: 'foreman_ssl_key', ssl_ca_file: 'foreman_ssl_ca' },
+    });
+  }
   const rexOn = (config as { rex?: { enabled?: boolean } }).rex?.enabled === true;
   const seen = new Set<string>();
   for (const t of triples) {

@@ -42,6 +42,19 @@ describe('deep checks', () => {
     expect(missing[0]!.message).toMatch(/cannot read .*nope\.pem: ENOENT/);
   });
 
+  it('checks the relays\' files towards Foreman under their own names', async () => {
+    const a = await pki.issue('a.example.test');
+    const b = await pki.issue('b.example.test');
+    const found = await deepChecks(
+      config(`http_port: 0\nforeman_url: https://foreman.example.test\nforeman_ssl_cert: ${a.cert}\nforeman_ssl_key: ${b.key}\nforeman_ssl_ca: ${join(dir, 'nope.pem')}`),
+    );
+    expect(found.map((f) => [f.level, f.path])).toEqual([
+      ['error', 'foreman_ssl_key'],
+      ['error', 'foreman_ssl_ca'],
+    ]);
+    expect(found[0]!.message).toBe(`does not match the certificate ${a.cert}`);
+  });
+
   it('warns about a port in use', async () => {
     const busy: Server = createServer();
     const port = await new Promise<number>((r) => busy.listen(0, '127.0.0.1', () => r((busy.address() as { port: number }).port)));
