@@ -5,6 +5,7 @@ import type { Config } from './config/types.js';
 import { loadConfig } from './config/load.js';
 import { RequestHandler } from './http/request-handler.js';
 import { openListeners, type BoundListener } from './http/listeners.js';
+import { takeInheritedSockets } from './http/socket-activation.js';
 import { reconcileListeners } from './http/listener-set.js';
 import { SystemResolver, type NameResolver } from './http/trusted-hosts.js';
 import { LogBuffer } from './ops/log-buffer.js';
@@ -130,8 +131,15 @@ export class Daemon {
       this.handler.services.set('openscap', this.openscap);
       await this.openscap.start();
     }
-    this.listeners = await openListeners(this.current.config, this.handler.listener);
-    for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}`);
+    // Sockets systemd holds for us (socket activation) take the place of binding our own.
+    const inherited = takeInheritedSockets();
+    this.listeners = await openListeners(this.current.config, this.handler.listener, inherited);
+    if (inherited.length > 0) {
+      for (const l of this.listeners) l.server.close();
+      const list = inherited.map((x) => `${x.name || 'unnamed'} (fd ${x.fd}${x.port === undefined ? '' : `, port ${x.port}`})`).join(', ');
+      throw new Error(`systemd passed listening sockets that match no listener of the config (http_port, https_port): ${list}`);
+    }
+    for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}${l.inherited ? ' (socket from systemd)' : ''}`);
     this.runtimeUrl = advertisedRuntimeUrl(this.config, this.listeners);
     await this.cluster?.join(this.runtimeUrl);
     this.drift.configure(this.config.drift);

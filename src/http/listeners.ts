@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/types.js';
+import { claimSocket, type InheritedSocket } from './socket-activation.js';
 
 export type Scheme = 'http' | 'https';
 export type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse, scheme: Scheme) => void;
@@ -16,18 +17,24 @@ export interface BoundListener {
   host: string;
   port: number;
   server: http.Server;
+  /** The listening socket came from systemd (socket activation) and outlives the process. */
+  inherited?: boolean;
 }
 
 function listenHost(bind: string): string {
   return bind === '*' ? '::' : bind;
 }
 
-export async function openListeners(cfg: Config, onRequest: RequestListener): Promise<BoundListener[]> {
+/**
+ * Opens every configured listener, each on a socket from `inherited` (systemd socket
+ * activation; the ones used are taken out of it) when one matches, else bound here.
+ */
+export async function openListeners(cfg: Config, onRequest: RequestListener, inherited: InheritedSocket[] = []): Promise<BoundListener[]> {
   const out: BoundListener[] = [];
   for (const bind of cfg.bind_host) {
     if (cfg.http_port !== undefined) {
       const server = http.createServer((req, res) => onRequest(req, res, 'http'));
-      out.push(await listen(server, 'http', listenHost(bind), cfg.http_port));
+      out.push(await listen(server, 'http', listenHost(bind), cfg.http_port, inherited));
     }
     if (cfg.https_port !== undefined && cfg.ssl_certificate && cfg.ssl_private_key && cfg.ssl_ca_file) {
       const server = https.createServer(
@@ -45,7 +52,7 @@ export async function openListeners(cfg: Config, onRequest: RequestListener): Pr
       server.on('secureConnection', (socket: TLSSocket) => {
         if (!socket.authorized && hasPeerCertificate(socket)) socket.destroy();
       });
-      out.push(await listen(server, 'https', listenHost(bind), cfg.https_port));
+      out.push(await listen(server, 'https', listenHost(bind), cfg.https_port, inherited));
     }
   }
   for (const l of out) {
@@ -68,13 +75,16 @@ export function peerCommonName(socket: TLSSocket): string | null {
   return cn ?? null;
 }
 
-function listen(server: http.Server, scheme: Scheme, host: string, port: number): Promise<BoundListener> {
+function listen(server: http.Server, scheme: Scheme, host: string, port: number, inherited: InheritedSocket[]): Promise<BoundListener> {
+  const socket = claimSocket(inherited, scheme, port);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    const done = () => {
       server.off('error', reject);
       const addr = server.address() as AddressInfo;
-      resolve({ scheme, host, port: addr.port, server });
-    });
+      resolve({ scheme, host: socket ? addr.address : host, port: addr.port, server, ...(socket ? { inherited: true } : {}) });
+    };
+    if (socket) server.listen({ fd: socket.fd }, done);
+    else server.listen(port, host, done);
   });
 }

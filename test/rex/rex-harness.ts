@@ -309,9 +309,11 @@ export class TestHost {
   constructor(
     readonly cn: string,
     private readonly tls: TlsMaterial,
+    /** How long a connection (TCP and TLS) may take; undici's default is 10 s. */
+    connectTimeoutMs?: number,
   ) {
     // One connection, reused for fetch and updates, as yggd's Go client does.
-    this.agent = new Agent({ connections: 1, connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
+    this.agent = new Agent({ connections: 1, connect: { ca: tls.ca, cert: tls.cert, key: tls.key, ...(connectTimeoutMs ? { timeout: connectTimeoutMs } : {}) } });
   }
 
   async connect(brokerUrl: string): Promise<void> {
