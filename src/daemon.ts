@@ -235,7 +235,7 @@ export class Daemon {
     this.converge.stop();
     await this.current.stop();
     await this.openedStore?.close();
-    this.pluginStore.close();
+    await this.pluginStore.close();
     this.logger.info('stopped');
   }
 }

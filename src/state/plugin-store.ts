@@ -55,5 +55,5 @@ export interface PluginStore {
   orphanedArfSends(): Promise<number>;
   deleteArfReport(id: number): Promise<boolean>;
   countArfReports(): Promise<Record<ArfReport['state'], number>>;
-  close(): void;
+  close(): Promise<void>;
 }

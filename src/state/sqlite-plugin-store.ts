@@ -153,7 +153,7 @@ export class SqlitePluginStore implements PluginStore {
     return out;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -36,7 +36,7 @@ export async function startPluginHarness(specs: PluginSimSpec[], features: strin
 http_port: 0
 state_dir: ${stateDir}
 foreman_url: ${foreman.url}
-health_check: { interval_ms: 60000, timeout_ms: 300, rise: 1, fall: 1 }
+health_check: { interval_ms: 60000, timeout_ms: 3000, rise: 1, fall: 3 }
 passive_ejection: { consecutive_failures: 100, base_ejection_ms: 1000, max_ejection_ms: 1000 }
 ${extra}
 backends:
