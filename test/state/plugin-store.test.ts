@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { openPluginStore } from '../../src/state/open-store.js';
 import type { PluginStore } from '../../src/state/plugin-store.js';
-import { PG_PLUGIN_TABLES } from '../../src/state/postgresql/plugin-schema.js';
+import { migratePostgres } from '../../src/state/postgresql/migrate.js';
 import { PgPluginStore } from '../../src/state/postgresql/plugin-store.js';
 import { freshDatabase } from '../support/postgres.js';
 import { tempDir } from './temp-store.js';
@@ -25,9 +25,8 @@ const drivers: { name: string; create(): Promise<Fixture> }[] = [
     name: 'postgresql',
     async create() {
       const url = await freshDatabase();
-      const setup = new pg.Client({ connectionString: url });
-      await setup.connect();
-      await setup.query(PG_PLUGIN_TABLES);
+      const setup = new pg.Pool({ connectionString: url, max: 1 });
+      await migratePostgres(setup, url);
       await setup.end();
       return { open: async () => new PgPluginStore(new pg.Pool({ connectionString: url, max: 2 }), { ownsPool: true, abandonedAfterMs: 0 }) };
     },

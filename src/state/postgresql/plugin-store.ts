@@ -1,4 +1,5 @@
-// The PluginStore on PostgreSQL, shared by every instance of a cluster: a task launched through
+// The PluginStore on PostgreSQL (tables: migration 3 of postgresql/migrations.ts), shared by
+// every instance of a cluster: a task launched through
 // one instance is polled through any other, and a report one instance took is read or deleted
 // through another. A report's POST to Foreman is claimed by one guarded UPDATE (queued →
 // sending), so two instances never post the same report.
@@ -110,7 +111,8 @@ export class PgPluginStore implements PluginStore {
   }
 
   async claimArfReport(id: number, now: number): Promise<boolean> {
-    const r = await this.pool.query(`UPDATE arf_reports SET state = 'sending', attempts = attempts + 1, claimed_at = $2 WHERE id = $1 AND state = 'queued'`, [id, now]);
+    // While sending, next_attempt_at holds the claim time (nothing else reads it then).
+    const r = await this.pool.query(`UPDATE arf_reports SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2 WHERE id = $1 AND state = 'queued'`, [id, now]);
     return r.rowCount === 1;
   }
 
@@ -130,7 +132,7 @@ export class PgPluginStore implements PluginStore {
   async orphanedArfSends(): Promise<number> {
     const r = await this.pool.query(
       `UPDATE arf_reports SET state = 'unknown', last_error = 'an instance stopped while posting it to Foreman'
-       WHERE state = 'sending' AND claimed_at < $1`,
+       WHERE state = 'sending' AND next_attempt_at < $1`,
       [Date.now() - this.abandonedAfterMs],
     );
     return r.rowCount ?? 0;
