@@ -35,6 +35,18 @@ export interface DaemonOptions {
   cluster?: ClusterMembership;
 }
 
+/**
+ * With the postgresql state driver the instance joins the cluster's instances table. `state` is
+ * read structurally so that this holds whichever way the driver's config type is declared; the
+ * PostgreSQL client is loaded only then.
+ */
+async function clusterMembership(config: Config, logger: Logger): Promise<ClusterMembership | undefined> {
+  const state = (config as { state?: { driver?: string; url?: string } }).state;
+  if (state?.driver !== 'postgresql' || !state.url) return undefined;
+  const { openInstanceRegistry } = await import('./state/postgresql/instances.js');
+  return openInstanceRegistry(state.url, { onError: (err) => logger.warn(`cluster heartbeat not written: ${err.message}`) });
+}
+
 export class Daemon {
   readonly logs = new LogBuffer();
   readonly logger: Logger;
@@ -49,7 +61,7 @@ export class Daemon {
   readonly converge: Convergence;
   readonly drift: DriftScheduler;
   /** The cluster's instances (state.driver: postgresql); runtime operations apply to all of them. */
-  readonly cluster: ClusterMembership | undefined;
+  cluster: ClusterMembership | undefined;
   /** Where the other instances reach this one's runtime API (set by start()). */
   runtimeUrl: string | null = null;
   /** The remote-execution spool, when rex.enabled (created by start()). */
@@ -141,7 +153,9 @@ export class Daemon {
     }
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}${l.inherited ? ' (socket from systemd)' : ''}`);
     this.runtimeUrl = advertisedRuntimeUrl(this.config, this.listeners);
-    await this.cluster?.join(this.runtimeUrl);
+    this.cluster ??= await clusterMembership(this.config, this.logger);
+    // A database that is away now does not stop the instance: the heartbeat keeps trying.
+    await this.cluster?.join(this.runtimeUrl).catch((err: Error) => this.logger.warn(`cluster: instance row not written yet: ${err.message}`));
     this.drift.configure(this.config.drift);
     const features = Object.values(this.config.features).map((f) =>
       servedLocally(f.name) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,

@@ -6,7 +6,7 @@
 // runtime operations (drain, maintenance, enable) to it.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type pg from 'pg';
+import pg from 'pg';
 
 /** The database's clock, epoch ms. */
 const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
@@ -39,6 +39,8 @@ export interface InstanceRegistryOptions {
   leaseMs?: number;
   /** A heartbeat that could not be written (the database is away); the next one tries again. */
   onError?: (err: Error) => void;
+  /** leave() also closes the pool (it was opened for the registry alone). */
+  ownsPool?: boolean;
 }
 
 export function newInstanceId(): string {
@@ -50,9 +52,11 @@ export class InstanceRegistry {
   readonly heartbeatMs: number;
   readonly leaseMs: number;
   private runtimeUrl: string | null = null;
+  private tableReady = false;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private readonly onError: (err: Error) => void;
+  private readonly ownsPool: boolean;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -62,18 +66,21 @@ export class InstanceRegistry {
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
     this.leaseMs = options.leaseMs ?? 10_000;
     this.onError = options.onError ?? (() => {});
+    this.ownsPool = options.ownsPool ?? false;
   }
 
-  /** Creates the table if needed, writes this instance's row, and keeps it renewed. */
+  /**
+   * Creates the table if needed, writes this instance's row, and keeps it renewed. With the
+   * database away it rejects, and the heartbeat keeps trying until the row is written.
+   */
   async join(runtimeUrl: string | null): Promise<void> {
     this.runtimeUrl = runtimeUrl;
-    await this.pool.query(INSTANCES_TABLE_DDL);
-    await this.renew();
     this.timer = setInterval(() => {
       // One heartbeat at a time: a slow database must not pile them up.
       this.beating ??= this.beat().finally(() => (this.beating = undefined));
     }, this.heartbeatMs);
     this.timer.unref();
+    await this.renew();
   }
 
   private async beat(): Promise<void> {
@@ -86,6 +93,10 @@ export class InstanceRegistry {
 
   /** Writes the row, or renews it (it is written again should it have been removed). */
   private async renew(): Promise<void> {
+    if (!this.tableReady) {
+      await this.pool.query(INSTANCES_TABLE_DDL);
+      this.tableReady = true;
+    }
     await this.pool.query(
       `INSERT INTO instances (id, runtime_url, started_at, heartbeat_at, lease_until)
        VALUES ($1, $2, ${DB_NOW_MS}, ${DB_NOW_MS}, ${DB_NOW_MS} + $3)
@@ -117,5 +128,14 @@ export class InstanceRegistry {
     this.timer = undefined;
     await this.beating;
     await this.pool.query(`UPDATE instances SET lease_until = ${DB_NOW_MS} WHERE id = $1`, [this.selfId]).catch((err: Error) => this.onError(err));
+    if (this.ownsPool) await this.pool.end();
   }
+}
+
+/** A registry on a small pool of its own: heartbeats never wait behind the state's queries. */
+export function openInstanceRegistry(url: string, options: Omit<InstanceRegistryOptions, 'ownsPool'> = {}): InstanceRegistry {
+  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000, application_name: 'proxy-proxy instances' });
+  // An idle connection whose server went away reports here; the next heartbeat reconnects.
+  pool.on('error', () => undefined);
+  return new InstanceRegistry(pool, { ...options, ownsPool: true });
 }
