@@ -15,6 +15,7 @@ import { httpbootRouter } from './httpboot.js';
 import { intake } from './intake.js';
 import { logsRouter } from './logs.js';
 import { openscapRouter } from './openscap.js';
+import { scriptRouter } from './script.js';
 import type { SimModule } from './options.js';
 import { puppetRouter } from './puppet.js';
 import { puppetcaRouter } from './puppetca.js';
@@ -56,6 +57,7 @@ export function createApiApp(ctx: SimContext, calls: CallLog, faults: Faults): E
     ['/ansible', 'ansible', ansibleRouter],
     ['/dynflow', 'dynflow', dynflowRouter],
     ['/compliance', 'openscap', openscapRouter],
+    ['/ssh', 'script', scriptRouter],
   ];
   for (const [path, module, make] of mounts) {
     if (module === null || ctx.enabled(module)) app.use(path, make(ctx));

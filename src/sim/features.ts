@@ -29,6 +29,8 @@ function settingsOf(ctx: SimContext, m: SimModule, running: boolean): Record<str
         : { http_port: null, https_port: null };
     case 'registration':
       return { registration_url: o.registrationUrl ?? null };
+    case 'script':
+      return { mode: 'ssh' };
     default:
       return {};
   }
@@ -38,6 +40,8 @@ function capabilitiesOf(ctx: SimContext, m: SimModule, running: boolean): string
   if (m === 'bmc') return ['redfish', 'shell', 'ssh'];
   // smart_proxy_dynflow: the registered operations.
   if (m === 'dynflow' && running) return ['single', ...ctx.options.dynflowOperations];
+  // remote_execution_ssh with cockpit_integration (its default).
+  if (m === 'script' && running) return ['cockpit'];
   if (m === 'dhcp' && running) return ['dhcp_filename_hostname', 'dhcp_filename_ipv4'];
   return [];
 }
@@ -63,7 +67,7 @@ export function v2Features(ctx: SimContext): Record<string, unknown> {
 }
 
 /** Plugins report their own gem version in /version. */
-const PLUGIN_VERSIONS: Partial<Record<SimModule, string>> = { ansible: '3.7.1', dynflow: '0.9.4', openscap: '0.12.1' };
+const PLUGIN_VERSIONS: Partial<Record<SimModule, string>> = { ansible: '3.7.1', dynflow: '0.9.4', openscap: '0.12.1', script: '1.0.1' };
 
 export function rootRouter(ctx: SimContext): Router {
   const r = Router({ strict: true, caseSensitive: true });

@@ -18,7 +18,7 @@ export const SIM_MODULES = [
 ] as const;
 
 /** Plugin modules: offered only when named in --features (a proxy without the gem lists none). */
-export const SIM_PLUGINS = ['ansible', 'dynflow', 'openscap'] as const;
+export const SIM_PLUGINS = ['ansible', 'dynflow', 'openscap', 'script'] as const;
 export type SimModule = (typeof SIM_MODULES)[number] | (typeof SIM_PLUGINS)[number];
 
 export interface SimOptions {
