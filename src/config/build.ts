@@ -43,6 +43,7 @@ export function buildConfig(valid: unknown, source?: string): Config {
     fallback_version: data.fallback_version,
     // Relative to the file, not to wherever the daemon happens to be started from.
     state_dir: resolve(source === undefined ? '.' : dirname(source), data.state_dir),
+    state: { ...data.state },
     drift: { ...data.drift },
     compensation_retry: { ...data.compensation_retry },
     // Compared case-insensitively, as trusted_hosts (CNs; IPv6 hex digits).

@@ -16,7 +16,7 @@ function mapping(value: unknown): Mapping | undefined {
 export function crossCheck(data: unknown, given: unknown): FoundProblem[] {
   const root = mapping(data);
   if (!root) return [];
-  return [...checkListeners(root), ...checkFeatures(root, mapping(given)), ...checkTimers(root), ...checkRex(root), ...checkRelays(root)];
+  return [...checkListeners(root), ...checkFeatures(root, mapping(given)), ...checkTimers(root), ...checkRex(root), ...checkRelays(root), ...checkState(root)];
 }
 
 function checkListeners(root: Mapping): FoundProblem[] {
@@ -183,6 +183,23 @@ function checkRelays(root: Mapping): FoundProblem[] {
   if (offered('registration') && registrationUrl !== undefined && registrationUrl !== null) {
     const problem = urlProblem(registrationUrl);
     if (problem) problems.push({ path: ['features', 'registration', 'settings', 'registration_url'], message: problem });
+  }
+  return problems;
+}
+
+function checkState(root: Mapping): FoundProblem[] {
+  const state = mapping(root.state);
+  if (state?.driver !== 'postgresql') return [];
+  const problems: FoundProblem[] = [];
+  if (typeof state.url !== 'string') problems.push({ path: ['state', 'url'], message: 'is needed with driver: postgresql (the database every instance shares)' });
+  const rex = mapping(root.rex);
+  const broker = mapping(rex?.mqtt)?.broker ?? 'embedded';
+  if (rex?.enabled === true && rex.mode !== 'forward' && broker === 'embedded') {
+    problems.push({
+      path: ['rex', 'mqtt', 'broker'],
+      message:
+        "must be an external broker (mqtt:// or mqtts:// URL) with state driver postgresql: the embedded broker lives inside one instance, so hosts connected to it never hear the doorbells another instance rings, and lose it when that instance stops",
+    });
   }
   return problems;
 }

@@ -410,6 +410,27 @@ export const configSchema = {
       minLength: 1,
       default: '/var/lib/proxy-proxy',
     },
+    state: {
+      description:
+        'Where the durable state lives: the saga log of replicated writes, the desired-state ledger, catch-up markers and the remote-execution spool. sqlite (default) keeps it in one file in state_dir, for one instance. postgresql keeps it in a PostgreSQL database that any number of proxy-proxy instances share; they coordinate through it (per-key write order, heartbeats and leases). A replicated write that cannot be recorded is refused with 503, never sent unrecorded. Move an existing SQLite state over with `proxy-proxy state migrate --to URL`.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        driver: {
+          description: 'sqlite: one file in state_dir (embedded, one instance). postgresql: a shared database given by url (several instances).',
+          enum: ['sqlite', 'postgresql'],
+          default: 'sqlite',
+        },
+        url: {
+          description:
+            'postgresql only: connection URL, e.g. postgresql://proxy-proxy:secret@db.example.com:5432/proxy_proxy?sslmode=verify-full. Every instance of a cluster names the same database.',
+          type: 'string',
+          pattern: '^postgres(ql)?://',
+        },
+        pool_size: integer('postgresql only: connections this instance keeps open at most.', 1, 10, 1000),
+      },
+    },
     drift: {
       description:
         'Drift check: compares what the backends hold with the desired-state ledger of replicated features.',

@@ -173,6 +173,7 @@ export interface Config {
   fallback_version: string;
   /** Directory of the SQLite state file (saga log, desired-state ledger). */
   state_dir: string;
+  state: StateConfig;
   drift: DriftConfig;
   /** Back-off for retrying a compensation that failed. */
   compensation_retry: RetryConfig;
@@ -183,4 +184,12 @@ export interface Config {
   passive_ejection: PassiveEjectionConfig;
   backends: Record<string, BackendConfig>;
   features: Record<string, FeatureConfig>;
+}
+
+/** The state driver: one SQLite file in state_dir, or a PostgreSQL database shared by instances. */
+export interface StateConfig {
+  driver: 'sqlite' | 'postgresql';
+  /** postgresql only. */
+  url?: string;
+  pool_size: number;
 }

@@ -5,6 +5,7 @@ import { openSqliteStateStore, prepareStateFile } from './sqlite/open.js';
 import type { SqliteStoreOptions } from './sqlite/store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqlitePluginStore } from './sqlite-plugin-store.js';
+import { PgStateStore } from './postgresql/store.js';
 import type { StateStore } from './store.js';
 
 export { STATE_FILE_NAME, stateFilePath } from './sqlite/open.js';
@@ -12,9 +13,15 @@ export { STATE_FILE_NAME, stateFilePath } from './sqlite/open.js';
 /** The part of the configuration a driver reads. */
 export interface StateLocation {
   state_dir: string;
+  state?: { driver: 'sqlite' | 'postgresql'; url?: string; pool_size?: number };
 }
 
+/** Opens the configured driver and brings its schema up to date. */
 export async function openStateStore(cfg: StateLocation, options: SqliteStoreOptions = {}): Promise<StateStore> {
+  if (cfg.state?.driver === 'postgresql') {
+    if (!cfg.state.url) throw new Error('state.url is needed with state.driver: postgresql');
+    return PgStateStore.open({ url: cfg.state.url, poolSize: cfg.state.pool_size }, { now: options.now });
+  }
   return openSqliteStateStore(cfg.state_dir, options);
 }
 

@@ -223,6 +223,27 @@ describe('single mistakes', () => {
     ]);
   });
 
+  it('the postgresql state driver needs a url and an external MQTT broker, and says why', () => {
+    const problems = problemsOf(
+      yaml(...head, 'features: {tftp: {}}', 'foreman_url: https://foreman.example.com', 'state: {driver: postgresql}', 'rex: {enabled: true, proxy_url: https://proxy.example.com:8443}'),
+    );
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^state\.url: is needed with driver: postgresql/);
+    expect(problems[1]).toMatch(/^rex\.mqtt\.broker: must be an external broker .*embedded broker lives inside one instance/);
+    // With a url and an external broker it is accepted.
+    expect(() =>
+      problemsOf(
+        yaml(
+          ...head,
+          'features: {tftp: {}}',
+          'foreman_url: https://foreman.example.com',
+          'state: {driver: postgresql, url: "postgresql://pp@db.example.com/pp"}',
+          'rex: {enabled: true, proxy_url: https://proxy.example.com:8443, mqtt: {broker: "mqtts://broker.example.com:8883"}}',
+        ),
+      ),
+    ).toThrow('expected the configuration to be refused');
+  });
+
   it("a feature enabled only on a listener that isn't configured", () => {
     expect(problemsOf(yaml(...head, 'features:', '  dns: {enabled: https}'))).toEqual([
       "features.dns.enabled: is 'https' but https_port is not set (line 6)",

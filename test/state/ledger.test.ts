@@ -1,20 +1,20 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import type { LedgerEntry } from '../../src/state/store.js';
-import { formRequest, storeFixture } from './temp-store.js';
+import { formRequest, STORE_DRIVERS, type StoreFixture } from './temp-store.js';
 
 const put = (key: string, body: string) => ({ feature: 'tftp', key, op: 'put' as const, request: formRequest(`/tftp/${key}`, body) });
 const del = (key: string) => ({ feature: 'tftp', key, op: 'delete' as const, request: formRequest(`/tftp/${key}`) });
 const brief = (entries: LedgerEntry[]) => entries.map((e) => `${e.key}@${e.version}:${e.op}`);
 
-describe('desired-state ledger', () => {
-  let fx: ReturnType<typeof storeFixture>;
-  beforeEach(() => {
-    fx = storeFixture();
+describe.each(STORE_DRIVERS)('desired-state ledger ($name)', (driver) => {
+  let fx: StoreFixture;
+  beforeEach(async () => {
+    fx = await driver.fixture();
   });
   afterEach(() => fx.cleanup());
 
   it('keeps the latest intended value per key under a new, higher version', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const v1 = await store.putDesired(put('k1', 'one'));
     fx.clock.advance(10);
     const v2 = await store.putDesired(put('k1', 'two'));
@@ -34,7 +34,7 @@ describe('desired-state ledger', () => {
   });
 
   it('lists a feature by version, tombstones included, other features apart', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     await store.putDesired(put('b', '1'));
     await store.putDesired(put('a', '2'));
     await store.putDesired({ ...put('a', 'x'), feature: 'dhcp' });
@@ -45,7 +45,7 @@ describe('desired-state ledger', () => {
   });
 
   it('never moves an applied version backwards', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     expect(await store.appliedVersion('tftp', 'k', 'a')).toBe(0);
     await store.markApplied('tftp', 'k', 'a', 5);
     await store.markApplied('tftp', 'k', 'a', 3);
@@ -57,7 +57,7 @@ describe('desired-state ledger', () => {
   });
 
   it('gives a backend that missed versions exactly the latest entry per key it lacks, tombstones included', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const apply = async (key: string, v: number, ...backends: string[]) => {
       for (const b of backends) await store.markApplied('tftp', key, b, v);
     };
@@ -88,7 +88,7 @@ describe('desired-state ledger', () => {
   });
 
   it('prunes a tombstone, and its applied rows, only once every listed backend has applied it', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const vPut = await store.putDesired(put('keep', 'x'));
     const vDel = await store.putDesired(del('gone'));
     const vDel2 = await store.putDesired(del('later'));
@@ -112,7 +112,7 @@ describe('desired-state ledger', () => {
   });
 
   it('keeps the version sequence monotonic when the newest entry, a tombstone, is pruned', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     await store.putDesired(put('k', 'x'));
     const vDel = await store.putDesired(del('k'));
     await store.markApplied('tftp', 'k', 'a', vDel);
@@ -122,13 +122,13 @@ describe('desired-state ledger', () => {
     // The re-created key is a new backlog entry for a, whose applied row went with the tombstone.
     expect(brief(await store.backlog('tftp', 'a'))).toEqual([`k@${vDel + 1}:put`]);
     await store.close();
-    const reopened = fx.open();
+    const reopened = await fx.open();
     expect(await reopened.putDesired(put('z', 'y'))).toBe(vDel + 2);
   });
 
   it('hands out distinct increasing versions to two connections on one file', async () => {
-    const one = fx.open();
-    const two = fx.open();
+    const one = await fx.open();
+    const two = await fx.open();
     const versions: number[] = [];
     for (let i = 0; i < 20; i++) versions.push(await (i % 2 ? one : two).putDesired(put(`k${i % 3}`, String(i))));
     expect(versions).toEqual(versions.map((_, i) => i + 1));

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { migrate, SchemaTooNewError } from '../../src/state/sqlite/migrate.js';
 import { MIGRATIONS, type Migration } from '../../src/state/sqlite/migrations.js';
 import { openSqliteStateStore as openStateStore, stateFilePath } from '../../src/state/sqlite/open.js';
+import { PgStateStore } from '../../src/state/postgresql/store.js';
+import { POSTGRESQL_MIGRATIONS } from '../../src/state/postgresql/migrations.js';
+import { freshDatabase } from '../support/postgres.js';
 import { tempDir } from './temp-store.js';
 
 const LATEST = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -99,5 +102,32 @@ describe('schema migrations', () => {
       expect(() => migrate(db, [m2])).toThrow('migration "item colour" has version 2, expected 1');
       expect(() => migrate(db, [m2, m1])).toThrow(/expected 1/);
     });
+  });
+});
+
+describe('schema migrations on PostgreSQL', () => {
+  it('lists the same versions under the same names as SQLite', () => {
+    expect(POSTGRESQL_MIGRATIONS.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
+  });
+
+  it('creates the whole schema in an empty database; a second instance applies nothing twice; a newer schema is refused', async () => {
+    const url = await freshDatabase();
+    const first = await PgStateStore.open({ url, poolSize: 2 });
+    const second = await PgStateStore.open({ url, poolSize: 2 });
+    try {
+      expect(first.migrated).toEqual({ from: 0, to: LATEST });
+      expect(second.migrated).toEqual({ from: LATEST, to: LATEST });
+      const tables = await first.pool.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+      expect(tables.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['ledger', 'ledger_applied', 'ledger_sequence', 'rex_jobs', 'saga_results', 'sagas', 'instances']));
+      const applied = await first.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(applied.rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      await first.pool.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [LATEST + 1, 'from the future']);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+    await expect(PgStateStore.open({ url, poolSize: 1 })).rejects.toThrow(
+      new RegExp(`has schema version ${LATEST + 1}, but this proxy-proxy knows only up to version ${LATEST}`),
+    );
   });
 });

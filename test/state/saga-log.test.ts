@@ -1,25 +1,23 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
-import Database from 'better-sqlite3';
-import { stateFilePath } from '../../src/state/sqlite/open.js';
-import type { StoredAnswer } from '../../src/state/store.js';
-import { formRequest, storeFixture } from './temp-store.js';
+import type { StateStore, StoredAnswer } from '../../src/state/store.js';
+import { formRequest, STORE_DRIVERS, type StoreFixture } from './temp-store.js';
 
 const request = formRequest('/tftp/PXEGrub2/00:11:22:33:44:55', 'pxeconfig=menu%20%C3%A9t%C3%A9%0A');
 const before: StoredAnswer = { status: 200, headers: { 'content-type': 'text/plain' }, bodyBase64: Buffer.from([0, 255, 10, 13]).toString('base64') };
 const absent: StoredAnswer = { status: 404, headers: {}, bodyBase64: '' };
 
-describe('saga log', () => {
-  let fx: ReturnType<typeof storeFixture>;
-  beforeEach(() => {
-    fx = storeFixture();
+describe.each(STORE_DRIVERS)('saga log ($name)', (driver) => {
+  let fx: StoreFixture;
+  beforeEach(async () => {
+    fx = await driver.fixture();
   });
   afterEach(() => fx.cleanup());
 
-  const begin = (store: ReturnType<typeof fx.open>, targets = ['a', 'b']) =>
+  const begin = (store: StateStore, targets = ['a', 'b']) =>
     store.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets });
 
   it('begins a saga open, every target pending, stamped with the clock', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const id = await begin(store);
     expect(await store.getSaga(id)).toEqual({
       id,
@@ -42,7 +40,7 @@ describe('saga log', () => {
   });
 
   it('merges snapshots that arrive one backend at a time, bytes intact', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const id = await begin(store);
     await store.recordSnapshots(id, { a: before });
     await store.recordSnapshots(id, { b: absent });
@@ -52,7 +50,7 @@ describe('saga log', () => {
   });
 
   it('keeps each backend result on its own: recording one never loses another', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const id = await begin(store, ['a', 'b', 'c']);
     await store.recordResult(id, 'b', { outcome: 'unknown', detail: 'ETIMEDOUT' });
     await store.recordResult(id, 'a', { outcome: 'applied', detail: '200' });
@@ -64,7 +62,7 @@ describe('saga log', () => {
   });
 
   it('sets the status, keeping the answer status when none is given', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const id = await begin(store);
     await store.setSagaStatus(id, 'compensating', 409);
     expect(await store.getSaga(id)).toMatchObject({ status: 'compensating', answerStatus: 409 });
@@ -73,7 +71,7 @@ describe('saga log', () => {
   });
 
   it('counts failed compensation attempts and schedules the next', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const id = await begin(store);
     await store.setSagaStatus(id, 'compensating', 503);
     await store.scheduleRetry(id, 1000, 'b: ECONNREFUSED');
@@ -82,7 +80,7 @@ describe('saga log', () => {
   });
 
   it('refuses to update a saga that does not exist', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     await expect(store.recordResult(42, 'a', { outcome: 'applied' })).rejects.toThrow('unknown saga 42');
     await expect(store.recordSnapshots(42, { a: before })).rejects.toThrow('unknown saga 42');
     await expect(store.setSagaStatus(42, 'completed')).rejects.toThrow('unknown saga 42');
@@ -90,7 +88,7 @@ describe('saga log', () => {
   });
 
   it('lists open and compensating sagas oldest first, with their results', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const s1 = await begin(store);
     const s2 = await begin(store);
     const s3 = await begin(store);
@@ -108,7 +106,7 @@ describe('saga log', () => {
   });
 
   it('prunes only finished sagas last touched before the cut-off, with their results; ids are not reused', async () => {
-    const store = fx.open();
+    const store = await fx.open();
     const old = [await begin(store), await begin(store), await begin(store), await begin(store)];
     await store.setSagaStatus(old[0]!, 'completed', 200);
     await store.setSagaStatus(old[1]!, 'compensated', 409);
@@ -127,13 +125,7 @@ describe('saga log', () => {
     expect(await store.pruneSagas(cutOff)).toBe(0);
 
     // Results went with their sagas (foreign keys are on).
-    const raw = new Database(stateFilePath(fx.dir), { readonly: true });
-    try {
-      const ids = raw.prepare('SELECT DISTINCT saga_id AS id FROM saga_results ORDER BY saga_id').all() as { id: number }[];
-      expect(ids.map((r) => r.id)).toEqual([old[2], old[3], recent]);
-    } finally {
-      raw.close();
-    }
+    expect(await fx.resultSagaIds()).toEqual([old[2], old[3], recent]);
     await store.setSagaStatus(recent, 'completed');
     fx.clock.advance(1);
     expect(await store.pruneSagas(fx.clock.now())).toBe(1);

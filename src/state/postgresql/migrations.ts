@@ -4,6 +4,8 @@
 // both drivers store byte-identical documents and \`state migrate\` copies rows unchanged.
 // A change is a new entry at the end of BOTH lists (test/state/migrations.test.ts checks).
 import type { Migration } from '../migration.js';
+import { INSTANCES_TABLE_DDL } from './instances.js';
+import { PG_SPOOL_ORPHANS, PG_SPOOL_SHARED, PG_SPOOL_TABLES } from './spool-schema.js';
 
 export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
   {
@@ -74,82 +76,7 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: 'remote-execution job spool',
-    sql: `
-      -- A batch launch (dynflow operation 'ssh'): its children are rex_jobs rows.
-      CREATE TABLE rex_parents (
-        id TEXT PRIMARY KEY,
-        operation TEXT NOT NULL,
-        created_at BIGINT NOT NULL
-      );
-
-      -- One row per job: the child task Foreman knows by task_id (its own plan uuid), the job
-      -- the host knows by job_uuid. Times are epoch ms; a NULL due column means "not scheduled".
-      CREATE TABLE rex_jobs (
-        task_id TEXT PRIMARY KEY,
-        parent_id TEXT,
-        job_uuid TEXT NOT NULL UNIQUE,
-        host TEXT NOT NULL,
-        operation TEXT NOT NULL,
-        -- Foreman's {"task_id","step_id"}, JSON, or NULL when no callback was asked for.
-        callback TEXT,
-        -- The action input echoed in status answers (script and secrets left out), JSON.
-        input TEXT NOT NULL,
-        script TEXT NOT NULL,
-        effective_user TEXT,
-        base_url TEXT NOT NULL,
-        state TEXT NOT NULL
-          CHECK (state IN ('ready_for_pickup', 'notified', 'delivered', 'running', 'finished')),
-        -- What PullScript's output.state says: the last state before 'finished'.
-        output_state TEXT NOT NULL,
-        -- Nonce of the doorbell whose fetch was accepted ('' for a fetch without one).
-        delivery TEXT,
-        -- JSON: an integer, or "EXCEPTION".
-        exit_status TEXT,
-        exit_us BIGINT,
-        output_seq BIGINT NOT NULL DEFAULT 0,
-        output_bytes BIGINT NOT NULL DEFAULT 0,
-        output_truncated BIGINT NOT NULL DEFAULT 0,
-        last_output_us BIGINT NOT NULL DEFAULT 0,
-        notify_at BIGINT,
-        slot_until BIGINT,
-        doorbells BIGINT NOT NULL DEFAULT 0,
-        pickup_due BIGINT,
-        exec_due BIGINT,
-        kill_due BIGINT,
-        cancel_publish BIGINT NOT NULL DEFAULT 0,
-        callback_state TEXT NOT NULL DEFAULT 'none' CHECK (callback_state IN ('none', 'pending', 'done')),
-        callback_due BIGINT,
-        callback_attempts BIGINT NOT NULL DEFAULT 0,
-        callback_error TEXT,
-        created_at BIGINT NOT NULL,
-        delivered_at BIGINT,
-        finished_at BIGINT,
-        updated_at BIGINT NOT NULL
-      );
-      CREATE INDEX rex_jobs_parent ON rex_jobs (parent_id);
-      CREATE INDEX rex_jobs_host ON rex_jobs (host, created_at);
-      CREATE INDEX rex_jobs_state ON rex_jobs (state);
-      -- Partial indexes: each scheduler query reads only the rows it may act on.
-      CREATE INDEX rex_jobs_notify ON rex_jobs (notify_at) WHERE notify_at IS NOT NULL;
-      CREATE INDEX rex_jobs_slot ON rex_jobs (slot_until) WHERE slot_until IS NOT NULL;
-      CREATE INDEX rex_jobs_pickup ON rex_jobs (pickup_due) WHERE pickup_due IS NOT NULL;
-      CREATE INDEX rex_jobs_exec ON rex_jobs (exec_due) WHERE exec_due IS NOT NULL;
-      CREATE INDEX rex_jobs_kill ON rex_jobs (kill_due) WHERE kill_due IS NOT NULL;
-      CREATE INDEX rex_jobs_cancel ON rex_jobs (task_id) WHERE cancel_publish = 1;
-      CREATE INDEX rex_jobs_callback ON rex_jobs (callback_due) WHERE callback_state = 'pending';
-      CREATE INDEX rex_jobs_finished ON rex_jobs (finished_at) WHERE finished_at IS NOT NULL;
-
-      -- Output in the order it was accepted; timestamps (epoch microseconds) strictly increase
-      -- per job so that Foreman, which orders by time, keeps that order.
-      CREATE TABLE rex_output (
-        task_id TEXT NOT NULL REFERENCES rex_jobs (task_id) ON DELETE CASCADE,
-        seq BIGINT NOT NULL,
-        output_type TEXT NOT NULL,
-        output TEXT NOT NULL,
-        at_us BIGINT NOT NULL,
-        PRIMARY KEY (task_id, seq)
-      );
-    `,
+    sql: PG_SPOOL_TABLES,
   },
   {
     version: 3,
@@ -180,5 +107,17 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX arf_reports_due ON arf_reports (next_attempt_at) WHERE state = 'queued';
       CREATE INDEX arf_reports_foreman ON arf_reports (foreman_id, cname, date, digest);
     `,
+  },
+  {
+    version: 4,
+    name: 'remote-execution jobs whose host may never report again',
+    sql: PG_SPOOL_ORPHANS,
+  },
+  {
+    version: 5,
+    name: 'several instances on one state',
+    sql: `${PG_SPOOL_SHARED}
+      ${INSTANCES_TABLE_DDL};
+`,
   },
 ];

@@ -201,4 +201,10 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rex_jobs_orphan ON rex_jobs (orphan_due) WHERE orphan_due IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'several instances on one state',
+    // PostgreSQL only (instances table, shared spool columns): one SQLite file has one instance.
+    sql: '-- nothing on SQLite',
+  },
 ];

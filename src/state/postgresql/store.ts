@@ -1,0 +1,313 @@
+// The StateStore on PostgreSQL: the same tables as the SQLite driver (postgresql/migrations.ts),
+// shared by every instance of a cluster. What belongs together runs in one transaction; the
+// ledger's version comes from one sequence row, so versions are handed out in commit order
+// across instances, as on SQLite.
+import type pg from 'pg';
+import type { MigrateResult } from '../migration.js';
+import type { BackendOutcome, BackendResult, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
+import { migratePostgres } from './migrate.js';
+import { createPool, inTransaction, type PoolSettings } from './pool.js';
+
+export interface PgStateStoreOptions {
+  /** Clock for created_at/updated_at (epoch ms); tests pass their own. */
+  now?: () => number;
+  /** Close the pool with the store (default true when the store created it). */
+  ownsPool?: boolean;
+}
+
+interface SagaRow {
+  id: number;
+  feature: string;
+  route: string;
+  request: string;
+  targets: string;
+  snapshots: string;
+  status: SagaStatus;
+  answer_status: number | null;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface ResultRow {
+  saga_id: number;
+  backend: string;
+  outcome: BackendOutcome;
+  detail: string | null;
+}
+
+interface LedgerRow {
+  feature: string;
+  key: string;
+  op: 'put' | 'delete';
+  request: string;
+  version: number;
+  updated_at: number;
+}
+
+const SAGA_COLUMNS =
+  'id, feature, route, request, targets, snapshots, status, answer_status, attempts, next_attempt_at, last_error, created_at, updated_at';
+const LEDGER_COLUMNS = 'feature, key, op, request, version, updated_at';
+const UNFINISHED = "('open', 'compensating')";
+const FINISHED = "('completed', 'compensated')";
+
+export class PgStateStore implements StateStore {
+  private readonly now: () => number;
+  private readonly ownsPool: boolean;
+  private closed = false;
+
+  constructor(
+    readonly pool: pg.Pool,
+    options: PgStateStoreOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.ownsPool = options.ownsPool ?? false;
+  }
+
+  /** Connects, brings the schema up to date, and returns the store. */
+  static async open(settings: PoolSettings, options: PgStateStoreOptions = {}): Promise<PgStateStore & { migrated: MigrateResult }> {
+    const pool = createPool(settings);
+    try {
+      const migrated = await migratePostgres(pool, `state database ${redact(settings.url)}`);
+      return Object.assign(new PgStateStore(pool, { ownsPool: true, ...options }), { migrated });
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  // --- saga log ---
+
+  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number> {
+    return inTransaction(this.pool, async (c) => {
+      const t = this.now();
+      const { rows } = await c.query<{ id: number }>(
+        `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'open', $5, $5) RETURNING id`,
+        [input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), t],
+      );
+      const id = rows[0]!.id;
+      // Every target starts 'pending': after a crash that reads "may or may not have been applied".
+      const targets = [...new Set(input.targets)];
+      if (targets.length > 0) {
+        await c.query(
+          `INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) SELECT $1, b, 'pending', NULL, $2 FROM unnest($3::text[]) AS b`,
+          [id, t, targets],
+        );
+      }
+      return id;
+    });
+  }
+
+  async recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void> {
+    // Merged, not replaced: snapshots may arrive one backend at a time. The documents are TEXT
+    // (byte-identical with SQLite), merged as jsonb and written back as text.
+    const r = await this.pool.query('UPDATE sagas SET snapshots = (snapshots::jsonb || $1::jsonb)::text, updated_at = $2 WHERE id = $3', [
+      JSON.stringify(snapshots),
+      this.now(),
+      id,
+    ]);
+    if (r.rowCount === 0) throw unknownSaga(id);
+  }
+
+  recordResult(id: number, backend: string, result: BackendResult): Promise<void> {
+    return inTransaction(this.pool, async (c) => {
+      const t = this.now();
+      if ((await c.query('UPDATE sagas SET updated_at = $1 WHERE id = $2', [t, id])).rowCount === 0) throw unknownSaga(id);
+      await c.query(
+        `INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (saga_id, backend) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, updated_at = excluded.updated_at`,
+        [id, backend, result.outcome, result.detail ?? null, t],
+      );
+    });
+  }
+
+  async setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): Promise<void> {
+    const r = await this.pool.query('UPDATE sagas SET status = $1, answer_status = COALESCE($2, answer_status), updated_at = $3 WHERE id = $4', [
+      status,
+      answerStatus ?? null,
+      this.now(),
+      id,
+    ]);
+    if (r.rowCount === 0) throw unknownSaga(id);
+  }
+
+  async scheduleRetry(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    const r = await this.pool.query('UPDATE sagas SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE id = $4', [
+      nextAttemptAt,
+      error,
+      this.now(),
+      id,
+    ]);
+    if (r.rowCount === 0) throw unknownSaga(id);
+  }
+
+  async getSaga(id: number): Promise<SagaRecord | undefined> {
+    // One statement: the saga and its results from one snapshot.
+    const { rows } = await this.pool.query<SagaRow & { results: ResultRow[] | null }>(
+      `SELECT ${SAGA_COLUMNS},
+         (SELECT json_agg(json_build_object('saga_id', r.saga_id, 'backend', r.backend, 'outcome', r.outcome, 'detail', r.detail))
+            FROM saga_results r WHERE r.saga_id = s.id) AS results
+       FROM sagas s WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    return row && toSaga(row, row.results ?? []);
+  }
+
+  async sagaCounts(): Promise<{ feature: string; status: SagaStatus; count: number }[]> {
+    const { rows } = await this.pool.query<{ feature: string; status: SagaStatus; n: number }>('SELECT feature, status, COUNT(*)::int AS n FROM sagas GROUP BY feature, status');
+    return rows.map((r) => ({ feature: r.feature, status: r.status, count: r.n }));
+  }
+
+  async unfinishedSagas(): Promise<SagaRecord[]> {
+    const { rows } = await this.pool.query<SagaRow & { results: ResultRow[] | null }>(
+      `SELECT ${SAGA_COLUMNS},
+         (SELECT json_agg(json_build_object('saga_id', r.saga_id, 'backend', r.backend, 'outcome', r.outcome, 'detail', r.detail))
+            FROM saga_results r WHERE r.saga_id = s.id) AS results
+       FROM sagas s WHERE status IN ${UNFINISHED} ORDER BY id`,
+    );
+    return rows.map((row) => toSaga(row, row.results ?? []));
+  }
+
+  async pruneSagas(olderThan: number): Promise<number> {
+    return (await this.pool.query(`DELETE FROM sagas WHERE status IN ${FINISHED} AND updated_at < $1`, [olderThan])).rowCount ?? 0;
+  }
+
+  // --- desired-state ledger ---
+
+  putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): Promise<number> {
+    return inTransaction(this.pool, async (c) => {
+      // The row lock on the sequence lasts until COMMIT: versions become visible in order.
+      const { rows } = await c.query<{ version: number }>('UPDATE ledger_sequence SET version = version + 1 WHERE id = 1 RETURNING version');
+      const version = rows[0]!.version;
+      await c.query(
+        `INSERT INTO ledger (feature, key, op, request, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (feature, key) DO UPDATE SET op = excluded.op, request = excluded.request, version = excluded.version, updated_at = excluded.updated_at`,
+        [entry.feature, entry.key, entry.op, JSON.stringify(entry.request), version, this.now()],
+      );
+      return version;
+    });
+  }
+
+  async getDesired(feature: string, key: string): Promise<LedgerEntry | undefined> {
+    const { rows } = await this.pool.query<LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger WHERE feature = $1 AND key = $2`, [feature, key]);
+    return rows[0] && toEntry(rows[0]);
+  }
+
+  async ledger(feature: string): Promise<LedgerEntry[]> {
+    const { rows } = await this.pool.query<LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger WHERE feature = $1 ORDER BY version`, [feature]);
+    return rows.map(toEntry);
+  }
+
+  async markApplied(feature: string, key: string, backend: string, version: number): Promise<void> {
+    // The WHERE on DO UPDATE keeps a late, older acknowledgement from moving the version back.
+    await this.pool.query(
+      `INSERT INTO ledger_applied (feature, key, backend, version) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (feature, key, backend) DO UPDATE SET version = excluded.version WHERE excluded.version > ledger_applied.version`,
+      [feature, key, backend, version],
+    );
+  }
+
+  async appliedVersion(feature: string, key: string, backend: string): Promise<number> {
+    const { rows } = await this.pool.query<{ version: number }>('SELECT version FROM ledger_applied WHERE feature = $1 AND key = $2 AND backend = $3', [
+      feature,
+      key,
+      backend,
+    ]);
+    return rows[0]?.version ?? 0;
+  }
+
+  async backlog(feature: string, backend: string): Promise<LedgerEntry[]> {
+    const { rows } = await this.pool.query<LedgerRow>(
+      `SELECT l.feature, l.key, l.op, l.request, l.version, l.updated_at FROM ledger l
+       LEFT JOIN ledger_applied a ON a.feature = l.feature AND a.key = l.key AND a.backend = $1
+       WHERE l.feature = $2 AND l.version > COALESCE(a.version, 0) ORDER BY l.version`,
+      [backend, feature],
+    );
+    return rows.map(toEntry);
+  }
+
+  async backlogSize(feature: string, backend: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM ledger l
+       LEFT JOIN ledger_applied a ON a.feature = l.feature AND a.key = l.key AND a.backend = $1
+       WHERE l.feature = $2 AND l.version > COALESCE(a.version, 0)`,
+      [backend, feature],
+    );
+    return rows[0]!.n;
+  }
+
+  /** With no backends listed nothing is pruned (as on SQLite: keeping a tombstone is never wrong). */
+  async pruneTombstones(feature: string, backends: string[]): Promise<number> {
+    if (backends.length === 0) return 0;
+    return inTransaction(this.pool, async (c) => {
+      // A tombstone goes when every listed backend holds at least its version; its applied rows with it.
+      const { rows } = await c.query<{ key: string }>(
+        `DELETE FROM ledger l WHERE l.feature = $1 AND l.op = 'delete'
+           AND (SELECT COUNT(*) FROM ledger_applied a
+                 WHERE a.feature = l.feature AND a.key = l.key AND a.backend = ANY($2::text[]) AND a.version >= l.version) = $3
+         RETURNING l.key`,
+        [feature, [...new Set(backends)], new Set(backends).size],
+      );
+      if (rows.length > 0) await c.query('DELETE FROM ledger_applied WHERE feature = $1 AND key = ANY($2::text[])', [feature, rows.map((r) => r.key)]);
+      return rows.length;
+    });
+  }
+
+  /** Idempotent, as the SQLite driver's. */
+  async close(): Promise<void> {
+    if (this.ownsPool && !this.closed) {
+      this.closed = true;
+      await this.pool.end();
+    }
+  }
+}
+
+/** A URL without its password, for messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgresql://…';
+  }
+}
+
+function unknownSaga(id: number): Error {
+  return new Error(`unknown saga ${id}`);
+}
+
+function toSaga(row: SagaRow, results: ResultRow[]): SagaRecord {
+  return {
+    id: row.id,
+    feature: row.feature,
+    route: row.route,
+    request: JSON.parse(row.request) as StoredRequest,
+    targets: JSON.parse(row.targets) as string[],
+    snapshots: JSON.parse(row.snapshots) as Record<string, StoredAnswer>,
+    results: Object.fromEntries(
+      results.map((r): [string, BackendResult] => [r.backend, r.detail === null ? { outcome: r.outcome } : { outcome: r.outcome, detail: r.detail }]),
+    ),
+    status: row.status,
+    answerStatus: row.answer_status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toEntry(row: LedgerRow): LedgerEntry {
+  return {
+    feature: row.feature,
+    key: row.key,
+    op: row.op,
+    request: JSON.parse(row.request) as StoredRequest,
+    version: row.version,
+    updatedAt: row.updated_at,
+  };
+}
