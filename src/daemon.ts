@@ -14,6 +14,8 @@ import { Runtime } from './runtime.js';
 import { Convergence } from './converge/convergence.js';
 import { DriftScheduler } from './converge/drift/drift-schedule.js';
 import { openPluginStore, openStateStore } from './state/open-store.js';
+import { InstanceRegistry } from './state/postgresql/instances.js';
+import { PgStateStore } from './state/postgresql/store.js';
 import type { PluginStore } from './state/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
 import { OpenscapService } from './openscap/openscap-service.js';
@@ -115,6 +117,10 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.openedStore ??= await openStateStore(this.config);
+    // With a shared database every instance keeps a heartbeat row there (instances.ts).
+    if (!this.cluster && this.openedStore instanceof PgStateStore) {
+      this.cluster = new InstanceRegistry(this.openedStore.pool, { onError: (err) => this.logger.warn(`instance heartbeat: ${err.message}`) });
+    }
     this.current.start();
     // Sagas a crash left open are settled before the first request can touch their keys.
     await this.converge.start();

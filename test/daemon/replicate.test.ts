@@ -2,15 +2,22 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from '@jest/globals';
 import { startHarness, type Harness } from '../support/daemon-harness.js';
 import { client } from '../support/http-client.js';
+import { freshDatabase } from '../support/postgres.js';
 
 const MAC = '00:11:22:33:44:55';
 const FILE = 'pxelinux.cfg/01-00-11-22-33-44-55';
 const SLOW_CHECKS = '{ interval_ms: 60000, timeout_ms: 300, rise: 1, fall: 1 }';
 
-describe('replicate: TFTP and DHCP writes land on every backend or on none', () => {
+/** The state driver the saga log and ledger are on: the same behaviour on both. */
+async function stateYaml(driver: 'sqlite' | 'postgresql'): Promise<string> {
+  return driver === 'sqlite' ? '' : `state: { driver: postgresql, url: "${await freshDatabase()}", pool_size: 4 }`;
+}
+
+describe.each(['sqlite', 'postgresql'] as const)('replicate (state on %s): TFTP and DHCP writes land on every backend or on none', (driver) => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
+      extra: await stateYaml(driver),
       backends: 3,
       healthCheck: SLOW_CHECKS,
       // Refuse: every write lands everywhere or nowhere (catch_up is covered in test/converge).
