@@ -25,10 +25,13 @@ import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
 import { servedLocally } from './features/index.js';
+import type { SharedSpool } from './state/postgresql/open-spool.js';
 import { advertisedRuntimeUrl, type ClusterMembership } from './ops/cluster-ops.js';
 import { OPERATIONS as HOSTED_OPERATIONS } from './rex/launch-input.js';
 
 export interface DaemonOptions {
+  /** The remote-execution spool shared with other instances (PostgreSQL); default: the state file's. */
+  rexSpool?: SharedSpool;
   logFormat?: 'json' | 'text';
   resolver?: NameResolver;
   /** Quiet logger for in-process tests. */
@@ -73,7 +76,10 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private reloading: Promise<unknown> = Promise.resolve();
 
-  constructor(config: Config, options: DaemonOptions = {}) {
+  constructor(
+    config: Config,
+    private readonly options: DaemonOptions = {},
+  ) {
     this.logger = createLogger(config.log_level, this.logs, options.logFormat);
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
@@ -128,7 +134,7 @@ export class Daemon {
     if (this.config.rex.enabled && this.config.rex.mode === 'pull-mqtt') {
       // Loaded only when enabled: MQTT client and broker cost memory a daemon without REX keeps.
       const { RexService } = await import('./rex/rex-service.js');
-      this.rex = new RexService(() => this.current.config, this.logger);
+      this.rex = new RexService(() => this.current.config, this.logger, this.options.rexSpool);
       this.handler.services.set('script', this.rex.script);
       await this.rex.start();
     }

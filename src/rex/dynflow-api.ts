@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { notFoundAnswer, type NativeAnswer } from '../http/native-answer.js';
 import type { IncomingCall } from '../features/route.js';
-import type { JobStore, NewJob } from '../state/job-store.js';
+import { SpoolUnavailableError, type JobStore, type NewJob } from '../state/job-store.js';
 import type { GroupCommit } from './group-commit.js';
 import { isRefusal, OPERATIONS, parseLaunch, parseTrigger, type LaunchLimits, type ValidJob } from './launch-input.js';
 import { jobPlanHash, jobStatus, parentPlanHash, parentStatus } from './plan-hash.js';
@@ -25,6 +25,19 @@ export interface DynflowContext {
  * by the router. `launch` is only called for operations the spool hosts.
  */
 export async function dynflowRoute(route: string, call: IncomingCall, ctx: DynflowContext): Promise<NativeAnswer> {
+  try {
+    return await answer(route, call, ctx);
+  } catch (err) {
+    // Nothing was recorded: Foreman is told so, and may try again (its task fails otherwise).
+    if (err instanceof SpoolUnavailableError) return { ...jsonError(503, err.message), extraHeaders: { 'Retry-After': String(RETRY_AFTER_S) } };
+    throw err;
+  }
+}
+
+/** Seconds a client is asked to wait before trying again while the spool is unreachable. */
+const RETRY_AFTER_S = 5;
+
+async function answer(route: string, call: IncomingCall, ctx: DynflowContext): Promise<NativeAnswer> {
   switch (route) {
     case 'dynflow.launch':
       return launch(call.body, ctx);

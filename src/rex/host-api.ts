@@ -4,7 +4,7 @@
 // page as the script. Fetch and update wait for their own commit (group commit), never for a
 // queue slot: under load hosts are slowed, not turned away.
 import type { GroupCommit } from './group-commit.js';
-import type { JobStore } from '../state/job-store.js';
+import { SpoolUnavailableError, type JobStore } from '../state/job-store.js';
 import { DELIVERY_PARAM } from './doorbell-message.js';
 import { empty, json, jsonError } from './rex-call.js';
 import type { IncomingCall } from '../features/route.js';
@@ -33,6 +33,34 @@ export async function hostRoute(route: string, call: IncomingCall, ctx: HostCont
   const uuid = call.params.uuid ?? '';
   const delivery = call.query.get(DELIVERY_PARAM) ?? '';
 
+  try {
+    // A short outage of the spool's database is waited out: hosts never retry a lost update.
+    return await waitOutOutage(() => hostAnswer(route, call, ctx, host, uuid, delivery));
+  } catch (err) {
+    // Empty body: yggdrasil 0.4 would run any body as the script. A host with http-retries
+    // set retries after Retry-After; the job itself stays undelivered and is rung again.
+    if (err instanceof SpoolUnavailableError) return { ...empty(503), extraHeaders: { 'Retry-After': String(RETRY_AFTER_S) } };
+    throw err;
+  }
+}
+
+/** How long a host request waits for an unreachable spool before it is answered 503. */
+const HOLD_MS = 10_000;
+const RETRY_AFTER_S = 5;
+
+async function waitOutOutage<T>(attempt: () => Promise<T>): Promise<T> {
+  const until = Date.now() + HOLD_MS;
+  for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof SpoolUnavailableError) || Date.now() + pause > until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+async function hostAnswer(route: string, call: IncomingCall, ctx: HostContext, host: string, uuid: string, delivery: string): Promise<NativeAnswer | undefined> {
   switch (route) {
     case 'script.jobs':
       return json(200, await ctx.store.hostQueue(host));

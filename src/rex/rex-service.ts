@@ -7,6 +7,7 @@ import type { Config, RexConfig, TlsFiles } from '../config/types.js';
 import type { Logger } from '../ops/logger.js';
 import { EXECUTING_STATES, PICKUP_STATES, type JobChanges, type JobStore } from '../state/job-store.js';
 import { openJobStore } from '../state/open-store.js';
+import type { SharedSpool } from '../state/postgresql/open-spool.js';
 import { Callbacks } from './callbacks.js';
 import { Deadlines } from './deadlines.js';
 import { Doorbell } from './doorbell.js';
@@ -34,6 +35,8 @@ export class RexService {
   private doorbell: Doorbell | undefined;
   private active = false;
   private lastPrune = 0;
+  private schedulerProblem = '';
+  private listening: { stop(): Promise<void> } | undefined;
   private readonly dynflowContext: DynflowContext;
   private readonly hostContext: HostContext;
   readonly stats = new RexStats();
@@ -41,16 +44,22 @@ export class RexService {
   constructor(
     private readonly config: () => Config,
     private readonly logger: Logger,
+    /** A spool shared with other instances (state driver postgresql); default: the state file's. */
+    private readonly shared?: SharedSpool,
   ) {
     const cfg = config();
     if (!cfg.foreman_url) throw new Error('rex.enabled needs foreman_url');
     this.publicKey = cfg.rex.ssh_public_key_file ? readFileSync(cfg.rex.ssh_public_key_file, 'utf8') : '';
-    this.store = openJobStore(cfg.state_dir);
+    this.store = shared?.store ?? openJobStore(cfg.state_dir);
     this.commits = new GroupCommit(this.store);
     this.callbacks = new Callbacks(this.store, cfg.foreman_url, () => this.rex.callback, logger);
     this.deadlines = new Deadlines(
       (now) => this.tick(now),
-      (err) => logger.error(`remote execution scheduler: ${err.message}`),
+      (err) => {
+        // Once per distinct problem: a database down for an hour is one line, not one a second.
+        if (err.message !== this.schedulerProblem) logger.error(`remote execution scheduler: ${err.message}`);
+        this.schedulerProblem = err.message;
+      },
     );
     this.dynflowContext = {
       store: this.store,
@@ -121,6 +130,14 @@ export class RexService {
     }
     this.active = true;
     this.deadlines.start();
+    // Another instance launched, finished or stopped a job: act now rather than on the next round.
+    this.listening = this.shared?.listen(
+      (event) => {
+        if (event === 'finished') this.callbacks.kick();
+        this.doorbell?.kick();
+      },
+      (message) => this.logger.warn(`remote execution: ${message}`),
+    );
     // Callbacks owed from before a restart go out now, including those a killed process had
     // leased for a POST it never finished.
     const owed = await this.store.releaseCallbacks(Date.now());
@@ -140,6 +157,7 @@ export class RexService {
     await this.commits.drain();
     await this.doorbell?.idle(Math.min(timeoutMs, 2000));
     await this.callbacks.stop(Math.min(timeoutMs, 5000));
+    await this.listening?.stop();
     await this.link?.stop();
     await this.broker?.close();
     await this.commits.drain();
@@ -216,7 +234,10 @@ export class RexService {
       if (pruned > 0) this.logger.debug(`remote execution: forgot ${pruned} finished job(s) older than ${rex.retention} s`);
     }
     const more = [pickups, timeouts, kills, orphans].some((due) => due.length === PER_TICK);
-    return { next: await this.store.nextDue(), more };
+    const next = await this.store.nextDue();
+    if (this.schedulerProblem) this.logger.info('remote execution scheduler: the spool is reachable again');
+    this.schedulerProblem = '';
+    return { next, more };
   }
 
   private async endOrphan(tx: JobChanges, taskId: string, now: number): Promise<'finished' | 'none'> {

@@ -124,6 +124,18 @@ export interface DueCallback {
   attempts: number;
 }
 
+/**
+ * The spool cannot be reached (its database server is down or unreachable): nothing was
+ * recorded. Callers refuse what needs the spool (503) and try again later; the store
+ * reconnects by itself.
+ */
+export class SpoolUnavailableError extends Error {
+  constructor(message: string) {
+    super(`remote-execution spool unavailable: ${message}`);
+    this.name = 'SpoolUnavailableError';
+  }
+}
+
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
 
 /**

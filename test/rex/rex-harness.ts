@@ -15,6 +15,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { Agent, request } from 'undici';
 import { configFromObject } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
+import type { SharedSpool } from '../../src/state/postgresql/open-spool.js';
 import { client, type Client } from '../support/http-client.js';
 import { createPki, type IssuedCert, type Pki } from '../support/pki.js';
 
@@ -148,6 +149,8 @@ export interface RexDaemonOptions {
   rex?: Record<string, unknown>;
   /** Merged into the top level. */
   top?: Record<string, unknown>;
+  /** A spool shared with other instances (PostgreSQL) instead of the state file's. */
+  spool?: SharedSpool;
 }
 
 export function tempStateDir(): string {
@@ -177,7 +180,7 @@ export async function startRexDaemon(world: World, foreman: FakeForeman, opts: R
     rex,
     features: {},
   });
-  const daemon = new Daemon(config, { silent: true });
+  const daemon = new Daemon(config, { silent: true, ...(opts.spool ? { rexSpool: opts.spool } : {}) });
   await daemon.start();
   const url = daemon.url('https')!;
   const foremanClient = client(url, world.foreman);

@@ -26,6 +26,7 @@ import {
   type ParentRecord,
   type Settled,
   type UpdateOutcome,
+  SpoolUnavailableError,
 } from '../job-store.js';
 import { planOutput, splitUpdates, type OutputProgress, type PendingOutput } from '../job-output.js';
 import { SPOOL_CHANNEL, type SpoolEvent } from './spool-events.js';
@@ -257,6 +258,8 @@ export class PgJobStore implements JobStore {
           settled.push({ ok: true, value: await op(tx) });
           await client.query('RELEASE SAVEPOINT job_op');
         } catch (error) {
+          // The connection is gone: the whole group is lost, not this op alone.
+          if (isConnectionError(error)) throw error;
           await client.query('ROLLBACK TO SAVEPOINT job_op');
           await client.query('RELEASE SAVEPOINT job_op');
           settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
@@ -286,7 +289,7 @@ export class PgJobStore implements JobStore {
   }
 
   async parent(id: string): Promise<ParentRecord | undefined> {
-    const res = await this.pool.query(
+    const res = await this.query(
       `SELECT p.id, p.operation, p.created_at,
          (SELECT COUNT(*) FROM rex_jobs WHERE parent_id = p.id) AS n,
          (SELECT COUNT(*) FROM rex_jobs WHERE parent_id = p.id AND state <> 'finished') AS open
@@ -298,7 +301,7 @@ export class PgJobStore implements JobStore {
   }
 
   async output(taskId: string): Promise<OutputItem[]> {
-    const res = await this.pool.query('SELECT output_type, output, at_us FROM rex_output WHERE task_id = $1 ORDER BY seq', [taskId]);
+    const res = await this.query('SELECT output_type, output, at_us FROM rex_output WHERE task_id = $1 ORDER BY seq', [taskId]);
     return (res.rows as { output_type: string; output: string; at_us: string }[]).map((r) => ({
       output_type: r.output_type,
       output: r.output,
@@ -312,7 +315,7 @@ export class PgJobStore implements JobStore {
   }
 
   async countByState(): Promise<Record<string, number>> {
-    const res = await this.pool.query('SELECT state, COUNT(*) AS n FROM rex_jobs GROUP BY state');
+    const res = await this.query('SELECT state, COUNT(*) AS n FROM rex_jobs GROUP BY state');
     const out: Record<string, number> = {};
     for (const r of res.rows as { state: string; n: string }[]) out[r.state] = num(r.n);
     return out;
@@ -327,7 +330,7 @@ export class PgJobStore implements JobStore {
    * are due now. Leases of live peers are theirs; those of a dead peer end by themselves.
    */
   async releaseCallbacks(now: number): Promise<number> {
-    const res = await this.pool.query(
+    const res = await this.query(
       `UPDATE rex_jobs SET callback_due = $1, callback_owner = NULL
        WHERE callback_state = 'pending' AND callback_due > $1 AND (callback_owner IS NULL OR callback_owner = $2)`,
       [now, this.instanceId],
@@ -336,18 +339,18 @@ export class PgJobStore implements JobStore {
   }
 
   async hostQueue(host: string): Promise<string[]> {
-    const res = await this.pool.query(`SELECT job_uuid FROM rex_jobs WHERE host = $1 AND state IN ${PICKUP} ORDER BY ${ORDER}`, [host]);
+    const res = await this.query(`SELECT job_uuid FROM rex_jobs WHERE host = $1 AND state IN ${PICKUP} ORDER BY ${ORDER}`, [host]);
     return (res.rows as { job_uuid: string }[]).map((r) => r.job_uuid);
   }
 
   async deliverable(jobUuid: string, host: string): Promise<JobRecord | undefined> {
-    const res = await this.pool.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = $1 AND host = $2 AND state IN ${PICKUP}`, [jobUuid, host]);
+    const res = await this.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = $1 AND host = $2 AND state IN ${PICKUP}`, [jobUuid, host]);
     const row = res.rows[0] as JobRow | undefined;
     return row && toRecord(row);
   }
 
   async activeJob(jobUuid: string, host: string): Promise<JobRecord | undefined> {
-    const res = await this.pool.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = $1 AND host = $2 AND state <> 'finished'`, [jobUuid, host]);
+    const res = await this.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = $1 AND host = $2 AND state <> 'finished'`, [jobUuid, host]);
     const row = res.rows[0] as JobRow | undefined;
     return row && toRecord(row);
   }
@@ -377,7 +380,7 @@ export class PgJobStore implements JobStore {
   }
 
   async orphans(limit: number): Promise<JobRecord[]> {
-    const res = await this.pool.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE orphan_due IS NOT NULL ORDER BY orphan_due, ${ORDER} LIMIT $1`, [limit]);
+    const res = await this.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE orphan_due IS NOT NULL ORDER BY orphan_due, ${ORDER} LIMIT $1`, [limit]);
     return (res.rows as JobRow[]).map(toRecord);
   }
 
@@ -386,14 +389,14 @@ export class PgJobStore implements JobStore {
   }
 
   async dueDoorbells(now: number, limit: number): Promise<DoorbellTarget[]> {
-    const res = await this.pool.query(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE notify_at <= $1 ORDER BY notify_at, ${ORDER} LIMIT $2`, [now, limit]);
+    const res = await this.query(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE notify_at <= $1 ORDER BY notify_at, ${ORDER} LIMIT $2`, [now, limit]);
     return (res.rows as TargetRow[]).map(toTarget);
   }
 
   async markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): Promise<string[]> {
     if (taskIds.length === 0) return [];
     // Rows a peer is ringing right now are skipped, not waited for: they are its to ring.
-    const res = await this.pool.query(
+    const res = await this.query(
       `WITH due AS (SELECT task_id FROM rex_jobs WHERE task_id = ANY($1) AND notify_at <= $2 FOR UPDATE SKIP LOCKED)
        UPDATE rex_jobs j SET state = CASE WHEN j.state = 'ready_for_pickup' THEN 'notified' ELSE j.state END,
          output_state = CASE WHEN j.state = 'ready_for_pickup' THEN 'notified' ELSE j.state END,
@@ -408,17 +411,17 @@ export class PgJobStore implements JobStore {
 
   async rescheduleDoorbells(taskIds: string[], at: number): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.pool.query('UPDATE rex_jobs SET notify_at = $1 WHERE task_id = ANY($2) AND notify_at IS NOT NULL', [at, taskIds]);
+    await this.query('UPDATE rex_jobs SET notify_at = $1 WHERE task_id = ANY($2) AND notify_at IS NOT NULL', [at, taskIds]);
   }
 
   async dueCancels(limit: number): Promise<DoorbellTarget[]> {
-    const res = await this.pool.query(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE cancel_publish = 1 ORDER BY task_id LIMIT $1`, [limit]);
+    const res = await this.query(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE cancel_publish = 1 ORDER BY task_id LIMIT $1`, [limit]);
     return (res.rows as TargetRow[]).map(toTarget);
   }
 
   async cancelsPublished(taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.pool.query('UPDATE rex_jobs SET cancel_publish = 0 WHERE task_id = ANY($1) AND cancel_publish = 1', [taskIds]);
+    await this.query('UPDATE rex_jobs SET cancel_publish = 0 WHERE task_id = ANY($1) AND cancel_publish = 1', [taskIds]);
   }
 
   duePickups(now: number, limit: number): Promise<string[]> {
@@ -432,7 +435,7 @@ export class PgJobStore implements JobStore {
   }
 
   async nextDue(): Promise<number | undefined> {
-    const res = await this.pool.query(
+    const res = await this.query(
       `SELECT LEAST(
          (SELECT MIN(pickup_due) FROM rex_jobs WHERE pickup_due IS NOT NULL),
          (SELECT MIN(exec_due) FROM rex_jobs WHERE exec_due IS NOT NULL),
@@ -446,7 +449,7 @@ export class PgJobStore implements JobStore {
   }
 
   async dueCallbacks(now: number, limit: number): Promise<DueCallback[]> {
-    const res = await this.pool.query(
+    const res = await this.query(
       `SELECT task_id, callback, callback_attempts FROM rex_jobs WHERE callback_state = 'pending' AND callback_due <= $1
        ORDER BY callback_due, task_id LIMIT $2`,
       [now, limit],
@@ -460,7 +463,7 @@ export class PgJobStore implements JobStore {
 
   async leaseCallbacks(taskIds: string[], now: number, until: number): Promise<string[]> {
     if (taskIds.length === 0) return [];
-    const res = await this.pool.query(
+    const res = await this.query(
       `WITH due AS (SELECT task_id FROM rex_jobs WHERE task_id = ANY($1) AND callback_state = 'pending' AND callback_due <= $2
                     FOR UPDATE SKIP LOCKED)
        UPDATE rex_jobs j SET callback_due = $3, callback_owner = $4 FROM due WHERE j.task_id = due.task_id RETURNING j.task_id`,
@@ -472,7 +475,7 @@ export class PgJobStore implements JobStore {
 
   async callbacksDelivered(taskIds: string[], now: number): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.pool.query(
+    await this.query(
       `UPDATE rex_jobs SET callback_state = 'done', callback_due = NULL, callback_error = NULL, callback_owner = NULL, updated_at = $1
        WHERE task_id = ANY($2) AND callback_state = 'pending'`,
       [now, taskIds],
@@ -481,7 +484,7 @@ export class PgJobStore implements JobStore {
 
   async callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): Promise<void> {
     if (retries.length === 0) return;
-    await this.pool.query(
+    await this.query(
       `UPDATE rex_jobs j SET callback_due = r.retry_at, callback_attempts = j.callback_attempts + 1, callback_error = $3,
          callback_owner = NULL, updated_at = $4
        FROM unnest($1::text[], $2::bigint[]) AS r(task_id, retry_at)
@@ -491,12 +494,12 @@ export class PgJobStore implements JobStore {
   }
 
   async prune(finishedBefore: number, limit: number): Promise<number> {
-    const jobs = await this.pool.query(
+    const jobs = await this.query(
       `DELETE FROM rex_jobs WHERE task_id IN (
          SELECT task_id FROM rex_jobs WHERE finished_at < $1 AND callback_state <> 'pending' LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [finishedBefore, limit],
     );
-    await this.pool.query(
+    await this.query(
       'DELETE FROM rex_parents p WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM rex_jobs WHERE parent_id = p.id)',
       [finishedBefore],
     );
@@ -509,26 +512,44 @@ export class PgJobStore implements JobStore {
     if (this.options.ownsPool) await this.pool.end();
   }
 
+  /** A statement on any pooled connection; a lost server reads as SpoolUnavailableError. */
+  private async query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(text, values);
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+  }
+
   private async count(text: string, values?: unknown[]): Promise<number> {
-    const res = await this.pool.query(text, values);
+    const res = await this.query(text, values);
     return num((res.rows[0] as { n: string }).n);
   }
 
   private async dueIds(column: 'pickup_due' | 'exec_due' | 'kill_due' | 'orphan_due', now: number, limit: number): Promise<string[]> {
-    const res = await this.pool.query(`SELECT task_id FROM rex_jobs WHERE ${column} <= $1 ORDER BY ${column}, task_id LIMIT $2`, [now, limit]);
+    const res = await this.query(`SELECT task_id FROM rex_jobs WHERE ${column} <= $1 ORDER BY ${column}, task_id LIMIT $2`, [now, limit]);
     return (res.rows as { task_id: string }[]).map((r) => r.task_id);
   }
 
   /** Single-statement changes outside a group: autocommit on any pooled connection. */
   private changes(): PgChanges {
     return new PgChanges(
-      (text, values) => this.pool.query(text, values),
-      (event) => this.pool.query('SELECT pg_notify($1, $2)', [SPOOL_CHANNEL, event]).then(() => undefined),
+      (text, values) => this.query(text, values),
+      (event) => this.query('SELECT pg_notify($1, $2)', [SPOOL_CHANNEL, event]).then(() => undefined),
     );
   }
 
   private async inTransaction<T>(work: (client: pg.PoolClient, tx: PgChanges) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+    // A checked-out connection reports a lost server as an event too; the pending query
+    // rejects, so the event needs a listener only to keep it from ending the process.
+    const onError = (): void => undefined;
+    client.on('error', onError);
     const announced = new Set<SpoolEvent>();
     const tx = new PgChanges(
       (text, values) => client.query(text, values),
@@ -551,9 +572,13 @@ export class PgJobStore implements JobStore {
       }
     } catch (err) {
       // A connection that failed mid-transaction is not handed to the next caller.
-      broken ??= isConnectionError(err) ? (err as Error) : undefined;
+      if (isConnectionError(err)) {
+        broken ??= err as Error;
+        throw asUnavailable(err);
+      }
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
@@ -568,9 +593,19 @@ interface TargetRow {
   doorbells: string | number;
 }
 
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE']);
+
+/** The server is gone or refuses connections (not a bad statement): worth waiting out. */
 function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === undefined || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
+  if (err instanceof SpoolUnavailableError) return true;
+  const { code, message } = err as { code?: string; message?: string };
+  if (code && (NETWORK_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended/i.test(message ?? '');
+}
+
+function asUnavailable(err: unknown): unknown {
+  if (err instanceof SpoolUnavailableError || !isConnectionError(err)) return err;
+  return new SpoolUnavailableError((err as Error).message || String((err as { code?: string }).code));
 }
 
 function toTarget(r: TargetRow): DoorbellTarget {
