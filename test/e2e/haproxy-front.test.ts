@@ -5,28 +5,15 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createPki, type Pki } from '../support/pki.js';
 import { startSimProcess, type SimProcess } from '../support/sim-process.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { startHaproxy, type Haproxy } from '../support/haproxy.js';
+import { documentedHaproxyConfig, startHaproxy, type Haproxy } from '../support/haproxy.js';
 import { client, type Client, type Reply } from '../support/http-client.js';
 
 const CLUSTER = 'proxy.example.com';
 const FOREMAN = 'foreman.example.test';
-
-/** The doc's haproxy.cfg, with each documented address or file replaced; every one must be there. */
-export function documentedHaproxyConfig(substitutions: Record<string, string>): string {
-  const doc = readFileSync(resolve('docs/high-availability.md'), 'utf8');
-  const block = /```haproxy\n([\s\S]*?)```/.exec(doc);
-  if (!block) throw new Error('docs/high-availability.md has no ```haproxy block');
-  let cfg = block[1]!;
-  for (const [from, to] of Object.entries(substitutions)) {
-    if (!cfg.includes(from)) throw new Error(`the documented haproxy.cfg no longer contains ${from}`);
-    cfg = cfg.split(from).join(to);
-  }
-  return cfg;
-}
 
 const hostPort = (url: string) => new URL(url).host;
 

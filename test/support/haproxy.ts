@@ -3,10 +3,10 @@
 // `haproxy -c` before the process starts. A missing binary is an error, not a skip: npm test's
 // prerequisites install Debian's haproxy.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './mosquitto.js';
 
@@ -154,4 +154,17 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The doc's haproxy.cfg, with each documented address or file replaced; every one must be there. */
+export function documentedHaproxyConfig(substitutions: Record<string, string>): string {
+  const doc = readFileSync(resolve('docs/high-availability.md'), 'utf8');
+  const block = /```haproxy\n([\s\S]*?)```/.exec(doc);
+  if (!block) throw new Error('docs/high-availability.md has no ```haproxy block');
+  let cfg = block[1]!;
+  for (const [from, to] of Object.entries(substitutions)) {
+    if (!cfg.includes(from)) throw new Error(`the documented haproxy.cfg no longer contains ${from}`);
+    cfg = cfg.split(from).join(to);
+  }
+  return cfg;
 }
