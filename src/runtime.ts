@@ -7,7 +7,7 @@ import { HealthChecker } from './backends/health-checker.js';
 import type { BackendState } from './backends/health-state.js';
 import { ALL_FEATURES } from './features/index.js';
 import type { FeatureModule } from './features/module.js';
-import type { FeatureRuntime } from './fanout/request-context.js';
+import type { FeatureRuntime } from './fanout/feature-runtime.js';
 import { Router } from './http/router.js';
 import type { Logger } from './ops/logger.js';
 import { ForemanClient, foremanTls } from './relay/foreman-client.js';

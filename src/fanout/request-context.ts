@@ -1,22 +1,10 @@
 // Everything a policy needs to serve one request, and the timed send every policy uses.
-import type { FailoverOrder, OnBackendDown, PolicyName } from '../config/types.js';
 import type { Convergence } from '../converge/convergence.js';
 import type { BackendAnswer, IncomingCall, RouteSpec } from '../features/route.js';
 import type { Backend, OutgoingRequest } from '../backends/backend.js';
 import { BackendCallError, classifyCallError } from '../backends/call-error.js';
+import type { FeatureRuntime } from './feature-runtime.js';
 import type { Attempt, Phase } from './outcome.js';
-
-export interface FeatureRuntime {
-  name: string;
-  policy: PolicyName;
-  order: FailoverOrder;
-  /** In configured order; for `primary` the first one is the primary. */
-  backends: Backend[];
-  /** Round-robin cursor, advanced once per request. */
-  cursor: number;
-  onBackendDown: OnBackendDown;
-  minSuccess: number;
-}
 
 export interface RequestContext {
   call: IncomingCall;

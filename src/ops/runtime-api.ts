@@ -3,11 +3,36 @@
 // Backend states set here are operational only and never persisted: after a restart or reload
 // the config file is the truth again (HAProxy's rule).
 import { BlockList, isIP } from 'node:net';
-import type { Daemon } from '../daemon.js';
+import type { Config } from '../config/types.js';
+import type { Convergence } from '../converge/convergence.js';
+import type { DriftScheduler } from '../converge/drift/drift-schedule.js';
+import type { RexService } from '../rex/rex-service.js';
+import type { Runtime } from '../runtime.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { TrafficWindow } from './traffic-window.js';
 import type { OperationalState } from '../backends/health-state.js';
 import { plainAddress, type ClientIdentity } from '../http/trusted-hosts.js';
 import { STATUS_PAGE } from './status-page.js';
-import { applyOnPeers, type ClusterDirectory, type InstanceOutcome } from './cluster-ops.js';
+import { applyOnPeers, type ClusterDirectory, type ClusterMembership, type InstanceOutcome } from './cluster-ops.js';
+
+/**
+ * What the runtime API reads and acts on: the daemon, seen only through what it needs (so that
+ * this file does not import the daemon that imports it).
+ */
+export interface RuntimeApiHost {
+  readonly config: Config;
+  readonly runtime: Runtime;
+  readonly logger: Logger;
+  readonly listeners: ReadonlyArray<{ scheme: string; host: string; port: number }>;
+  readonly metrics: Pick<Metrics, 'render'>;
+  readonly drift: Pick<DriftScheduler, 'run'>;
+  readonly converge: Pick<Convergence, 'isLagging' | 'status'>;
+  readonly traffic: Pick<TrafficWindow, 'summary'>;
+  readonly cluster: ClusterMembership | undefined;
+  readonly runtimeUrl: string | null;
+  readonly rex: RexService | undefined;
+}
 
 export const RUNTIME_API_PREFIX = '/proxy_proxy/';
 /** Prometheus' conventional path; behind the same allow-list as the runtime API. */
@@ -55,7 +80,7 @@ export class RuntimeApiAllowList {
 }
 
 export async function runtimeApi(
-  daemon: Daemon,
+  daemon: RuntimeApiHost,
   method: string,
   path: string,
   client: ClientIdentity,
@@ -124,7 +149,7 @@ function driftFlags(rawQuery: string, body: Buffer): Set<string> {
 /** Jobs listed by name in the status document; the counts cover the rest. */
 const STATUS_ORPHANS = 100;
 
-export async function statusDocument(daemon: Daemon): Promise<unknown> {
+export async function statusDocument(daemon: RuntimeApiHost): Promise<unknown> {
   const rt = daemon.runtime;
   const cfg = rt.config;
   return {

@@ -5,33 +5,6 @@ import { gate } from './auth.js';
 import type { SimContext } from './context.js';
 import { halt, okJson } from './headers.js';
 
-export interface BmcHost {
-  power: 'on' | 'off';
-  bootdevice: string;
-  identify: 'on' | 'off';
-}
-
-export class BmcStore {
-  hosts = new Map<string, BmcHost>();
-
-  host(name: string): BmcHost {
-    let h = this.hosts.get(name);
-    if (!h) {
-      h = { power: 'off', bootdevice: 'disk', identify: 'off' };
-      this.hosts.set(name, h);
-    }
-    return h;
-  }
-
-  reset(): void {
-    this.hosts.clear();
-  }
-
-  snapshot(): Record<string, BmcHost> {
-    return Object.fromEntries([...this.hosts].map(([k, v]) => [k, { ...v }]));
-  }
-}
-
 const PROVIDERS = ['freeipmi', 'ipmitool', 'redfish', 'shell', 'ssh'];
 
 export function bmcRouter(ctx: SimContext): Router {

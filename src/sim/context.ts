@@ -1,14 +1,14 @@
 // Everything one simulator process holds: its options, the stores behind each module and the
 // log buffer. Module routers and the control API share this one object.
-import type { BmcStore } from './bmc.js';
+import type { BmcStore } from './bmc-store.js';
 import type { DhcpStore } from './dhcp-store.js';
 import type { DnsStore } from './dns-store.js';
-import type { DynflowStore } from './dynflow.js';
-import type { SimArfUpload } from './openscap.js';
+import type { DynflowStore } from './dynflow-store.js';
+import type { SimArfUpload } from './openscap-spool.js';
 import type { LogBuffer } from './log-buffer.js';
 import type { SimModule, SimOptions } from './options.js';
-import type { PuppetCaStore } from './puppetca.js';
-import type { RealmStore } from './realm.js';
+import type { PuppetCaStore } from './puppetca-store.js';
+import type { RealmStore } from './realm-store.js';
 
 export interface SimContext {
   options: SimOptions;

@@ -6,52 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { gate } from './auth.js';
 import type { SimContext } from './context.js';
+import type { SimTask } from './dynflow-store.js';
 import { foremanRequest } from './foreman-relay.js';
 import { okJson, reply, CT_JSON } from './headers.js';
 import { requestState } from './request-state.js';
-
-export interface SimTask {
-  id: string;
-  parentId: string | null;
-  operation: string;
-  state: 'running' | 'stopped';
-  result: 'pending' | 'success' | 'error' | 'cancelled';
-  callback: unknown;
-  input: unknown;
-  startedAt: number;
-  endedAt: number | null;
-  /** Callback POSTs to Foreman and their status (or error). */
-  callbacks: string[];
-}
-
-export class DynflowStore {
-  readonly tasks = new Map<string, SimTask>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-
-  add(task: Omit<SimTask, 'state' | 'result' | 'startedAt' | 'endedAt' | 'callbacks'>): SimTask {
-    const t: SimTask = { ...task, state: 'running', result: 'pending', startedAt: Date.now(), endedAt: null, callbacks: [] };
-    this.tasks.set(t.id, t);
-    return t;
-  }
-
-  later(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, ms);
-    this.timers.add(timer);
-  }
-
-  reset(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    this.tasks.clear();
-  }
-
-  snapshot(): SimTask[] {
-    return [...this.tasks.values()];
-  }
-}
 
 function planHash(t: SimTask): Record<string, unknown> {
   return {

@@ -8,14 +8,6 @@ import type { SimContext } from './context.js';
 import { halt, okJson, reply, CT_JSON } from './headers.js';
 import { requestState } from './request-state.js';
 
-export interface SimArfUpload {
-  cn: string | null;
-  policy: string;
-  digest: string;
-  bytes: number;
-  at: number;
-}
-
 const XML = 'application/xml';
 
 export function openscapRouter(ctx: SimContext): Router {

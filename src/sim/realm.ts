@@ -8,24 +8,6 @@ import { halt, reply, CT_JSON } from './headers.js';
 import { paramString } from './params.js';
 import { requestState } from './request-state.js';
 
-export interface RealmHost {
-  hostname: string;
-  userclass?: string;
-  otp: string;
-}
-
-export class RealmStore {
-  hosts = new Map<string, RealmHost>();
-
-  reset(): void {
-    this.hosts.clear();
-  }
-
-  snapshot(): Record<string, unknown> {
-    return { hosts: [...this.hosts.values()].map((h) => ({ ...h })) };
-  }
-}
-
 /** Ruby's JSON.pretty_generate, which is what the FreeIPA provider answers with. */
 function pretty(res: Response, value: unknown): void {
   reply(res, 200, CT_JSON, JSON.stringify(value, null, 2));

@@ -4,18 +4,18 @@ import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createApiApp } from './api-app.js';
-import { BmcStore } from './bmc.js';
+import { BmcStore } from './bmc-store.js';
 import type { SimContext } from './context.js';
 import { startControl } from './control.js';
 import { DhcpStore } from './dhcp-store.js';
 import { DnsStore } from './dns-store.js';
-import { DynflowStore } from './dynflow.js';
+import { DynflowStore } from './dynflow-store.js';
 import { CallLog, Faults } from './faults.js';
 import { ApiListeners } from './listeners.js';
 import { LogBuffer } from './log-buffer.js';
 import { SIM_MODULES, type SimOptions } from './options.js';
-import { PuppetCaStore } from './puppetca.js';
-import { RealmStore } from './realm.js';
+import { PuppetCaStore } from './puppetca-store.js';
+import { RealmStore } from './realm-store.js';
 
 export interface RunningSim {
   name: string;
