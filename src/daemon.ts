@@ -14,7 +14,7 @@ import { Runtime } from './runtime.js';
 import { Convergence } from './converge/convergence.js';
 import { DriftScheduler } from './converge/drift/drift-schedule.js';
 import { openPluginStore, openStateStore } from './state/open-store.js';
-import { InstanceRegistry } from './state/postgresql/instances.js';
+import { InstanceRegistry, newInstanceId } from './state/postgresql/instances.js';
 import { PgStateStore } from './state/postgresql/store.js';
 import type { PluginStore } from './state/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
@@ -25,7 +25,7 @@ import { TrafficWindow } from './ops/traffic-window.js';
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
 import { servedLocally } from './features/index.js';
-import type { SharedSpool } from './state/postgresql/open-spool.js';
+import { spoolOnPool, type SharedSpool } from './state/postgresql/open-spool.js';
 import { advertisedRuntimeUrl, type ClusterMembership } from './ops/cluster-ops.js';
 import { OPERATIONS as HOSTED_OPERATIONS } from './rex/launch-input.js';
 
@@ -134,7 +134,13 @@ export class Daemon {
     if (this.config.rex.enabled && this.config.rex.mode === 'pull-mqtt') {
       // Loaded only when enabled: MQTT client and broker cost memory a daemon without REX keeps.
       const { RexService } = await import('./rex/rex-service.js');
-      this.rex = new RexService(() => this.current.config, this.logger, this.options.rexSpool);
+      // On a shared database the spool is shared too: any instance serves any job.
+      const spool =
+        this.options.rexSpool ??
+        (this.openedStore instanceof PgStateStore && this.config.state.driver === 'postgresql' && this.config.state.url
+          ? spoolOnPool(this.openedStore.pool, this.config.state.url, this.cluster?.selfId ?? newInstanceId())
+          : undefined);
+      this.rex = new RexService(() => this.current.config, this.logger, spool);
       this.handler.services.set('script', this.rex.script);
       await this.rex.start();
     }

@@ -18,6 +18,18 @@ export interface PgSpoolSettings {
   instanceId: string;
 }
 
+/** The spool on a pool the instance already has (its state store's); the pool stays the owner's. */
+export function spoolOnPool(pool: pg.Pool, url: string, instanceId: string): SharedSpool {
+  return {
+    store: new PgJobStore(pool, { instanceId }),
+    listen(onEvent, onProblem) {
+      const listener = new SpoolListener({ connectionString: url, keepAlive: true }, onEvent, onProblem);
+      listener.start();
+      return listener;
+    },
+  };
+}
+
 export function openPgSpool(settings: PgSpoolSettings): SharedSpool {
   const pool = new pg.Pool({
     connectionString: settings.url,
