@@ -40,18 +40,6 @@ export interface DaemonOptions {
   cluster?: ClusterMembership;
 }
 
-/**
- * With the postgresql state driver the instance joins the cluster's instances table. `state` is
- * read structurally so that this holds whichever way the driver's config type is declared; the
- * PostgreSQL client is loaded only then.
- */
-async function clusterMembership(config: Config, logger: Logger): Promise<ClusterMembership | undefined> {
-  const state = (config as { state?: { driver?: string; url?: string } }).state;
-  if (state?.driver !== 'postgresql' || !state.url) return undefined;
-  const { openInstanceRegistry } = await import('./state/postgresql/instances.js');
-  return openInstanceRegistry(state.url, { onError: (err) => logger.warn(`cluster heartbeat not written: ${err.message}`) });
-}
-
 export class Daemon {
   readonly logs = new LogBuffer();
   readonly logger: Logger;
@@ -171,7 +159,6 @@ export class Daemon {
     }
     for (const l of this.listeners) this.logger.info(`listening on ${l.scheme}://${l.host}:${l.port}${l.inherited ? ' (socket from systemd)' : ''}`);
     this.runtimeUrl = advertisedRuntimeUrl(this.config, this.listeners);
-    this.cluster ??= await clusterMembership(this.config, this.logger);
     // A database that is away now does not stop the instance: the heartbeat keeps trying.
     await this.cluster?.join(this.runtimeUrl).catch((err: Error) => this.logger.warn(`cluster: instance row not written yet: ${err.message}`));
     this.drift.configure(this.config.drift);

@@ -6,7 +6,7 @@
 // runtime operations (drain, maintenance, enable) to it.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 
 /** The database's clock, epoch ms. */
 const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
@@ -39,8 +39,6 @@ export interface InstanceRegistryOptions {
   leaseMs?: number;
   /** A heartbeat that could not be written (the database is away); the next one tries again. */
   onError?: (err: Error) => void;
-  /** leave() also closes the pool (it was opened for the registry alone). */
-  ownsPool?: boolean;
 }
 
 export function newInstanceId(): string {
@@ -56,7 +54,6 @@ export class InstanceRegistry {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private readonly onError: (err: Error) => void;
-  private readonly ownsPool: boolean;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -66,7 +63,6 @@ export class InstanceRegistry {
     this.heartbeatMs = options.heartbeatMs ?? 2_000;
     this.leaseMs = options.leaseMs ?? 10_000;
     this.onError = options.onError ?? (() => {});
-    this.ownsPool = options.ownsPool ?? false;
   }
 
   /**
@@ -128,14 +124,5 @@ export class InstanceRegistry {
     this.timer = undefined;
     await this.beating;
     await this.pool.query(`UPDATE instances SET lease_until = ${DB_NOW_MS} WHERE id = $1`, [this.selfId]).catch((err: Error) => this.onError(err));
-    if (this.ownsPool) await this.pool.end();
   }
-}
-
-/** A registry on a small pool of its own: heartbeats never wait behind the state's queries. */
-export function openInstanceRegistry(url: string, options: Omit<InstanceRegistryOptions, 'ownsPool'> = {}): InstanceRegistry {
-  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000, application_name: 'proxy-proxy instances' });
-  // An idle connection whose server went away reports here; the next heartbeat reconnects.
-  pool.on('error', () => undefined);
-  return new InstanceRegistry(pool, { ...options, ownsPool: true });
 }
