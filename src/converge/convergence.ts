@@ -28,7 +28,7 @@ export interface ConvergenceStatus {
 }
 
 export class Convergence implements SagaHost {
-  readonly locks = new KeyLock();
+  readonly locks = new KeyLock(() => this.store.keyLocks);
   private readonly lagging = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;

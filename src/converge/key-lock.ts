@@ -1,9 +1,15 @@
 // Serialises work on one object key: two writes to the same key must reach every backend in the
 // same order, and a catch-up replay must not overtake a live write (or the backend would end up
-// holding the older value while the ledger says it holds the newer one).
+// holding the older value while the ledger says it holds the newer one). Within one process a
+// queue per key does it; instances sharing a database also take the keys there (SharedKeyLocks),
+// after their own queue, so that two instances writing one MAC never interleave.
+
+import type { SharedKeyLocks } from '../state/store.js';
 
 export class KeyLock {
   private readonly tails = new Map<string, Promise<void>>();
+
+  constructor(private readonly shared: () => SharedKeyLocks | undefined = () => undefined) {}
 
   /**
    * Runs `fn` once every earlier holder of any of `keys` is done. When `signal` fires first,
@@ -34,9 +40,12 @@ export class KeyLock {
         signal.removeEventListener('abort', onAbort);
       }
     } else await ready;
+    let releaseShared: (() => Promise<void>) | undefined;
     try {
+      releaseShared = await this.shared()?.hold(unique, signal);
       return await fn();
     } finally {
+      await releaseShared?.().catch(() => undefined);
       this.release(unique, mine, release);
     }
   }

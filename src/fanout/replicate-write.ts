@@ -62,11 +62,20 @@ export async function runReplicatedWrite(ctx: RequestContext): Promise<PolicyOut
       live = current;
     }
   }
+  // Nothing may be sent unrecorded: when the state store fails (its database is away), the
+  // write is refused, or, when the store failed after the write went out, reported unconfirmed.
+  const progress = { sent: false };
   try {
-    return await converge.locks.with(converge.lockKeys(feature.name, route, ctx.call), () => writeAll(ctx, live, down, catchUp), ctx.deadline);
+    return await converge.locks.with(converge.lockKeys(feature.name, route, ctx.call), () => writeAll(ctx, live, down, catchUp, progress), ctx.deadline);
   } catch (err) {
-    if (!ctx.deadline.aborted) throw err;
-    return refuse(`${feature.name} write refused, nothing was written: an earlier write to the same object was still running at the deadline`);
+    if (ctx.deadline.aborted && !progress.sent) {
+      return refuse(`${feature.name} write refused, nothing was written: an earlier write to the same object was still running at the deadline`);
+    }
+    const why = (err as { code?: string }).code ?? (err as Error).message;
+    if (!progress.sent) return refuse(`${feature.name} write refused, nothing was written: the state store cannot record it (${why})`);
+    return refuse(
+      `${feature.name} write not confirmed: the state store failed while it was sent (${why}); it is settled from the saga log once the store is back`,
+    );
   }
 }
 
@@ -76,7 +85,7 @@ interface Deferred {
   why: string;
 }
 
-async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Deferred[], catchUp: boolean): Promise<PolicyOutcome> {
+async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Deferred[], catchUp: boolean, progress: { sent: boolean }): Promise<PolicyOutcome> {
   const { route, call, feature, converge } = ctx;
   const saga = await converge.begin({
     feature: feature.name,
@@ -119,6 +128,7 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
     await saga.snapshot(new Map(live.map((b, i) => [b.name, snapshots![i]!])));
   }
 
+  progress.sent = true;
   const results = await Promise.all(
     live.map(async (b) => {
       const r = await timedSend(ctx, b, ctx.outgoing, 'send');

@@ -90,6 +90,12 @@ export interface LedgerEntry {
   updatedAt: number;
 }
 
+/** Keys held across processes (the postgresql driver's advisory locks). */
+export interface SharedKeyLocks {
+  /** Waits until every key is held here (or `signal` fires); returns the release. */
+  hold(keys: string[], signal?: AbortSignal): Promise<() => Promise<void>>;
+}
+
 export interface StateStore {
   // --- saga log ---
   /** Recorded before the first backend call. Returns the saga id. */
@@ -127,4 +133,7 @@ export interface StateStore {
   pruneTombstones(feature: string, backends: string[]): Promise<number>;
 
   close(): Promise<void>;
+
+  /** Keys held across instances, when several can share this state (absent: one process only). */
+  readonly keyLocks?: SharedKeyLocks;
 }

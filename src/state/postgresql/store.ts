@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { MigrateResult } from '../migration.js';
 import type { BackendOutcome, BackendResult, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
+import { AdvisoryKeyLocks } from './advisory-locks.js';
 import { migratePostgres } from './migrate.js';
 import { createPool, inTransaction, type PoolSettings } from './pool.js';
 
@@ -54,6 +55,8 @@ const UNFINISHED = "('open', 'compensating')";
 const FINISHED = "('completed', 'compensated')";
 
 export class PgStateStore implements StateStore {
+  /** Per-key write order across every instance on this database. */
+  readonly keyLocks: AdvisoryKeyLocks;
   private readonly now: () => number;
   private readonly ownsPool: boolean;
   private closed = false;
@@ -64,6 +67,7 @@ export class PgStateStore implements StateStore {
   ) {
     this.now = options.now ?? Date.now;
     this.ownsPool = options.ownsPool ?? false;
+    this.keyLocks = new AdvisoryKeyLocks(pool);
   }
 
   /** Connects, brings the schema up to date, and returns the store. */

@@ -1,0 +1,62 @@
+// Per-key write order across instances: two stores on one PostgreSQL database stand for two
+// instances; a key held by one makes the other wait, other keys pass, a deadline ends the wait,
+// and a connection that dies (the instance was killed) frees what it held.
+import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
+import { PgStateStore } from '../../src/state/postgresql/store.js';
+import { freshDatabase } from '../support/postgres.js';
+
+describe('advisory key locks (postgresql)', () => {
+  let a: PgStateStore;
+  let b: PgStateStore;
+  beforeEach(async () => {
+    const url = await freshDatabase();
+    a = await PgStateStore.open({ url, poolSize: 3 });
+    b = await PgStateStore.open({ url, poolSize: 3 });
+  });
+  afterEach(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('a key held by one instance makes the other wait until it is released; other keys pass', async () => {
+    const events: string[] = [];
+    const releaseA = await a.keyLocks.hold(['dhcp/192.0.2.0/52:54:00:aa:00:01', 'tftp/pxelinux/00:11']);
+    events.push('a holds');
+    const waiting = b.keyLocks.hold(['tftp/pxelinux/00:11']).then((release) => {
+      events.push('b holds');
+      return release;
+    });
+    const other = await b.keyLocks.hold(['tftp/pxelinux/00:22']);
+    events.push('b holds another key');
+    await other();
+    // b is still waiting: a has not released (bounded look: a few rounds of b's retry loop).
+    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(events).toEqual(['a holds', 'b holds another key']);
+    events.push('a releases');
+    await releaseA();
+    const releaseB = await waiting;
+    await releaseB();
+    expect(events).toEqual(['a holds', 'b holds another key', 'a releases', 'b holds']);
+  });
+
+  it('a deadline ends the wait without taking the key', async () => {
+    const releaseA = await a.keyLocks.hold(['k']);
+    const deadline = new AbortController();
+    const waiting = b.keyLocks.hold(['k'], deadline.signal);
+    deadline.abort(new Error('request deadline'));
+    await expect(waiting).rejects.toThrow('request deadline');
+    await releaseA();
+    await (await b.keyLocks.hold(['k']))();
+  });
+
+  it('a connection that dies frees its keys: nothing waits for an instance that is gone', async () => {
+    const releaseA = await a.keyLocks.hold(['k']);
+    const waiting = b.keyLocks.hold(['k']);
+    // What a kill -9 of the instance does to its sessions.
+    await b.pool.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+    await (await waiting)();
+    // The dead connection is dropped from a's pool, not reused.
+    await releaseA();
+    expect(a.pool.totalCount).toBe(0);
+  });
+});
