@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './ops/logger.js';
 import { Runtime } from './runtime.js';
 import { Convergence } from './converge/convergence.js';
 import { DriftScheduler } from './converge/drift/drift-schedule.js';
+import { featureByName } from './features/index.js';
 import { openPluginStore, openStateStore } from './state/open-store.js';
 import { InstanceRegistry, newInstanceId } from './state/postgresql/instances.js';
 import { PgStateStore } from './state/postgresql/store.js';
@@ -71,6 +72,7 @@ export class Daemon {
     this.logger = createLogger(config.log_level, this.logs, options.logFormat);
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
+    this.current.onBackendReturned = (name) => this.verifyReturned(name);
     this.pluginStore = openPluginStore(config.state_dir);
     this.converge = new Convergence(() => this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
@@ -101,6 +103,15 @@ export class Daemon {
     return this.openedStore;
   }
 
+  /** Checks that a backend that came back still holds what it held; resyncs it when it does not. */
+  private verifyReturned(name: string): void {
+    const backend = this.current.backends.get(name);
+    if (!backend) return;
+    this.converge
+      .verifyReturned(backend, (feature) => featureByName(feature)?.drift, this.config.snapshot_timeout_ms)
+      .catch((err: unknown) => this.logger.error(`reset check of ${name} failed: ${(err as Error).stack ?? String(err)}`));
+  }
+
   get runtime(): Runtime {
     return this.current;
   }
@@ -118,6 +129,8 @@ export class Daemon {
     this.current.start();
     // Sagas a crash left open are settled before the first request can touch their keys.
     await this.converge.start();
+    // A backend may have been rebuilt while the daemon was not running.
+    for (const name of this.current.backends.keys()) this.verifyReturned(name);
     // Broker and scheduler run before the first host or Foreman request can arrive.
     if (this.config.rex.enabled && this.config.rex.mode === 'pull-mqtt') {
       // Loaded only when enabled: MQTT client and broker cost memory a daemon without REX keeps.
@@ -206,6 +219,7 @@ export class Daemon {
     const old = this.current;
     const fresh = new Runtime(next, this.logger, old);
     fresh.start();
+    fresh.onBackendReturned = (name) => this.verifyReturned(name);
     this.current = fresh;
     // A backend added to a replicated feature starts with the whole ledger as its backlog.
     await this.converge.scanBacklogs();

@@ -21,6 +21,8 @@ export class Runtime {
   readonly catalog: BackendCatalog;
   /** proxy-proxy's own connection to Foreman, for the relays it serves itself (templates, registration). */
   readonly foreman: ForemanClient | undefined;
+  /** Called when a backend is up again (checks pass again, or enabled): the daemon checks it was not reset. */
+  onBackendReturned: ((backend: string) => void) | undefined;
 
   /**
    * `previous`: the runtime being replaced by a reload. Backends whose settings did not change
@@ -31,7 +33,10 @@ export class Runtime {
     const onState = (backend: string, from: BackendState, to: BackendState, why: string) => {
       const level = to === 'up' ? 'info' : 'warn';
       logger.log(level, `backend ${backend}: ${from === to ? to : `${from} → ${to}`}: ${why}`, { backend, from, to });
-      if (to === 'up' && from !== 'up') void this.catalog.refresh(backend);
+      if (to === 'up' && from !== 'up') {
+        void this.catalog.refresh(backend);
+        this.onBackendReturned?.(backend);
+      }
     };
     for (const cfg of Object.values(config.backends)) {
       const old = previous?.backends.get(cfg.name);

@@ -6,7 +6,7 @@ import * as checkConfig from './check-config.js';
 import * as schema from './schema.js';
 import * as configReference from './config-reference.js';
 import * as mosquittoConfig from './mosquitto-config.js';
-import { registerBackendOps, registerDrift, registerStatus } from './ops.js';
+import { registerBackendOps, registerDrift, registerResync, registerStatus } from './ops.js';
 import * as demo from './demo.js';
 import { registerSim, registerSimHost } from './simulators.js';
 import * as version from './version.js';
@@ -20,6 +20,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDrift,
   registerStatus,
   registerBackendOps,
+  registerResync,
   demo.register,
   registerSim,
   registerSimHost,

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import type { BackendAction, OpsFlags } from '../ops/ops-commands.js';
+import { InvalidArgumentError } from 'commander';
 import { action } from './outcome.js';
 
 interface Flags {
@@ -27,9 +28,9 @@ export function registerDrift(program: Command): void {
   daemonOptions(
     program
       .command('drift')
-      .description('compare every backend with what it should hold; exit status 0 in step, 1 drift left, 2 no answer'),
+      .description('compare every backend with what it should hold; exit status 0 in step, 1 drift left, 2 no answer, 3 no drift found but a backend could not be verified (unreadable, or still catching up)'),
   )
-    .option('--repair', 'bring backends in step (add what is missing, fix what differs)')
+    .option('--repair', 'bring backends in step (add what is missing, fix what differs, re-send keys no API can read back)')
     .option('--prune', 'also remove what a backend holds that it should not (implies --repair)')
     .action(
       action(async (f: Flags) => {
@@ -69,4 +70,37 @@ export function registerBackendOps(program: Command): void {
       }),
     );
   }
+}
+
+function positiveInteger(what: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number of seconds, at least 1`);
+    return n;
+  };
+}
+
+/** resync: the whole ledger to one backend again, with progress until it is caught up. */
+export function registerResync(program: Command): void {
+  daemonOptions(
+    program
+      .command('resync')
+      .argument('<backend>', 'the backend, as named in the config')
+      .description(
+        'push the whole desired-state ledger (default menus and boot files included) to one backend again, e.g. after it was rebuilt, and follow its progress; exit status 0 done, 1 not done in time (it goes on in the daemon), 2 no answer or refused',
+      ),
+  )
+    .option('--feature <name>', 'only this replicated feature (default: every replicated feature the backend serves)')
+    .option('--no-wait', 'start the resync and return')
+    .option('--timeout <seconds>', 'stop following after this long (the resync goes on)', positiveInteger('--timeout'), 3600)
+    .action(
+      action(async (backend: string, f: Flags & { feature?: string; wait: boolean; timeout: number }) => {
+        const { resyncCommand } = await import('../ops/ops-commands.js');
+        return resyncCommand(
+          { ...opsFlags(f), backend, feature: f.feature, wait: f.wait, timeoutMs: f.timeout * 1000, pollMs: 500 },
+          process.stdout,
+          process.stderr,
+        );
+      }),
+    );
 }

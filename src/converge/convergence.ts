@@ -12,7 +12,9 @@ import type { BackendAnswer, BackendCall, IncomingCall, RouteSpec } from '../fea
 import type { Logger } from '../ops/logger.js';
 import type { Runtime } from '../runtime.js';
 import type { LedgerEntry, SagaRecord, StateStore } from '../state/store.js';
+import type { FeatureInspector } from '../features/drift-inspector.js';
 import { KeyLock } from './key-lock.js';
+import { probeReset, type ProbeResult } from './reset-probe.js';
 import { rebuildCall } from './rebuild-call.js';
 import { Saga, type SagaHost, type SagaStart } from './saga.js';
 import { replayRequest, storeCall, storeRequest } from './stored-form.js';
@@ -30,6 +32,8 @@ export interface ConvergenceStatus {
 export class Convergence implements SagaHost {
   readonly locks = new KeyLock(() => this.store.keyLocks);
   private readonly lagging = new Map<string, Set<string>>();
+  /** 'feature\0backend' pairs being probed for a reset: kept lagging (no reads) until the probe is done. */
+  private readonly probing = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
 
@@ -67,6 +71,45 @@ export class Convergence implements SagaHost {
     const set = this.lagging.get(feature) ?? new Set<string>();
     set.add(backend);
     this.lagging.set(feature, set);
+  }
+
+  /**
+   * The backend lost (or may have lost) what it held of the feature: forget every version it was
+   * known to hold, so its backlog is the whole ledger (unverifiable keys included) and it serves
+   * no reads of the feature until it has it all again. Returns the backlog size.
+   */
+  async resync(feature: string, backend: string, why: string): Promise<number> {
+    await this.store.forgetApplied(feature, backend);
+    await this.markLagging(feature, backend);
+    const size = await this.store.backlogSize(feature, backend);
+    this.logger.warn(`backend ${backend}: resync of ${feature} from the whole ledger (${size} key(s)): ${why}`, { backend, feature });
+    return size;
+  }
+
+  /**
+   * A backend came back (up again, or enabled): before it serves reads, check that it still
+   * holds what it is known to hold, and resync it from the whole ledger when it does not.
+   */
+  async verifyReturned(backend: Backend, inspectorOf: (feature: string) => FeatureInspector | undefined, timeoutMs: number): Promise<ProbeResult[]> {
+    const results: ProbeResult[] = [];
+    for (const f of this.runtime().features.values()) {
+      const inspector = inspectorOf(f.name);
+      if (f.policy !== 'replicate' || !inspector || !f.backends.includes(backend)) continue;
+      const id = `${f.name}\0${backend.name}`;
+      if (this.probing.has(id)) continue;
+      this.probing.add(id);
+      const wasLagging = this.isLagging(f.name, backend.name);
+      await this.markLagging(f.name, backend.name);
+      try {
+        const r = await probeReset(this.store, inspector, backend, timeoutMs);
+        results.push(r);
+        if (r.reset) await this.resync(f.name, backend.name, `came back without ${r.missing} of ${r.checked} sampled key(s) it held`);
+        else if (!wasLagging && !r.unreadable && (await this.store.backlogSize(f.name, backend.name)) === 0) this.lagging.get(f.name)?.delete(backend.name);
+      } finally {
+        this.probing.delete(id);
+      }
+    }
+    return results;
   }
 
   /** After a write succeeded: record the intended values and who holds them. */
@@ -203,7 +246,7 @@ export class Convergence implements SagaHost {
           backends.delete(name);
           continue;
         }
-        if (!backend.health.available) continue;
+        if (!backend.health.available || this.probing.has(`${feature}\0${name}`)) continue;
         if (await this.catchUpBackend(feature, backend)) {
           backends.delete(name);
           // A rollback still to be retried reads the ledger to know a key is gone: without its

@@ -8,9 +8,9 @@ import type { LedgerEntry } from '../state/store.js';
  * missing: the ledger puts a value there, the backend has none; different: it has another one;
  * unexpected: the ledger deleted it, the backend still has it; extra: the backend has an object
  * the ledger never heard of (may predate proxy-proxy); unreadable: the backend could not be read
- * (an error, not drift).
+ * (an error, not drift); unverifiable: a key no read API can check (only in repairs: re-sent).
  */
-export type DriftKind = 'missing' | 'different' | 'unexpected' | 'extra' | 'unreadable';
+export type DriftKind = 'missing' | 'different' | 'unexpected' | 'extra' | 'unreadable' | 'unverifiable';
 
 /** Kinds that are differences (repairable, and the CLI's exit status 1). */
 export const DRIFT_KINDS: ReadonlySet<DriftKind> = new Set(['missing', 'different', 'unexpected', 'extra']);

@@ -2,7 +2,8 @@
 // runtime API. The check itself runs in the daemon, which holds the key locks and the backend
 // connections; in a cluster the daemon asked forwards drain/maintenance/enable to every instance.
 // Exit status: 0 in step (drift) / answered (status) / applied everywhere, 1 differences left or
-// not applied on some instance, 2 no answer from the daemon.
+// not applied on some instance, 2 no answer from the daemon, 3 (drift) no difference found but a
+// backend could not be verified (unreadable, or still catching up).
 import { ConfigError, loadConfig } from '../config/load.js';
 import { formatDriftReport, type DriftReport } from '../converge/drift/drift-report.js';
 import { DaemonUnreachable, RuntimeClient, endpointFromConfig, tlsFromConfig, type DaemonEndpoint } from './runtime-client.js';
@@ -11,6 +12,8 @@ import { formatStatus } from './status-format.js';
 export const EXIT_IN_STEP = 0;
 export const EXIT_DRIFT = 1;
 export const EXIT_UNREACHABLE = 2;
+/** drift: no difference found, but some backend could not be read or is still catching up. */
+export const EXIT_NOT_VERIFIED = 3;
 
 export interface OpsFlags {
   config: string;
@@ -20,8 +23,18 @@ export interface OpsFlags {
   json: boolean;
   repair: boolean;
   prune: boolean;
-  /** drain / maintenance / enable: the backend's name. */
+  /** drain / maintenance / enable / resync: the backend's name. */
   backend?: string;
+}
+
+export interface ResyncFlags extends OpsFlags {
+  backend: string;
+  feature?: string;
+  /** Follow the catch-up until it is done (or timeoutMs passes); false: start it and return. */
+  wait: boolean;
+  timeoutMs: number;
+  /** Between two progress reads, ms. */
+  pollMs: number;
 }
 
 export type BackendAction = 'drain' | 'maintenance' | 'enable';
@@ -64,7 +77,7 @@ export async function driftCommand(flags: OpsFlags, out: Out, err: Out): Promise
   const report = (await ask(flags, err, (c) => c.call('POST', 'drift', form))) as DriftReport | undefined;
   if (!report) return EXIT_UNREACHABLE;
   await emit(out, flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDriftReport(report));
-  return report.inStep ? EXIT_IN_STEP : EXIT_DRIFT;
+  return report.inStep ? EXIT_IN_STEP : report.remaining.length > 0 ? EXIT_DRIFT : EXIT_NOT_VERIFIED;
 }
 
 export async function statusCommand(flags: OpsFlags, out: Out, err: Out): Promise<number> {
@@ -101,4 +114,55 @@ export async function backendCommand(action: BackendAction, flags: OpsFlags, out
     await emit(everywhere ? out : err, `${head}\n${lines.join('\n')}\n`);
   }
   return everywhere ? 0 : EXIT_DRIFT;
+}
+
+interface StatusForResync {
+  backends: { name: string; state: string; ejectedUntil: number | null }[];
+  features: { name: string; catching_up?: string[] }[];
+  convergence: { catchUpBacklog: Record<string, Record<string, number>> };
+}
+
+/**
+ * Push the whole ledger to one backend again (it was rebuilt, or is suspected to be), then follow
+ * its catch-up: a line each time the keys left change. Exit status 0 done, 1 not done within the
+ * timeout, 2 no answer from the daemon (or it refused: unknown backend, not replicated).
+ */
+export async function resyncCommand(flags: ResyncFlags, out: Out, err: Out): Promise<number> {
+  const form: Record<string, string> = flags.feature ? { feature: flags.feature } : {};
+  const path = `backends/${encodeURIComponent(flags.backend)}/resync`;
+  let client: RuntimeClient | undefined;
+  const started = (await ask(flags, err, (c) => c.call('POST', path, form))) as { backend: string; state: string; backlog: Record<string, number> } | undefined;
+  if (!started) return EXIT_UNREACHABLE;
+  const keys = (b: Record<string, number>) => Object.entries(b).map(([f, n]) => `${f} ${n}`).join(', ');
+  await emit(out, flags.json ? `${JSON.stringify(started)}\n` : `resync of ${started.backend} started: ${keys(started.backlog)} key(s) to send\n`);
+  if (!flags.wait) return 0;
+  const deadline = Date.now() + flags.timeoutMs;
+  let shown = '';
+  try {
+    client = new RuntimeClient(endpoint(flags));
+    while (Date.now() < deadline) {
+      const doc = (await client.call('GET', 'status')) as StatusForResync;
+      const left: Record<string, number> = {};
+      for (const f of Object.keys(started.backlog)) left[f] = doc.convergence.catchUpBacklog[f]?.[flags.backend] ?? 0;
+      const catching = doc.features.some((f) => Object.hasOwn(left, f.name) && (f.catching_up ?? []).includes(flags.backend));
+      const b = doc.backends.find((x) => x.name === flags.backend);
+      const note = b && (b.state !== 'up' || b.ejectedUntil) ? ` (${flags.backend} is ${b.ejectedUntil ? 'ejected' : b.state}: waiting for it)` : '';
+      const line = flags.json ? JSON.stringify({ left, state: b?.state }) : `left: ${keys(left)}${note}`;
+      if (line !== shown) await emit(out, `${line}\n`);
+      shown = line;
+      if (!catching && Object.values(left).every((n) => n === 0)) {
+        if (!flags.json) await emit(out, `${flags.backend} holds the whole ledger again\n`);
+        return 0;
+      }
+      await new Promise((r) => setTimeout(r, flags.pollMs));
+    }
+  } catch (e) {
+    if (!(e instanceof DaemonUnreachable)) throw e;
+    err.write(`proxy-proxy: ${e.message}\n`);
+    return EXIT_UNREACHABLE;
+  } finally {
+    await client?.close();
+  }
+  err.write(`proxy-proxy: resync of ${flags.backend} not done after ${Math.round(flags.timeoutMs / 1000)} s; it goes on in the daemon (proxy-proxy status)\n`);
+  return EXIT_DRIFT;
 }

@@ -105,6 +105,8 @@ export async function runtimeApi(
     const flags = driftFlags(rawQuery, body);
     return { status: 200, json: await daemon.drift.run({ repair: flags.has('repair'), prune: flags.has('prune') }, 'runtime API') };
   }
+  const rs = /^backends\/([^/]+)\/resync$/.exec(rest);
+  if (rs && method === 'POST') return resync(daemon, decodeURIComponent(rs[1]!), rawQuery, body);
   const m = /^backends\/([^/]+)\/(drain|maintenance|enable)$/.exec(rest);
   if (m && method === 'POST') {
     const name = decodeURIComponent(m[1]!);
@@ -130,6 +132,25 @@ export async function runtimeApi(
     return { status: 200, json };
   }
   return { status: 404, message: 'Requested url was not found' };
+}
+
+/**
+ * Push the whole ledger of the backend's replicated features (or of `feature`) to it again:
+ * its backlog becomes the whole ledger, replayed by catch-up; it serves no reads meanwhile.
+ */
+async function resync(daemon: Daemon, name: string, rawQuery: string, body: Buffer): Promise<ApiAnswer> {
+  const backend = daemon.runtime.backends.get(name);
+  if (!backend) return { status: 404, message: `Unknown backend ${name}` };
+  const params = new URLSearchParams(rawQuery);
+  for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.set(k, v);
+  const only = params.get('feature') || undefined;
+  const features = [...daemon.runtime.features.values()].filter((f) => f.policy === 'replicate' && f.backends.includes(backend) && (!only || f.name === only));
+  if (features.length === 0) {
+    return { status: 400, message: only ? `${name} is not a backend of a replicated feature named ${only}` : `${name} is not a backend of any replicated feature` };
+  }
+  const backlog: Record<string, number> = {};
+  for (const f of features) backlog[f.name] = await daemon.converge.resync(f.name, name, 'runtime API: resync');
+  return { status: 200, json: { backend: name, state: backend.health.state, backlog } };
 }
 
 /** repair=1 / prune=1 (or true, yes, on) from the query, a form body or a JSON body. */

@@ -129,6 +129,11 @@ export interface StateStore {
   /** Entries a backend has not applied yet (its catch-up backlog), ordered by version. */
   backlog(feature: string, backend: string): Promise<LedgerEntry[]>;
   backlogSize(feature: string, backend: string): Promise<number>;
+  /**
+   * Forget every version a backend was known to hold of a feature (it was reset or rebuilt):
+   * its backlog becomes the whole ledger. Returns how many marks were dropped.
+   */
+  forgetApplied(feature: string, backend: string): Promise<number>;
   /** Remove tombstones every listed backend has applied; returns how many. */
   pruneTombstones(feature: string, backends: string[]): Promise<number>;
 

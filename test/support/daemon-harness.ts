@@ -83,3 +83,18 @@ ${backendsYaml}features:${opts.features ?? ALL_FEATURES_YAML}`;
     },
   };
 }
+
+/**
+ * Until every backend has passed a health check (bounded): on a busy machine the first check of a
+ * fresh daemon may time out, and with slow check intervals nothing would bring the backend back
+ * up for the rest of the test.
+ */
+export async function checkedUp(daemon: Daemon, tries = 20): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    const backends = [...daemon.runtime.backends.values()];
+    if (backends.every((b) => b.health.state === 'up' && b.health.snapshot().lastCheck?.ok === true)) return;
+    await daemon.runtime.health.checkAll();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('backends did not pass a health check');
+}

@@ -12,6 +12,7 @@ import type { Convergence } from '../convergence.js';
 import { replayRequest, storeCall } from '../stored-form.js';
 import { isDrift, type DriftReport, type FeatureSummary, type RepairResult } from './drift-report.js';
 import type { BackendSend, DriftFinding, FeatureInspector } from '../../features/drift-inspector.js';
+import { probeReset, type ProbeResult } from '../reset-probe.js';
 
 /** The drift inspector a module declares, if it has one. */
 const inspectorOf = (feature: string): FeatureInspector | undefined => featureByName(feature)?.drift;
@@ -82,6 +83,19 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
     targets.push({ inspector, backends: inService });
   }
 
+  // A backend that lost its state looks in step to catch-up (the ledger says it holds it all):
+  // resync it from the whole ledger before judging it, and say so.
+  const resyncs: ProbeResult[] = [];
+  for (const { inspector, backends } of targets) {
+    for (const backend of backends) {
+      if (!backend.health.available || opts.signal?.aborted) continue;
+      const probe = await probeReset(ctx.store, inspector, backend, rt.config.snapshot_timeout_ms);
+      if (!probe.reset) continue;
+      await ctx.converge.resync(inspector.feature, backend.name, `drift check: ${probe.missing} of ${probe.checked} sampled key(s) it held are gone`);
+      resyncs.push(probe);
+    }
+  }
+
   const check = async (only?: Set<string>): Promise<Pass> => {
     const pass: Pass = { findings: [], pairs: new Set() };
     const jobs = targets.flatMap(({ inspector, backends }) =>
@@ -130,8 +144,18 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
       if (opts.signal?.aborted) break;
       repairs.push(await repairOne(ctx, rt, f, requestId));
     }
+    // Keys no API reads back (default menus, boot files) are written again: the writes are
+    // idempotent, and a backend that lost them cannot be told apart from one that holds them.
+    for (const { inspector, backends } of targets) {
+      for (const backend of backends) {
+        if (!backend.health.available || opts.signal?.aborted) continue;
+        for (const e of (await ctx.store.ledger(inspector.feature)).filter((x) => !inspector.readable(x.key))) {
+          repairs.push(await resendUnverifiable(ctx, backend, inspector.feature, e.key, e.version, requestId));
+        }
+      }
+    }
     // Only the pairs that were touched are read again; the others cannot have changed by us.
-    const touched = new Set(repairs.map((r) => pairId(r.feature, r.backend)));
+    const touched = new Set(repairs.filter((r) => r.kind !== 'unverifiable').map((r) => pairId(r.feature, r.backend)));
     if (touched.size > 0) {
       const again = await check(touched);
       for (const r of repairs) {
@@ -149,6 +173,19 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
   }
 
   const unreadable = first.findings.filter((f) => f.kind === 'unreadable').length;
+  // A backend that could not be read, or that is still behind the ledger, is not vouched for.
+  const notVerified: DriftReport['notVerified'] = [];
+  for (const { inspector, backends } of targets) {
+    for (const backend of backends) {
+      const feature = inspector.feature;
+      const unread = first.findings.find((f) => f.feature === feature && f.backend === backend.name && f.kind === 'unreadable');
+      const backlog = await ctx.store.backlogSize(feature, backend.name);
+      if (unread) notVerified.push({ feature, backend: backend.name, why: `unreadable (${unread.detail ?? unread.key})` });
+      else if (backlog > 0) notVerified.push({ feature, backend: backend.name, why: `catch-up backlog of ${backlog} key(s)` });
+      else if (ctx.converge.isLagging(feature, backend.name)) notVerified.push({ feature, backend: backend.name, why: 'catching up' });
+    }
+  }
+  const resent = repairs.filter((r) => r.kind === 'unverifiable' && r.outcome === 'fixed').length;
   return {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -158,17 +195,32 @@ export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Prom
     findings: first.findings,
     unverifiable,
     repairs,
+    resyncs,
     remaining,
+    notVerified,
     summary: {
       differences: first.findings.filter(isDrift).length,
       unreadable,
       unverifiable: unverifiable.length,
-      repaired: repairs.filter((r) => r.outcome === 'fixed').length,
-      failed: repairs.filter((r) => r.outcome === 'failed' || r.outcome === 'not_fixed').length,
+      repaired: repairs.filter((r) => r.kind !== 'unverifiable' && r.outcome === 'fixed').length,
+      failed: repairs.filter((r) => r.kind !== 'unverifiable' && (r.outcome === 'failed' || r.outcome === 'not_fixed')).length,
       remaining: remaining.length,
+      resent,
+      notVerified: notVerified.length,
     },
-    inStep: remaining.length === 0,
+    inStep: remaining.length === 0 && notVerified.length === 0,
   };
+}
+
+/** Re-sends one unverifiable ledger entry under its key's lock, unless it changed since it was listed. */
+async function resendUnverifiable(ctx: DriftContext, backend: Backend, feature: string, key: string, version: number, requestId: string): Promise<RepairResult> {
+  const base = { feature, backend: backend.name, key, kind: 'unverifiable' as const, action: 'resend' as const };
+  return ctx.converge.locks.with([`${feature}/${key}`], async (): Promise<RepairResult> => {
+    const latest = await ctx.store.getDesired(feature, key);
+    if (!latest || latest.version !== version) return { ...base, outcome: 'skipped', detail: 'written since the check' };
+    const r = await ctx.converge.sendEntry(backend, latest, requestId);
+    return r === true ? { ...base, outcome: 'fixed' } : { ...base, outcome: 'failed', detail: r };
+  });
 }
 
 /**

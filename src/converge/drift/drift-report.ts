@@ -1,5 +1,6 @@
 // The drift report as the API returns it (JSON), as a table for people, and as log lines.
 import { textTable } from '../../ops/text-table.js';
+import type { ProbeResult } from '../reset-probe.js';
 import { DRIFT_KINDS, type DriftFinding, type DriftKind } from '../../features/drift-inspector.js';
 
 export interface FeatureSummary {
@@ -19,7 +20,10 @@ export interface RepairResult {
   kind: DriftKind;
   /** resend: the ledger entry was sent again; prune: an extra object was deleted. */
   action: 'resend' | 'prune';
-  /** fixed: sent and the re-check agrees; not_fixed: sent but still different; failed: the backend refused; skipped: written since the check. */
+  /**
+   * fixed: sent and the re-check agrees (for unverifiable keys: sent and accepted); not_fixed:
+   * sent but still different; failed: the backend refused; skipped: written since the check.
+   */
   outcome: 'fixed' | 'not_fixed' | 'failed' | 'skipped';
   detail?: string;
 }
@@ -35,10 +39,24 @@ export interface DriftReport {
   /** Ledger keys the API cannot read back (TFTP default menus, boot files). */
   unverifiable: { feature: string; key: string }[];
   repairs: RepairResult[];
+  /** Backends found reset (most sampled keys gone) and resynced from the whole ledger. */
+  resyncs: ProbeResult[];
   /** Differences left at the end (after the re-check when repairing). */
   remaining: DriftFinding[];
-  summary: { differences: number; unreadable: number; unverifiable: number; repaired: number; failed: number; remaining: number };
-  /** No difference left. Unreadable backends do not count: see summary.unreadable. */
+  /** Backends whose state this run could not vouch for: unreadable, or with a catch-up backlog. */
+  notVerified: { feature: string; backend: string; why: string }[];
+  summary: {
+    differences: number;
+    unreadable: number;
+    unverifiable: number;
+    repaired: number;
+    failed: number;
+    remaining: number;
+    /** Unverifiable keys re-sent by --repair. */
+    resent: number;
+    notVerified: number;
+  };
+  /** No difference left and every backend verified. */
   inStep: boolean;
 }
 
@@ -82,9 +100,12 @@ export function summaryLine(report: DriftReport): string {
   const keys = report.features.reduce((n, f) => n + f.keys, 0);
   const parts = [`${report.features.length} feature(s), ${keys} key(s)`, `${s.differences} difference(s)`];
   if (s.unreadable) parts.push(`${s.unreadable} unreadable`);
-  if (s.unverifiable) parts.push(`${s.unverifiable} unverifiable`);
+  if (s.unverifiable) parts.push(`${s.unverifiable} unverifiable${report.repair ? ` (${s.resent} re-sent)` : ''}`);
+  if (report.resyncs.length) parts.push(`${report.resyncs.length} reset backend(s) resyncing`);
   if (report.repair) parts.push(`${s.repaired} repaired`, `${s.failed} failed`, `${s.remaining} left`);
-  parts.push(report.inStep ? 'in step' : 'NOT in step');
+  if (report.inStep) parts.push('in step');
+  else if (s.remaining === 0) parts.push(`NOT verified (${report.notVerified.map((n) => `${n.feature} on ${n.backend}: ${n.why}`).join('; ')})`);
+  else parts.push('NOT in step');
   return parts.join(', ');
 }
 
@@ -109,6 +130,18 @@ export function formatDriftReport(report: DriftReport): string {
   }
   if (report.unverifiable.length) {
     out.push('', `unverifiable (no read API): ${report.unverifiable.map((u) => `${u.feature} ${u.key}`).join(', ')}`);
+    const resent = report.repairs.filter((r) => r.kind === 'unverifiable');
+    if (report.repair) {
+      const ok = resent.filter((r) => r.outcome === 'fixed').length;
+      const bad = resent.filter((r) => r.outcome !== 'fixed').map((r) => `${r.feature} ${r.key} on ${r.backend}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`);
+      out.push(`re-sent ${ok} unverifiable key write(s) to the backends (idempotent: a default menu or boot file is written again)${bad.length ? `; not re-sent: ${bad.join(', ')}` : ''}`);
+    }
+  }
+  for (const r of report.resyncs) {
+    out.push('', `${r.backend} was reset: ${r.missing} of ${r.checked} sampled ${r.feature} key(s) it held are gone; resync from the whole ledger started (proxy-proxy status shows its backlog)`);
+  }
+  if (report.notVerified.length) {
+    out.push('', 'not verified:', ...report.notVerified.map((n) => `  ${n.feature} on ${n.backend}: ${n.why}`));
   }
   out.push('', summaryLine(report));
   return out.join('\n') + '\n';

@@ -119,6 +119,7 @@ function prepareStatements(db: Database.Database) {
     tombstones: db.prepare<[string], { key: string; version: number }>("SELECT key, version FROM ledger WHERE feature = ? AND op = 'delete'"),
     deleteTombstone: db.prepare<[string, string, number]>("DELETE FROM ledger WHERE feature = ? AND key = ? AND version = ? AND op = 'delete'"),
     deleteApplied: db.prepare<[string, string]>('DELETE FROM ledger_applied WHERE feature = ? AND key = ?'),
+    forgetApplied: db.prepare<[string, string]>('DELETE FROM ledger_applied WHERE feature = ? AND backend = ?'),
   };
 }
 
@@ -248,6 +249,10 @@ export class SqliteStateStore implements StateStore {
 
   async backlogSize(feature: string, backend: string): Promise<number> {
     return this.sql.backlogSize.get(backend, feature)!.n;
+  }
+
+  async forgetApplied(feature: string, backend: string): Promise<number> {
+    return this.write(() => this.sql.forgetApplied.run(feature, backend).changes);
   }
 
   /**
