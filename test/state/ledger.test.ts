@@ -87,6 +87,21 @@ describe.each(STORE_DRIVERS)('desired-state ledger ($name)', (driver) => {
     expect(await store.backlogSize('tftp', 'b')).toBe(0);
   });
 
+  it('forgets what one backend of one feature holds (reset backend): its backlog is the whole ledger again', async () => {
+    const store = await fx.open();
+    for (const k of ['k1', 'k2']) {
+      const v = await store.putDesired(put(k, k));
+      for (const b of ['a', 'b']) await store.markApplied('tftp', k, b, v);
+    }
+    const d = await store.putDesired({ ...put('x', 'x'), feature: 'dhcp' });
+    await store.markApplied('dhcp', 'x', 'b', d);
+    expect(await store.forgetApplied('tftp', 'b')).toBe(2);
+    expect(brief(await store.backlog('tftp', 'b'))).toEqual(['k1@1:put', 'k2@2:put']);
+    expect(await store.backlogSize('tftp', 'a')).toBe(0);
+    expect(await store.backlogSize('dhcp', 'b')).toBe(0);
+    expect(await store.forgetApplied('tftp', 'b')).toBe(0);
+  });
+
   it('prunes a tombstone, and its applied rows, only once every listed backend has applied it', async () => {
     const store = await fx.open();
     const vPut = await store.putDesired(put('keep', 'x'));

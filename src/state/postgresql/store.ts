@@ -243,6 +243,11 @@ export class PgStateStore implements StateStore {
     return rows[0]!.n;
   }
 
+  async forgetApplied(feature: string, backend: string): Promise<number> {
+    const r = await this.pool.query('DELETE FROM ledger_applied WHERE feature = $1 AND backend = $2', [feature, backend]);
+    return r.rowCount ?? 0;
+  }
+
   /** With no backends listed nothing is pruned (as on SQLite: keeping a tombstone is never wrong). */
   async pruneTombstones(feature: string, backends: string[]): Promise<number> {
     if (backends.length === 0) return 0;
