@@ -27,7 +27,7 @@ export interface RuntimeApiHost {
   readonly listeners: ReadonlyArray<{ scheme: string; host: string; port: number }>;
   readonly metrics: Pick<Metrics, 'render'>;
   readonly drift: Pick<DriftScheduler, 'run'>;
-  readonly converge: Pick<Convergence, 'isLagging' | 'status'>;
+  readonly converge: Pick<Convergence, 'isLagging' | 'status' | 'resync'>;
   readonly traffic: Pick<TrafficWindow, 'summary'>;
   readonly cluster: ClusterMembership | undefined;
   readonly runtimeUrl: string | null;
@@ -138,7 +138,7 @@ export async function runtimeApi(
  * Push the whole ledger of the backend's replicated features (or of `feature`) to it again:
  * its backlog becomes the whole ledger, replayed by catch-up; it serves no reads meanwhile.
  */
-async function resync(daemon: Daemon, name: string, rawQuery: string, body: Buffer): Promise<ApiAnswer> {
+async function resync(daemon: RuntimeApiHost, name: string, rawQuery: string, body: Buffer): Promise<ApiAnswer> {
   const backend = daemon.runtime.backends.get(name);
   if (!backend) return { status: 404, message: `Unknown backend ${name}` };
   const params = new URLSearchParams(rawQuery);
