@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendConfig, HealthCheckConfig, PassiveEjectionConfig } from '../config/types.js';
 import type { BackendAnswer, HttpMethod } from '../features/route.js';
-import { BackendCallError, backendDownError, classifyCallError } from './call-error.js';
+import { backendDownError, classifyCallError } from './call-error.js';
 import { HealthState, type BackendState } from './health-state.js';
 
 export interface OutgoingRequest {
@@ -123,11 +123,6 @@ export class Backend {
     const current = this.downSignal;
     this.downSignal = new AbortController();
     current.abort(backendDownError(this.name, why));
-  }
-
-  /** Refuse without trying when the circuit is open; used by the policies before send(). */
-  circuitOpenError(): BackendCallError {
-    return new BackendCallError(this.name, 'circuit_open', 'CIRCUIT_OPEN', `${this.name} is ejected after repeated failures`);
   }
 
   async close(): Promise<void> {

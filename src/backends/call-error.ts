@@ -10,8 +10,6 @@ export type CallFailureKind =
   | 'response_timeout'
   /** Connection broke after the request may have been written. */
   | 'broken'
-  /** Ejected by passive health checking: we did not try. */
-  | 'circuit_open'
   /**
    * Stopped waiting: the backend was marked down (health check or passive ejection) while the
    * request was in flight, or the request's deadline came. Maybe sent, maybe applied.
@@ -31,7 +29,7 @@ export class BackendCallError extends Error {
 
   /** True when the backend surely did not receive the request. */
   get surelyNotSent(): boolean {
-    return this.kind === 'not_sent' || this.kind === 'connect_timeout' || this.kind === 'circuit_open';
+    return this.kind === 'not_sent' || this.kind === 'connect_timeout';
   }
 }
 
