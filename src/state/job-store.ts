@@ -1,7 +1,8 @@
 // The durable remote-execution job spool: every job Foreman launched through /dynflow, from
 // launch to the callback Foreman accepted. Everything a restart must resume lives here: the
 // doorbell schedule, the deadlines, the output, the callbacks still owed. SQLite implements it
-// (sqlite-job-store.ts) on the same file as the saga log. Times are epoch milliseconds.
+// on the same file as the saga log (sqlite/job-store.ts), PostgreSQL on a database several
+// instances share (postgresql/job-store.ts). Times are epoch milliseconds.
 
 /** A job's life (rex-pull.md §2.2): stored, rung, fetched, first update, exit (or ended by us). */
 export const JOB_STATES = ['ready_for_pickup', 'notified', 'delivered', 'running', 'finished'] as const;

@@ -3,7 +3,7 @@
 import type { ConnectionOptions } from './sqlite/connection.js';
 import { openSqliteStateStore, prepareStateFile } from './sqlite/open.js';
 import type { SqliteStoreOptions } from './sqlite/store.js';
-import { SqliteJobStore } from './sqlite-job-store.js';
+import { SqliteJobStore } from './sqlite/job-store.js';
 import { SqlitePluginStore } from './sqlite-plugin-store.js';
 import { PgStateStore } from './postgresql/store.js';
 import type { StateStore } from './store.js';

@@ -4,11 +4,11 @@
 // to each store. State changes are single UPDATEs guarded by the state they start from, so a
 // check and its change can never be split by another request.
 import type Database from 'better-sqlite3';
-import type { MigrateResult } from './sqlite/migrate.js';
-import { openConnection, type ConnectionOptions } from './sqlite/connection.js';
-import { planOutput, splitUpdates, type OutputProgress, type PendingOutput } from './job-output.js';
-import { OneAtATime } from './one-at-a-time.js';
-import { SqliteWriter } from './sqlite/writer.js';
+import type { MigrateResult } from './migrate.js';
+import { openConnection, type ConnectionOptions } from './connection.js';
+import { planOutput, splitUpdates, type OutputProgress, type PendingOutput } from '../job-output.js';
+import { OneAtATime } from '../one-at-a-time.js';
+import { SqliteWriter } from './writer.js';
 import {
   EXECUTING_STATES,
   PICKUP_STATES,
@@ -27,7 +27,7 @@ import {
   type JobOp,
   type Settled,
   type UpdateOutcome,
-} from './job-store.js';
+} from '../job-store.js';
 
 interface JobRow {
   task_id: string;
