@@ -37,6 +37,11 @@ export class DynflowService implements ModuleService {
     return this.deps.hosted?.service.bodyLimit?.(route) ?? this.deps.maxLaunchBytes();
   }
 
+  /** Like every other dynflow error: JSON {"error": …} (smart_proxy_dynflow sets content_type :json for all). */
+  tooLarge(_route: RouteSpec, message: string): Answer {
+    return json(413, { error: `${message} (rex.max_launch_bytes)` });
+  }
+
   async serve(route: RouteSpec, call: IncomingCall): Promise<Answer | undefined> {
     switch (route.name) {
       case 'dynflow.launch':

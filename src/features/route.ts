@@ -116,6 +116,8 @@ export interface ServiceAnswer {
 export interface ModuleService {
   /** Largest request body for this route when it is not max_body_bytes (launches carry scripts). */
   bodyLimit?(route: RouteSpec): number | undefined;
+  /** How this module answers a body over that limit (default: a smart-proxy error, plain text). */
+  tooLarge?(route: RouteSpec, message: string): ServiceAnswer;
   /** The answer; undefined leaves the request to the module's backends (or a 404 without any). */
   serve(route: RouteSpec, call: IncomingCall): Promise<ServiceAnswer | undefined>;
 }

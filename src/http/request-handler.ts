@@ -90,7 +90,7 @@ export class RequestHandler {
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         res.setHeader('Connection', 'close');
-        return answer(errorAnswer(req.headers, 413, err.message));
+        return answer(this.tooLarge(rt, method, path, err.message) ?? errorAnswer(req.headers, 413, err.message));
       }
       throw err;
     }
@@ -200,10 +200,22 @@ export class RequestHandler {
 
   /** A service route's own body limit (dynflow launches carry scripts), found before reading. */
   private bodyLimit(rt: Runtime, method: string, path: string): number | undefined {
+    const found = this.serviceRoute(rt, method, path);
+    return found?.service.bodyLimit?.(found.route);
+  }
+
+  /** A module's own answer to a body over its limit (dynflow answers JSON), if it has one. */
+  private tooLarge(rt: Runtime, method: string, path: string, message: string): NativeAnswer | undefined {
+    const found = this.serviceRoute(rt, method, path);
+    return found?.service.tooLarge?.(found.route, message);
+  }
+
+  private serviceRoute(rt: Runtime, method: string, path: string) {
     if (!METHODS.has(method)) return undefined;
     const match = rt.router.match(method as HttpMethod, path);
     if (!match?.route.service) return undefined;
-    return this.services.get(match.module.name)?.bodyLimit?.(match.route);
+    const service = this.services.get(match.module.name);
+    return service && { service, route: match.route };
   }
 
   private writeOutcome(res: ServerResponse, req: IncomingMessage, outcome: PolicyOutcome, server: string, headOnly: boolean): Served {

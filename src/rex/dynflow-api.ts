@@ -133,14 +133,15 @@ async function statusList(body: Buffer, ctx: DynflowContext, full: boolean) {
       continue;
     }
     const parent = await ctx.store.parent(id);
-    if (parent) out[id] = full ? parentPlanHash(parent) : parentStatus();
+    if (parent) out[id] = full ? parentPlanHash(parent, now) : parentStatus(parent);
   }
   return json(200, out);
 }
 
 async function count(rawQuery: string, store: JobStore) {
   const state = new URLSearchParams(rawQuery).get('state') ?? 'all';
-  // Parents stop as soon as their children exist; jobs run until they finished.
+  // Jobs run until they finished; parents are counted as stopped (Foreman compares the running
+  // count between proxies, and the jobs are what load this one). docs/remote-execution.md.
   const n =
     state === 'running'
       ? await store.countJobs('unfinished')
@@ -157,5 +158,5 @@ async function planHash(id: string, store: JobStore) {
   if (job) return json(200, jobPlanHash(job, await store.output(id), Date.now()));
   const parent = await store.parent(id);
   // smart_proxy_dynflow answers an unknown plan with 404 and an empty object.
-  return parent ? json(200, parentPlanHash(parent)) : json(404, {});
+  return parent ? json(200, parentPlanHash(parent, Date.now())) : json(404, {});
 }

@@ -1,7 +1,7 @@
 // The routes hosts call (rex-pull.md §3), mounted at /ssh. A host is the CN of its client
-// certificate and nothing else: no certificate is 403, someone else's job is 404, exactly like
-// an unknown one. Every non-200 answer has an empty body, since yggdrasil 0.4 would run an error
-// page as the script. Fetch and update wait for their own commit (group commit), never for a
+// certificate and nothing else: no certificate is 403 with the smart proxy's reason, someone
+// else's job is 404, exactly like an unknown one. Every other non-200 answer has an empty body,
+// since yggdrasil 0.4 would run an error page as the script. Fetch and update wait for their own commit (group commit), never for a
 // queue slot: under load hosts are slowed, not turned away.
 import type { GroupCommit } from './group-commit.js';
 import { SpoolUnavailableError, type JobStore } from '../state/job-store.js';
@@ -10,6 +10,9 @@ import { empty, json, jsonError } from './rex-call.js';
 import type { IncomingCall } from '../features/route.js';
 import type { NativeAnswer } from '../http/native-answer.js';
 import { parseUpdate } from './update-body.js';
+
+const NO_CERT_HTTPS = 'No client SSL certificate supplied';
+const NO_CERT_HTTP = 'could not read client cert from environment';
 
 export interface HostContext {
   store: JobStore;
@@ -28,7 +31,10 @@ export async function hostRoute(route: string, call: IncomingCall, ctx: HostCont
   if (route === 'script.ca_pubkey') return { status: 200, contentType: 'html', body: '' };
 
   const client = call.client;
-  const host = client && client.https && client.hasCert ? client.certCn : null;
+  // Without a certificate the smart proxy says why (SP authorize_with_ssl_client, https_cert_cn);
+  // a host without one cannot run that text either: its update POST would get the same 403.
+  if (!client || !client.hasCert) return { status: 403, contentType: 'html', body: client?.https ? NO_CERT_HTTPS : NO_CERT_HTTP };
+  const host = client.https ? client.certCn : null;
   if (!host) return empty(403);
   const uuid = call.params.uuid ?? '';
   const delivery = call.query.get(DELIVERY_PARAM) ?? '';

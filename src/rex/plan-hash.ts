@@ -19,9 +19,14 @@ export interface PullScriptOutput {
   exit_status_timestamp?: number;
 }
 
-/** PullScript's output: live while the job runs, final once it finished. */
+/**
+ * PullScript's output: live while the job runs, final once it finished. A finished job's state
+ * reads 'running' whatever it went through: REX ends every job (the host's exit, or a timeout or
+ * cancel of its own) through the update path that sets 'running', so that is the one value a
+ * callback carries (docs/remote-execution.md).
+ */
 export function pullScriptOutput(job: JobRecord, result: OutputItem[]): PullScriptOutput {
-  const out: PullScriptOutput = { state: job.state === 'finished' ? job.outputState : job.state, result };
+  const out: PullScriptOutput = { state: job.state === 'finished' ? 'running' : job.state, result };
   if (job.state === 'finished' && job.exitStatus !== null) {
     out.exit_status = job.exitStatus;
     if (job.exitAt !== null) out.exit_status_timestamp = job.exitAt;
@@ -59,9 +64,13 @@ export function jobStatus(job: JobRecord): { state: string; result: string } {
   return planState(job);
 }
 
-export function parentStatus(): { state: string; result: string } {
-  // Children are created with the launch itself, so the batch's own plan is done at once.
-  return { state: 'stopped', result: 'success' };
+/**
+ * Dynflow keeps a batch's parent plan running until its last child plan ends, and Foreman's poll
+ * treats a child missing from the answer as gone only when its parent is absent or stopped
+ * (rex-pull.md §1.5): so running/pending while any child runs, then stopped/success.
+ */
+export function parentStatus(parent: ParentRecord): { state: string; result: string } {
+  return parent.unfinished > 0 ? { state: 'running', result: 'pending' } : { state: 'stopped', result: 'success' };
 }
 
 export function jobPlanHash(job: JobRecord, result: OutputItem[], now: number): Record<string, unknown> {
@@ -119,16 +128,16 @@ export function jobPlanHash(job: JobRecord, result: OutputItem[], now: number): 
   };
 }
 
-export function parentPlanHash(parent: ParentRecord): Record<string, unknown> {
+export function parentPlanHash(parent: ParentRecord, now: number): Record<string, unknown> {
   return {
     id: parent.id,
     class: PLAN_CLASS,
-    ...parentStatus(),
+    ...parentStatus(parent),
     root_plan_step_id: 1,
     run_flow: sequence([2]),
     finalize_flow: sequence([]),
     step_ids: [1, 2],
-    ...times(parent.createdAt, parent.createdAt, parent.createdAt),
+    ...times(parent.createdAt, parent.unfinished > 0 ? null : (parent.lastFinishedAt ?? parent.createdAt), now),
     actions: [
       {
         class: BATCH_ACTION,

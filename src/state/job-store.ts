@@ -90,6 +90,8 @@ export interface ParentRecord {
   createdAt: number;
   children: number;
   unfinished: number;
+  /** When the last child finished (null while none has). */
+  lastFinishedAt: number | null;
 }
 
 /** One entry of PullScript's output.result, exactly as Foreman reads it. */

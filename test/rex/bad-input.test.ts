@@ -83,10 +83,12 @@ describe('bad input and authorization', () => {
     expect(status.json).toEqual({});
   });
 
-  it('refuses a launch body above max_launch_bytes with 413', async () => {
+  it('refuses a launch body above max_launch_bytes with 413, in JSON like every dynflow error', async () => {
     const jobs = Array.from({ length: 250 }, () => job({ script: 'y'.repeat(900) }));
-    const reply = await rex.foreman.send('POST', '/dynflow/tasks/launch', { body: batchLaunch(jobs, rex.url), headers: { 'content-type': 'application/json' } });
+    const reply = await postJson(rex.foreman, '/dynflow/tasks/launch', batchLaunch(jobs, rex.url));
     expect(reply.status).toBe(413);
+    expect(reply.headers['content-type']).toMatch(/^application\/json/);
+    expect(reply.json).toEqual({ error: 'Request body exceeds the limit of 200000 bytes (rex.max_launch_bytes)' });
   });
 
   it('launches single and legacy tasks under fresh ids', async () => {
@@ -114,7 +116,7 @@ describe('bad input and authorization', () => {
       const r2 = await anonymous.get('/dynflow/tasks/count');
       expect([r2.status, r2.body]).toEqual([403, 'could not read client cert from environment']);
       const r3 = await anonymous.get('/ssh/jobs');
-      expect([r3.status, r3.body]).toEqual([403, '']);
+      expect([r3.status, r3.body]).toEqual([403, 'No client SSL certificate supplied']);
     } finally {
       await stranger.close();
       await anonymous.close();

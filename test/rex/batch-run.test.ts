@@ -58,7 +58,8 @@ describe('a batch through the pull-mqtt spool', () => {
     parentId = reply.json.parent.task_id;
     const status = await postJson(rex.foreman, '/dynflow/tasks/status', { task_ids: [...jobs.map((j) => j.taskId), parentId, 'not-a-task'] });
     expect(Object.keys(status.json).sort()).toEqual([...jobs.map((j) => j.taskId), parentId].sort());
-    expect(status.json[parentId]).toEqual({ state: 'stopped', result: 'success' });
+    // Dynflow keeps the batch's parent running while a child runs.
+    expect(status.json[parentId]).toEqual({ state: 'running', result: 'pending' });
   });
 
   it('rings every host with a doorbell typed as yggdrasil wants it, and each fetches its own script', async () => {
@@ -139,7 +140,7 @@ describe('a batch through the pull-mqtt spool', () => {
     expect((await getJson(rex.foreman, '/dynflow/tasks/nope/status')).status).toBe(404);
   });
 
-  it('serves a job once, to its own host only; strangers and the certificate-less get empty answers', async () => {
+  it('serves a job once, to its own host only; strangers get empty answers, the certificate-less the smart proxy 403', async () => {
     const [a, b] = hosts;
     const bell = a!.doorbells[0]!;
     // The job was delivered: a second fetch, even by the same host, starts nothing.
@@ -150,7 +151,7 @@ describe('a batch through the pull-mqtt spool', () => {
     const anonymous = client(rex.url, { ca: world.ca });
     try {
       const r = await anonymous.get(new URL(bell.content).pathname);
-      expect([r.status, r.body]).toEqual([403, '']);
+      expect([r.status, r.body]).toEqual([403, 'No client SSL certificate supplied']);
     } finally {
       await anonymous.close();
     }
@@ -171,5 +172,30 @@ describe('a batch through the pull-mqtt spool', () => {
     expect(Object.keys(version.json.modules)).toEqual(['dynflow', 'script']);
     const pubkey = await rex.foreman.get('/ssh/pubkey');
     expect(pubkey.status).toBe(200);
+  });
+
+  it('keeps a batch parent running until its last child ends', async () => {
+    const [quick, slow] = [hosts[0]!, hosts[1]!];
+    const pair: JobSpec[] = [
+      { taskId: randomUUID(), host: quick.cn, script: 'echo quick\nexit 0' },
+      { taskId: randomUUID(), host: slow.cn, script: 'echo slow\ngate\nexit 0' },
+    ];
+    const reply = await postJson(rex.foreman, '/dynflow/tasks/launch', batchLaunch(pair, rex.url));
+    const parent = reply.json.parent.task_id as string;
+    await waitFor(() => foreman.results.has(`ft-${pair[0]!.taskId}`), 'the first child at Foreman');
+    await waitFor(() => slow.updates.some((u) => u.status === 200), 'the second child running');
+    const during = await postJson(rex.foreman, '/dynflow/tasks/status', { task_ids: [parent, ...pair.map((j) => j.taskId)] });
+    expect(during.json).toEqual({
+      [parent]: { state: 'running', result: 'pending' },
+      [pair[0]!.taskId]: { state: 'stopped', result: 'success' },
+      [pair[1]!.taskId]: { state: 'running', result: 'pending' },
+    });
+    const plan = await getJson(rex.foreman, `/dynflow/tasks/${parent}/status`);
+    expect(plan.json).toMatchObject({ id: parent, state: 'running', result: 'pending', ended_at: null });
+
+    slow.openGate();
+    await waitFor(() => foreman.results.has(`ft-${pair[1]!.taskId}`), 'the last child at Foreman');
+    const after = await postJson(rex.foreman, '/dynflow/tasks/statuses', { task_ids: [parent, pair[1]!.taskId] });
+    expect(after.json[parent]).toMatchObject({ state: 'stopped', result: 'success', ended_at: after.json[pair[1]!.taskId].ended_at });
   });
 });

@@ -150,6 +150,8 @@ rex:
     for (const j of stuck) {
       const data = foreman.results.get(ft(j))!;
       expect(data.exit_status).toBe('EXCEPTION');
+      // Never heard of since its fetch, yet it reads as every result does.
+      expect(data.state).toBe('running');
       expect(data.result).toEqual([{ output_type: 'debug', output: expect.stringContaining(why), timestamp: expect.any(Number) }]);
       expect(data.result[0]!.output).toContain('rex.lost_report_timeout');
     }

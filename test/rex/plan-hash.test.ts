@@ -63,7 +63,8 @@ describe('plan hash', () => {
     const done: JobRecord = { ...base, state: 'finished', outputState: 'delivered', exitStatus: 'EXCEPTION', exitAt: 1767618001.5, finishedAt: base.createdAt + 2000 };
     expect(jobStatus(done)).toEqual({ state: 'stopped', result: 'success' });
     expect(jobStatus({ ...done, exitStatus: 1 })).toEqual({ state: 'stopped', result: 'success' });
-    expect(pullScriptOutput(done, result)).toEqual({ state: 'delivered', result, exit_status: 'EXCEPTION', exit_status_timestamp: 1767618001.5 });
+    // One state in every result, as the smart proxy sends it, whatever the job went through.
+    expect(pullScriptOutput(done, result)).toEqual({ state: 'running', result, exit_status: 'EXCEPTION', exit_status_timestamp: 1767618001.5 });
     expect(jobPlanHash(done, result, 0)).toMatchObject({ ended_at: '2026-01-05 13:00:02.005', execution_time: 2 });
   });
 
@@ -74,12 +75,20 @@ describe('plan hash', () => {
     expect(actions[1]!.input.task_id).toBe('plan-1');
   });
 
-  it('shows a batch parent as a stopped plan', () => {
-    expect(parentPlanHash({ id: 'parent-1', operation: 'ssh', createdAt: 0, children: 2, unfinished: 1 })).toMatchObject({
+  it('shows a batch parent running while a child runs, stopped once the last one ended', () => {
+    expect(parentPlanHash({ id: 'parent-1', operation: 'ssh', createdAt: 0, children: 2, unfinished: 1, lastFinishedAt: 500 }, 2000)).toMatchObject({
       id: 'parent-1',
+      state: 'running',
+      result: 'pending',
+      ended_at: null,
+      execution_time: 2,
+      actions: [{ class: 'Proxy::Dynflow::Action::Batch', input: { operation: 'ssh', children: 2 } }],
+    });
+    expect(parentPlanHash({ id: 'parent-1', operation: 'ssh', createdAt: 0, children: 2, unfinished: 0, lastFinishedAt: 1500 }, 9000)).toMatchObject({
       state: 'stopped',
       result: 'success',
-      actions: [{ class: 'Proxy::Dynflow::Action::Batch', input: { operation: 'ssh', children: 2 } }],
+      ended_at: timeToStr(1500),
+      execution_time: 1.5,
     });
     expect(timeToStr(null)).toBeNull();
   });

@@ -292,12 +292,13 @@ export class PgJobStore implements JobStore {
     const res = await this.query(
       `SELECT p.id, p.operation, p.created_at,
          (SELECT COUNT(*) FROM rex_jobs WHERE parent_id = p.id) AS n,
-         (SELECT COUNT(*) FROM rex_jobs WHERE parent_id = p.id AND state <> 'finished') AS open
+         (SELECT COUNT(*) FROM rex_jobs WHERE parent_id = p.id AND state <> 'finished') AS open,
+         (SELECT MAX(finished_at) FROM rex_jobs WHERE parent_id = p.id) AS last
        FROM rex_parents p WHERE p.id = $1`,
       [id],
     );
-    const r = res.rows[0] as { id: string; operation: string; created_at: string; n: string; open: string } | undefined;
-    return r && { id: r.id, operation: r.operation, createdAt: num(r.created_at), children: num(r.n), unfinished: num(r.open) };
+    const r = res.rows[0] as { id: string; operation: string; created_at: string; n: string; open: string; last: string | null } | undefined;
+    return r && { id: r.id, operation: r.operation, createdAt: num(r.created_at), children: num(r.n), unfinished: num(r.open), lastFinishedAt: r.last === null ? null : num(r.last) };
   }
 
   async output(taskId: string): Promise<OutputItem[]> {

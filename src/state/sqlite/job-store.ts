@@ -93,8 +93,8 @@ function prepareStatements(db: Database.Database) {
     task: db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE task_id = ?`),
     byUuid: db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = ?`),
     parent: db.prepare<[string], { id: string; operation: string; created_at: number }>('SELECT id, operation, created_at FROM rex_parents WHERE id = ?'),
-    parentChildren: db.prepare<[string], { n: number; open: number | null }>(
-      "SELECT COUNT(*) AS n, SUM(state <> 'finished') AS open FROM rex_jobs WHERE parent_id = ?",
+    parentChildren: db.prepare<[string], { n: number; open: number | null; last: number | null }>(
+      "SELECT COUNT(*) AS n, SUM(state <> 'finished') AS open, MAX(finished_at) AS last FROM rex_jobs WHERE parent_id = ?",
     ),
     output: db.prepare<[string], { output_type: string; output: string; at_us: number }>(
       'SELECT output_type, output, at_us FROM rex_output WHERE task_id = ? ORDER BY seq',
@@ -254,7 +254,7 @@ class SyncSpool {
     const row = this.sql.parent.get(id);
     if (!row) return undefined;
     const counts = this.sql.parentChildren.get(id)!;
-    return { id: row.id, operation: row.operation, createdAt: row.created_at, children: counts.n, unfinished: counts.open ?? 0 };
+    return { id: row.id, operation: row.operation, createdAt: row.created_at, children: counts.n, unfinished: counts.open ?? 0, lastFinishedAt: counts.last };
   }
 
   output(taskId: string): OutputItem[] {
