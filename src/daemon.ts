@@ -18,6 +18,7 @@ import { openPluginStore, openStateStore } from './state/open-store.js';
 import { InstanceRegistry, newInstanceId } from './state/postgresql/instances.js';
 import { PgStateStore } from './state/postgresql/store.js';
 import type { PluginStore } from './state/plugin-store.js';
+import { PgPluginStore } from './state/postgresql/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
 import { OpenscapService } from './openscap/openscap-service.js';
 import { runtimeApi } from './ops/runtime-api.js';
@@ -48,8 +49,8 @@ export class Daemon {
   private openedStore: StateStore | undefined;
   /** Hosts' OpenSCAP reports, when the openscap feature is configured. */
   openscap: OpenscapService | undefined;
-  /** Forwarded dynflow task owners and OpenSCAP reports. */
-  readonly pluginStore: PluginStore;
+  /** Forwarded dynflow task owners and OpenSCAP reports (opened by start()). */
+  pluginStore!: PluginStore;
   readonly metrics: Metrics;
   readonly traffic = new TrafficWindow();
   readonly converge: Convergence;
@@ -73,7 +74,6 @@ export class Daemon {
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
     this.current.onBackendReturned = (name) => this.verifyReturned(name);
-    this.pluginStore = openPluginStore(config.state_dir);
     this.converge = new Convergence(() => this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
     this.cluster = options.cluster;
@@ -126,6 +126,9 @@ export class Daemon {
     if (!this.cluster && this.openedStore instanceof PgStateStore) {
       this.cluster = new InstanceRegistry(this.openedStore.pool, { onError: (err) => this.logger.warn(`instance heartbeat: ${err.message}`) });
     }
+    // Task owners and OpenSCAP reports live where the rest of the state does: with a shared
+    // database every instance of the cluster sees them.
+    this.pluginStore ??= this.openedStore instanceof PgStateStore ? new PgPluginStore(this.openedStore.pool) : openPluginStore(this.config.state_dir);
     this.current.start();
     // Sagas a crash left open are settled before the first request can touch their keys.
     await this.converge.start();
@@ -268,7 +271,7 @@ export class Daemon {
     this.converge.stop();
     await this.current.stop();
     await this.openedStore?.close();
-    await this.pluginStore.close();
+    await this.pluginStore?.close();
     this.logger.info('stopped');
   }
 }
