@@ -96,6 +96,8 @@ export interface LocalContext {
   };
   /** proxy-proxy's own connection to Foreman (foreman_url); undefined when none is configured. */
   foreman: ForemanClient | undefined;
+  /** Aborted once request_deadline_ms has passed since the request arrived. */
+  deadline?: AbortSignal;
 }
 
 /** What an in-process service answers (the REX spool, dynflow forwarding, OpenSCAP reports). */

@@ -161,6 +161,7 @@ export class RequestHandler {
       logs: this.logs,
       client: { address: plainAddress(identity.remoteAddress), scheme, serverName: serverName(req) },
       foreman: rt.foreman,
+      deadline: AbortSignal.timeout(Math.max(0, Math.floor(cfg.request_deadline_ms - (performance.now() - started)))),
     });
     if (local) {
       if (local.problem) this.logger.warn(`${route.name}: ${local.problem}`, { request_id: requestId, feature: module.name });

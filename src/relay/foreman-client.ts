@@ -10,6 +10,7 @@ import type { Config } from '../config/types.js';
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Net::HTTP's read timeout. */
 const RESPONSE_TIMEOUT_MS = 60_000;
+const READ_TIMEOUT = 'Net::ReadTimeout with #<TCPSocket:(closed)>';
 /** A template or registration script is a few KB; this bounds what one answer may hold in memory. */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
@@ -21,6 +22,8 @@ export interface ForemanRequest {
   query: string;
   headers: Record<string, string>;
   body?: Buffer;
+  /** The request's deadline: when it fires, the call ends as Net::HTTP's read timeout would. */
+  signal?: AbortSignal;
 }
 
 export interface ForemanAnswer {
@@ -82,7 +85,7 @@ export class ForemanClient {
     const target = new URL(req.path, this.url);
     const path = `${target.pathname}${req.query ? `?${req.query}` : ''}`;
     try {
-      const res = await this.pool.request({ method: req.method, path, headers: req.headers, body: req.body });
+      const res = await this.pool.request({ method: req.method, path, headers: req.headers, body: req.body, signal: req.signal });
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -98,6 +101,7 @@ export class ForemanClient {
       return { status: res.statusCode, headers, body: Buffer.concat(chunks) };
     } catch (err) {
       if (err instanceof ForemanUnreachable) throw err;
+      if (req.signal?.aborted) throw new ForemanUnreachable(READ_TIMEOUT);
       throw new ForemanUnreachable(this.rubyWords(err));
     }
   }
@@ -129,7 +133,7 @@ export class ForemanClient {
         return open('execution expired');
       case 'UND_ERR_HEADERS_TIMEOUT':
       case 'UND_ERR_BODY_TIMEOUT':
-        return 'Net::ReadTimeout with #<TCPSocket:(closed)>';
+        return READ_TIMEOUT;
       case 'ECONNRESET':
         return 'Connection reset by peer';
       case 'UND_ERR_SOCKET':

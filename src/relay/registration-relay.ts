@@ -52,7 +52,7 @@ function answerFrom(foreman: ForemanAnswer): LocalAnswer {
 export async function register(call: IncomingCall, ctx: LocalContext): Promise<LocalAnswer> {
   if (!ctx.foreman) return { status: 500, contentType: 'html', body: REGISTRATION_FAILED, problem: 'foreman_url is not configured' };
   try {
-    return answerFrom(await ctx.foreman.send(request(call, ctx)));
+    return answerFrom(await ctx.foreman.send({ ...request(call, ctx), signal: ctx.deadline }));
   } catch (err) {
     return { status: 500, contentType: 'html', body: REGISTRATION_FAILED, problem: (err as Error).message };
   }

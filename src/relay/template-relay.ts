@@ -40,6 +40,7 @@ async function relay(call: IncomingCall, ctx: LocalContext, segments: string[], 
     query: queryString(opts),
     headers,
     body: call.method === 'POST' ? call.body : undefined,
+    signal: ctx.deadline,
   });
   if (answer.status !== 200 && answer.status !== 201) {
     const why = `Error retrieving ${path} for ${rubyHash(opts)} from ${ctx.foreman.host}: ${netHttpClass(answer.status)}`;

@@ -4,6 +4,7 @@
 // proxy's own error status and text.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
@@ -236,5 +237,48 @@ features:
     expect(r.status).toBe(400);
     expect(r.body).toMatch(/^Failed to proxy \/provision for \{"token"=>"abc", "kind"=>"provision"\}: SSL_connect returned=1 errno=0 peeraddr=127\.0\.0\.1:\d+ state=error: /);
     expect(foreman.requests.length).toBe(before);
+  });
+});
+
+describe('a Foreman that never answers', () => {
+  let silent: Server;
+  const sockets = new Set<Socket>();
+  let daemon: Daemon;
+  let host: HostClient;
+
+  beforeAll(async () => {
+    // Accepts connections and reads requests, never answers.
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    daemon = new Daemon(
+      parseConfig(`bind_host: 127.0.0.1
+http_port: 0
+state_dir: ${mkdtempSync(join(tmpdir(), 'pp-state-'))}
+request_deadline_ms: 1000
+foreman_url: http://127.0.0.1:${(silent.address() as AddressInfo).port}
+features:
+  templates: { settings: { template_url: '${TEMPLATE_URL}' } }
+  registration: {}
+`),
+      { silent: true },
+    );
+    await daemon.start();
+    host = hostClient(daemon.url('http')!);
+  });
+  afterAll(async () => {
+    await host.close();
+    await daemon.stop();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  });
+
+  it("the host gets the smart proxy's read-timeout error once request_deadline_ms has passed", async () => {
+    const t = await host.get('/unattended/provision?token=abc');
+    expect([t.status, t.body]).toEqual([400, 'Failed to proxy /provision for {"token"=>"abc", "kind"=>"provision"}: Net::ReadTimeout with #<TCPSocket:(closed)>']);
+    const r = await host.get('/register');
+    expect([r.status, r.body]).toEqual([500, FAILED_SCRIPT]);
   });
 });
