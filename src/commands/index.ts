@@ -8,6 +8,7 @@ import * as configReference from './config-reference.js';
 import * as mosquittoConfig from './mosquitto-config.js';
 import { registerBackendOps, registerDrift, registerResync, registerStatus } from './ops.js';
 import * as demo from './demo.js';
+import * as state from './state.js';
 import { registerSim, registerSimHost } from './simulators.js';
 import * as version from './version.js';
 
@@ -21,6 +22,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerStatus,
   registerBackendOps,
   registerResync,
+  state.register,
   demo.register,
   registerSim,
   registerSimHost,
