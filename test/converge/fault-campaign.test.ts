@@ -1,8 +1,14 @@
 // Randomised fault campaign: hundreds of colliding TFTP and DHCP writes through proxy-proxy to
-// three simulators while faults come and go, then: every backend holds exactly what the answers
-// Foreman got imply (a 2xx write is applied, an error is not), and the three are identical.
-// Seeded: the seed is printed on failure; PP_SEED=<n> replays a run (PP_OPS=<n> changes its length).
+// three simulators while faults come and go (refused, 5xx, 409, hung, hung then dead, reset
+// connections, restarts, backends rebuilt empty), up to three at once and often on the same key,
+// then: every backend holds exactly what the answers Foreman got imply (a 2xx write is applied,
+// an error is not; of writes to one key answered 2xx together, one of them is what holds), and
+// the three are identical.
+// Seeded: the plan (operations, batches, faults) is a function of the seed alone, never of the
+// answers or of timing, so PP_SEED=<n> replays a run exactly (PP_OPS=<n> changes its length); the
+// plan is also written to a file named on failure.
 import { describe, it, expect, afterAll } from '@jest/globals';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
@@ -11,7 +17,7 @@ import { client, type Client } from '../support/http-client.js';
 import { clusterYaml, startSims, tempDir, waitSettled, type BackendView, type ManagedSim, type ReservationView } from '../support/converge-cluster.js';
 
 const SEED = process.env.PP_SEED !== undefined ? Number(process.env.PP_SEED) >>> 0 : (Date.now() ^ (process.pid << 10)) >>> 0;
-const OPS = Number(process.env.PP_OPS ?? 500);
+const OPS = Number(process.env.PP_OPS ?? 300);
 const CHECKPOINTS = 8;
 const FAULT_RATE = 0.12;
 const SETTLE_MS = 30_000;
@@ -40,15 +46,41 @@ interface Model {
   dhcp: Map<string, ReservationView>;
 }
 
+type Effect =
+  | { kind: 'tftp-put'; key: string; variant: string; mac: string; content: string }
+  | { kind: 'tftp-del'; key: string; variant: string; mac: string }
+  | { kind: 'dhcp-put'; mac: string; rec: ReservationView }
+  | { kind: 'dhcp-del'; mac: string }
+  | { kind: 'dhcp-del-ip'; ip: string };
+
+/** One request of the plan, as data: what is sent, and what a 2xx answer means for the model. */
 interface Op {
   describe: string;
-  /** Model keys the op touches, to show a key's history when it ends up wrong. */
-  keys: string[];
+  /** The model key it writes ('dhcp-ip:<ip>' for a delete by IP, whose keys depend on the state). */
+  key: string;
   method: 'POST' | 'DELETE';
   path: string;
   form?: Record<string, string>;
-  /** What a 2xx answer means for the model. */
-  apply(m: Model): void;
+  effect: Effect;
+}
+
+/** A model key's value after an op succeeded (undefined: absent). */
+type Value = Model['tftp'] extends Map<string, infer T> ? T | ReservationView | undefined : never;
+
+function applyOp(m: Model, op: Op): void {
+  const e = op.effect;
+  if (e.kind === 'tftp-put') m.tftp.set(e.key, { variant: e.variant, mac: e.mac, content: e.content });
+  else if (e.kind === 'tftp-del') m.tftp.delete(e.key);
+  else if (e.kind === 'dhcp-put') m.dhcp.set(e.mac, e.rec);
+  else if (e.kind === 'dhcp-del') m.dhcp.delete(e.mac);
+  else for (const [k, r] of [...m.dhcp]) if (r.ip === e.ip) m.dhcp.delete(k);
+}
+
+function valueOf(op: Op): Value {
+  const e = op.effect;
+  if (e.kind === 'tftp-put') return { variant: e.variant, mac: e.mac, content: e.content };
+  if (e.kind === 'dhcp-put') return e.rec;
+  return undefined;
 }
 
 interface Answer {
@@ -71,7 +103,8 @@ function spell(rnd: () => number, mac: string): string {
   return rnd() < 0.2 ? mac.toUpperCase() : mac;
 }
 
-function nextOp(i: number, rnd: () => number, model: Model): Op {
+/** The next request of the plan: drawn from the seed only, never from the answers so far. */
+function nextOp(i: number, rnd: () => number): Op {
   const pick = <T,>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   if (rnd() < 0.55) {
     const mac = pick(TFTP_MACS);
@@ -80,37 +113,28 @@ function nextOp(i: number, rnd: () => number, model: Model): Op {
     const path = urlVariant ? `/tftp/${urlVariant}/${spell(rnd, mac)}` : `/tftp/${spell(rnd, mac)}`;
     if (rnd() < 0.75) {
       const content = `# op ${i} ${urlVariant || 'legacy'}\nkernel vmlinuz-${i}\n`;
-      return { describe: `POST ${path}`, keys: [key], method: 'POST', path, form: { pxeconfig: content }, apply: (m) => void m.tftp.set(key, { variant, mac, content }) };
+      return { describe: `POST ${path}`, key, method: 'POST', path, form: { pxeconfig: content }, effect: { kind: 'tftp-put', key, variant, mac, content } };
     }
-    return { describe: `DELETE ${path}`, keys: [key], method: 'DELETE', path, apply: (m) => void m.tftp.delete(key) };
+    return { describe: `DELETE ${path}`, key, method: 'DELETE', path, effect: { kind: 'tftp-del', key, variant, mac } };
   }
   const roll = rnd();
   const mac = pick(DHCP_MACS);
-  // A create for a MAC that already has a reservation is answered 409 by every smart proxy:
-  // mostly turn it into a delete, sometimes send it to see the 409 leave everything as it was.
-  if (roll < 0.55 && (!model.dhcp.has(mac) || rnd() < 0.15)) {
+  // A create for a MAC that already has a reservation is answered 409 by every smart proxy, and
+  // leaves everything as it was.
+  if (roll < 0.45) {
     const ip = pick(DHCP_IPS);
     const hostname = `h${i}.example.test`;
     const rec: ReservationView = { ip, hostname, name: hostname };
     if (rnd() < 0.3) Object.assign(rec, { filename: 'pxelinux.0', nextServer: '192.0.2.1' });
     const form: Record<string, string> = { mac: spell(rnd, mac), ...(rec as unknown as Record<string, string>) };
-    return { describe: `POST /dhcp/${NETWORK} ${mac} ${ip}`, keys: [`dhcp:${mac}`], method: 'POST', path: `/dhcp/${NETWORK}`, form, apply: (m) => void m.dhcp.set(mac, rec) };
+    return { describe: `POST /dhcp/${NETWORK} ${mac} ${ip}`, key: `dhcp:${mac}`, method: 'POST', path: `/dhcp/${NETWORK}`, form, effect: { kind: 'dhcp-put', mac, rec } };
   }
   if (roll < 0.9) {
     const path = `/dhcp/${NETWORK}/mac/${spell(rnd, mac)}`;
-    return { describe: `DELETE ${path}`, keys: [`dhcp:${mac}`], method: 'DELETE', path, apply: (m) => void m.dhcp.delete(mac) };
+    return { describe: `DELETE ${path}`, key: `dhcp:${mac}`, method: 'DELETE', path, effect: { kind: 'dhcp-del', mac } };
   }
   const ip = pick(DHCP_IPS);
-  const holders = [...model.dhcp].filter(([, r]) => r.ip === ip).map(([m]) => `dhcp:${m}`);
-  return {
-    describe: `DELETE /dhcp/${NETWORK}/ip/${ip}`,
-    keys: [`dhcp-ip:${ip}`, ...holders],
-    method: 'DELETE',
-    path: `/dhcp/${NETWORK}/ip/${ip}`,
-    apply: (m) => {
-      for (const [k, r] of [...m.dhcp]) if (r.ip === ip) m.dhcp.delete(k);
-    },
-  };
+  return { describe: `DELETE /dhcp/${NETWORK}/ip/${ip}`, key: `dhcp-ip:${ip}`, method: 'DELETE', path: `/dhcp/${NETWORK}/ip/${ip}`, effect: { kind: 'dhcp-del-ip', ip } };
 }
 
 /** Every file a TFTP key can write → that key, to show a file's history. */
@@ -153,8 +177,8 @@ function warnings(daemon: Daemon | undefined): string[] {
     .map((l) => `${l.level} ${l.message.slice(0, 240)}`);
 }
 
-type FaultKind = 'refuse' | 'http500' | 'http409' | 'hang' | 'hang_path' | 'apply_then_hang' | 'reset' | 'restart';
-const FAULT_KINDS: FaultKind[] = ['refuse', 'http500', 'http409', 'hang', 'hang_path', 'apply_then_hang', 'reset', 'restart'];
+type FaultKind = 'refuse' | 'http500' | 'http409' | 'hang' | 'hang_path' | 'apply_then_hang' | 'reset' | 'restart' | 'hang_then_die' | 'rebuilt';
+const FAULT_KINDS: FaultKind[] = ['refuse', 'http500', 'http409', 'hang', 'hang_path', 'apply_then_hang', 'reset', 'restart', 'hang_then_die', 'rebuilt'];
 
 interface ActiveFault {
   kind: FaultKind;
@@ -173,7 +197,7 @@ describe('fault campaign: success ⇔ applied, all backends identical', () => {
     await Promise.all(sims.map((s) => s.stop()));
   });
 
-  it(`${OPS} operations with random faults on 3 replicas (seed ${SEED})`, async () => {
+  it(`${OPS} operations, up to 3 at once, with random faults on 3 replicas (seed ${SEED})`, async () => {
     const rnd = prng(SEED);
     const base = tempDir('pp-campaign-');
     sims = await startSims(['sim-a', 'sim-b', 'sim-c'], base);
@@ -192,6 +216,11 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
     http = client(daemon.url('http')!);
 
     const model: Model = { tftp: new Map(), dhcp: new Map() };
+    /** Model keys two or more concurrent writes succeeded on → each one's value: one of them holds. */
+    const ambiguous = new Map<string, Value[]>();
+    /** The plan as it ran: a function of the seed, written out on failure. */
+    const plan: unknown[] = [];
+    const planFile = join(base, `plan-${SEED}.json`);
     const answers: Answer[] = [];
     const active = new Map<ManagedSim, ActiveFault>();
     const faultLog: string[] = [];
@@ -203,7 +232,17 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
       const f = active.get(sim)!;
       active.delete(sim);
       if (f.kind === 'restart') await sim.startAgain();
-      else await sim.faults({ clear: true });
+      else if (f.kind === 'hang_then_die') {
+        // It froze, then died: a new process on its state (what it applied before is kept).
+        await sim.proc.kill();
+        await sim.startAgain();
+      } else if (f.kind === 'rebuilt') {
+        // A rebuild takes longer than the health checks: the daemon sees it gone first.
+        const backend = daemon!.runtime.backends.get(sim.name)!;
+        const end = Date.now() + 5000;
+        while (backend.health.state !== 'down' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+        await sim.startAgain();
+      } else await sim.faults({ clear: true });
     };
 
     const inject = async (i: number) => {
@@ -216,7 +255,7 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
       const method = rnd() < 0.6 ? 'POST' : 'DELETE';
       const pattern = rnd() < 0.5 ? '^/tftp/' : '^/dhcp/';
       // Unanswered calls cost a response timeout each: keep those faults short.
-      const ttl = 1 + Math.floor(rnd() * (['hang', 'hang_path', 'apply_then_hang'].includes(kind) ? 2 : 6));
+      const ttl = 1 + Math.floor(rnd() * (['hang', 'hang_path', 'apply_then_hang', 'hang_then_die'].includes(kind) ? 2 : 6));
       let detail: string = kind;
       switch (kind) {
         case 'refuse':
@@ -248,7 +287,18 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
           // Down for `ttl` operations, then a new process on the same port and state.
           await sim.stop();
           break;
+        case 'hang_then_die':
+          await sim.faults({ hang: true });
+          break;
+        case 'rebuilt':
+          // Down for `ttl` operations, then back at the same address with nothing: empty TFTP
+          // root, no reservations. It must get everything back from the ledger.
+          await sim.stop();
+          rmSync(join(sim.dir, 'tftp'), { recursive: true, force: true });
+          rmSync(join(sim.dir, 'dhcp.json'), { force: true });
+          break;
       }
+      plan.push({ step: i, fault: { sim: sim.name, detail, ttl } });
       injected++;
       active.set(sim, { kind, detail, ttl });
       faultLog.push(`#${i} ${sim.name}: ${detail} for ${ttl} op(s)`);
@@ -261,9 +311,33 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
       const settling = Date.now();
       await waitSettled(http!, SETTLE_MS, label);
       settleMs += Date.now() - settling;
-      const expected = expectedView(model);
       const views = await Promise.all(sims.map((s) => s.view()));
       const problems: string[] = [];
+      // Keys two concurrent writes both succeeded on: any one of them may hold, the same everywhere.
+      for (const [key, candidates] of ambiguous) {
+        const probe = (v: BackendView): string => {
+          if (key.startsWith('dhcp:')) return JSON.stringify(v.dhcp[key.slice(5)]);
+          const c = candidates.find((x) => x !== undefined) as { variant: string; mac: string } | undefined;
+          const [variant, mac] = c ? [c.variant, c.mac] : key.slice(5).split('/') as [string, string];
+          const found = perMacFiles(variantOf(variant)!, mac).map((f) => v.tftp[f]);
+          return JSON.stringify(found.every((x) => x === found[0]) ? found[0] : found);
+        };
+        const seen = views.map(probe);
+        const want = candidates.map((c) => JSON.stringify(c === undefined ? undefined : 'content' in c ? c.content : c));
+        if (seen.some((x) => x !== seen[0]) || !want.includes(seen[0]!)) {
+          problems.push(`${key} (written concurrently): one of ${want.join(' | ')} expected, ${sims.map((x, n) => `${x.name}=${seen[n]}`).join(' ')}`);
+          continue;
+        }
+        const held = candidates[want.indexOf(seen[0]!)];
+        if (key.startsWith('dhcp:')) {
+          if (held === undefined) model.dhcp.delete(key.slice(5));
+          else model.dhcp.set(key.slice(5), held as ReservationView);
+        } else if (held === undefined) model.tftp.delete(key);
+        else model.tftp.set(key, held as { variant: string; mac: string; content: string });
+      }
+      ambiguous.clear();
+      if (problems.length) throw new Error(`${label}: backends differ from what Foreman was told:\n${problems.join('\n')}`);
+      const expected = expectedView(model);
       const keysOf = (v: BackendView) => [...Object.keys(v.tftp).map((k) => `tftp file ${k}`), ...Object.keys(v.dhcp).map((k) => `dhcp ${k}`)];
       const all = new Set([...keysOf(expected), ...views.flatMap(keysOf)]);
       for (const k of [...all].sort()) {
@@ -291,25 +365,59 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
     };
 
     try {
-      for (let i = 1; i <= OPS; i++) {
+      let i = 0;
+      while (i < OPS) {
         for (const [s, f] of [...active]) if (--f.ttl <= 0) await lift(s);
-        if (rnd() < FAULT_RATE) await inject(i);
-        const op = nextOp(i, rnd, model);
-        const started = Date.now();
-        const r = await http.send(op.method, op.path, { form: op.form, headers: { 'x-request-id': `campaign-${i}` } });
-        // Foreman must always get an answer, and a bounded one.
-        expect(Date.now() - started).toBeLessThan(15_000);
-        opMs += Date.now() - started;
-        answers.push({ i, op: op.describe, keys: op.keys, status: r.status, body: r.body, faults: activeText() });
-        if (r.status >= 200 && r.status < 300) op.apply(model);
-        if (i % Math.ceil(OPS / CHECKPOINTS) === 0 || i === OPS) await verify(`checkpoint after op ${i}`);
+        if (rnd() < FAULT_RATE) await inject(i + 1);
+        // One to three requests at once, often on the same key. A delete by IP (whose keys depend
+        // on what is there) goes alone.
+        const size = 1 + Math.floor(rnd() * 3);
+        const batch: { i: number; op: Op }[] = [];
+        for (let n = 0; n < size && i < OPS; n++) {
+          const op = nextOp(i + 1, rnd);
+          if (op.effect.kind === 'dhcp-del-ip' && batch.length > 0) continue;
+          batch.push({ i: ++i, op });
+          if (op.effect.kind === 'dhcp-del-ip') break;
+        }
+        plan.push({ step: batch[0]!.i, ops: batch.map((b) => ({ i: b.i, method: b.op.method, path: b.op.path, form: b.op.form })) });
+        const faults = activeText();
+        const replies = await Promise.all(
+          batch.map(async ({ i: n, op }) => {
+            const started = Date.now();
+            const r = await http!.send(op.method, op.path, { form: op.form, headers: { 'x-request-id': `campaign-${n}` } });
+            opMs += Date.now() - started;
+            return { r, ms: Date.now() - started };
+          }),
+        );
+        const byKey = new Map<string, { op: Op; ok: boolean }[]>();
+        batch.forEach(({ i: n, op }, k) => {
+          const { r, ms } = replies[k]!;
+          // Foreman must always get an answer, and a bounded one.
+          expect(ms).toBeLessThan(15_000);
+          const holders = op.effect.kind === 'dhcp-del-ip' ? [...model.dhcp].filter(([, x]) => x.ip === (op.effect as { ip: string }).ip).map(([m]) => `dhcp:${m}`) : [];
+          answers.push({ i: n, op: op.describe, keys: [op.key, ...holders], status: r.status, body: r.body, faults });
+          byKey.set(op.key, [...(byKey.get(op.key) ?? []), { op, ok: r.status >= 200 && r.status < 300 }]);
+        });
+        for (const [key, results] of byKey) {
+          const ok = results.filter((x) => x.ok);
+          if (ok.length === 1) {
+            applyOp(model, ok[0]!.op);
+            ambiguous.delete(key);
+            // A delete by IP may touch keys still ambiguous: they are settled by the next verify.
+          } else if (ok.length > 1) {
+            ambiguous.set(key, ok.map((x) => valueOf(x.op)));
+            applyOp(model, ok[0]!.op);
+          }
+        }
+        if (batch.some((b) => b.i % Math.ceil(OPS / CHECKPOINTS) === 0) || i === OPS) await verify(`checkpoint after op ${i}`);
       }
     } catch (err) {
       const counts: Record<string, number> = {};
       for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
       const e = err as Error;
+      writeFileSync(planFile, JSON.stringify(plan, null, 1));
       e.message =
-        `seed ${SEED} (replay: PP_SEED=${SEED}), ${answers.length} answers ${JSON.stringify(counts)}\n${e.message}\n` +
+        `seed ${SEED} (replay: PP_SEED=${SEED}; plan in ${planFile}), ${answers.length} answers ${JSON.stringify(counts)}\n${e.message}\n` +
         `error answers by kind:\n${errorKinds(answers)}\n` +
         `daemon warnings (last 15):\n  ${warnings(daemon).join('\n  ')}\n` +
         `faults injected (last 40):\n  ${faultLog.slice(-40).join('\n  ')}\nlast answers:\n  ${answers
@@ -323,7 +431,7 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
     // A campaign where (almost) nothing succeeded or nothing failed proves little.
     expect(answers.length).toBe(OPS);
     expect(ok).toBeGreaterThan(OPS / 3);
-    expect(OPS - ok).toBeGreaterThan(10);
+    expect(OPS - ok).toBeGreaterThan(OPS / 50);
     expect(injected).toBeGreaterThan(OPS * FAULT_RATE * 0.4);
     const counts: Record<string, number> = {};
     for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
@@ -331,5 +439,5 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
     process.stdout.write(
       `fault campaign seed ${SEED}: ${OPS} ops, ${injected} faults, answers ${JSON.stringify(counts)}; ${opMs} ms in requests, ${settleMs} ms settling\n`,
     );
-  }, Math.max(120_000, OPS * 250));
+  }, Math.max(180_000, OPS * 600));
 });
