@@ -24,7 +24,7 @@ export const dynflow: FeatureModule = {
   forwards: true,
   plugin: true,
   exposedSettings: {},
-  // The registered launcher operations (docs/protocol/rex-pull.md), plus those of the backends it
+  // The registered launcher operations (docs/plugin-protocols.md §1), plus those of the backends it
   // forwards to (docs/plugin-protocols.md §1).
   capabilities: ['single', 'ssh'],
   capabilitiesFromEveryBackend: true,
