@@ -1,4 +1,4 @@
-// Results to Foreman (rex-pull.md §1.4): finished jobs are coalesced into
+// Results to Foreman (docs/protocol/rex-pull.md §1.4): finished jobs are coalesced into
 // {"callbacks":[{"callback":…,"data":<PullScript output>}, …]} POSTs to
 // <foreman_url>/foreman_tasks/api/tasks/callback, and a job counts as reported only once Foreman
 // answered 200. A POST in flight holds its jobs by a lease in the store, so a crash mid-POST

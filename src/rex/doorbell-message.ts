@@ -1,8 +1,8 @@
-// The MQTT messages a host's yggdrasil receives (rex-pull.md §2.3), typed as its Go client
-// demands: `version` an integer, `sent` RFC 3339, `metadata` strings only, `content` a URL.
+// The MQTT messages a host's yggdrasil receives (docs/protocol/rex-pull.md §2.3), typed as its
+// Go client demands: `version` an integer, `sent` RFC 3339, `metadata` strings only, `content` a URL.
 // Each doorbell carries its own nonce in both URLs: the first fetch fixes which one is accepted,
 // so a host that got two doorbells (a resend crossing a slow fetch) cannot start a second run
-// whose updates would be taken for the first's (§7.6).
+// whose updates would be taken for the first's (docs/protocol/rex-pull.md §5.6).
 import { randomUUID } from 'node:crypto';
 import type { DoorbellTarget } from '../state/job-store.js';
 

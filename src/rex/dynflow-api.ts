@@ -125,7 +125,8 @@ async function statusList(body: Buffer, ctx: DynflowContext, full: boolean) {
   if (full && ids.length === 0) return jsonError(422, "'task_ids' must be a non-empty list of task ids");
   const now = Date.now();
   const out: Record<string, unknown> = {};
-  // Known ids only: Foreman reads an absent child as "gone missing" (rex-pull.md §1.5).
+  // Known ids only: Foreman reads an absent child as "gone missing"
+  // (docs/protocol/rex-pull.md §1.5).
   for (const id of ids as string[]) {
     const job = await ctx.store.task(id);
     if (job) {

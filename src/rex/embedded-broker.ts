@@ -1,7 +1,7 @@
 // The MQTT broker proxy-proxy runs itself when rex.mqtt.broker is 'embedded' (aedes), so that
 // one process does everything out of the box. With certificates it is what the installer makes
-// of Mosquitto (rex-pull.md §4.3): TLS, a client certificate required, the CN is the client's
-// name. Its ACL is the installer's: a host reads only its own data/in and control/in, and only
+// of Mosquitto (docs/protocol/rex-pull.md §4.3): TLS, a client certificate required, the CN is
+// the client's name. Its ACL is the installer's: a host reads only its own data/in and control/in, and only
 // proxy-proxy's own publisher (a secret login made at start) may write doorbells.
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { randomBytes, timingSafeEqual } from 'node:crypto';

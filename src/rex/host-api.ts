@@ -1,5 +1,5 @@
-// The routes hosts call (rex-pull.md §3), mounted at /ssh. A host is the CN of its client
-// certificate and nothing else: no certificate is 403 with the smart proxy's reason, someone
+// The routes hosts call (docs/protocol/rex-pull.md §3), mounted at /ssh. A host is the CN of its
+// client certificate and nothing else: no certificate is 403 with the smart proxy's reason, someone
 // else's job is 404, exactly like an unknown one. Every other non-200 answer has an empty body,
 // since yggdrasil 0.4 would run an error page as the script. Fetch and update wait for their own commit (group commit), never for a
 // queue slot: under load hosts are slowed, not turned away.

@@ -1,4 +1,4 @@
-// The job state machine (rex-pull.md §2.2, §2.5, §2.6) and how it reads to Foreman:
+// The job state machine (docs/protocol/rex-pull.md §2.2, §2.5, §2.6) and how it reads to Foreman:
 //
 //   ready_for_pickup --doorbell published--> notified --host fetched--> delivered
 //        |                                      |                          |

@@ -1,5 +1,5 @@
-// Validation of /dynflow launch bodies (rex-pull.md §1.2, §1.3). A launch is checked whole before
-// anything is stored, and a refusal names the offending field, so Foreman's "Failed to trigger
+// Validation of /dynflow launch bodies (docs/protocol/rex-pull.md §1.2, §1.3). A launch is
+// checked whole before anything is stored, and a refusal names the offending field, so Foreman's "Failed to trigger
 // task on the smart proxy: …" says what was wrong.
 
 export const RUN_SCRIPT = 'Proxy::RemoteExecution::Ssh::Actions::RunScript';

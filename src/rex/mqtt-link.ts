@@ -1,4 +1,5 @@
-// One long-lived MQTT connection for publishing doorbells (REX opens one per message, §2.3).
+// One long-lived MQTT connection for publishing doorbells (REX opens one per message:
+// docs/protocol/rex-pull.md §2.3).
 // When it drops, every publish waiting for its PUBACK is failed at once (the spool, not this
 // link, keeps what still has to be sent) and a fresh client connects after a growing, jittered
 // pause; a new client per attempt leaves no half-reset state behind.

@@ -1,6 +1,6 @@
 // The shapes Foreman reads back: Dynflow's execution-plan hash (DF execution_plan.rb to_hash) with
 // its actions (action.rb to_hash), as smart_proxy_dynflow's GET /tasks/:id/status returns it, and
-// PullScript's output, which is also the `data` of a callback (rex-pull.md §1.4, §1.5).
+// PullScript's output, which is also the `data` of a callback (docs/protocol/rex-pull.md §1.4, §1.5).
 // Foreman picks the action whose input.task_id is its own task id and reads that output; only
 // the PullScript action carries task_id, as on a real proxy.
 import type { JobRecord, OutputItem, ParentRecord } from '../state/job-store.js';
@@ -67,7 +67,7 @@ export function jobStatus(job: JobRecord): { state: string; result: string } {
 /**
  * Dynflow keeps a batch's parent plan running until its last child plan ends, and Foreman's poll
  * treats a child missing from the answer as gone only when its parent is absent or stopped
- * (rex-pull.md §1.5): so running/pending while any child runs, then stopped/success.
+ * (docs/protocol/rex-pull.md §1.5): so running/pending while any child runs, then stopped/success.
  */
 export function parentStatus(parent: ParentRecord): { state: string; result: string } {
   return parent.unfinished > 0 ? { state: 'running', result: 'pending' } : { state: 'stopped', result: 'success' };

@@ -1,5 +1,5 @@
-// Host updates (POST /ssh/jobs/:uuid/update, rex-pull.md §3): the v1 batch foreman_ygg_worker
-// sends, {"version":"1","updates":[…]}, and the legacy unversioned {"output","type","exit_code"}.
+// Host updates (POST /ssh/jobs/:uuid/update, docs/protocol/rex-pull.md §3): the v1 batch
+// foreman_ygg_worker sends, {"version":"1","updates":[…]}, and the legacy unversioned {"output","type","exit_code"}.
 // Unlike the smart proxy, which answers 200 and then fails the job with "Proxy error", a body
 // proxy-proxy cannot use is refused (400) and nothing of it is stored.
 import type { HostUpdate } from '../state/job-store.js';

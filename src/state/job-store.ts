@@ -4,7 +4,10 @@
 // on the same file as the saga log (sqlite/job-store.ts), PostgreSQL on a database several
 // instances share (postgresql/job-store.ts). Times are epoch milliseconds.
 
-/** A job's life (rex-pull.md §2.2): stored, rung, fetched, first update, exit (or ended by us). */
+/**
+ * A job's life (docs/protocol/rex-pull.md §2.2): stored, rung, fetched, first update, exit (or
+ * ended by us).
+ */
 export const JOB_STATES = ['ready_for_pickup', 'notified', 'delivered', 'running', 'finished'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 

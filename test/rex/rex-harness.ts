@@ -228,7 +228,7 @@ export function actionInput(job: JobSpec, proxyUrl: string): Record<string, unkn
   };
 }
 
-/** The body Foreman's batch trigger sends (rex-pull.md §1.2). */
+/** The body Foreman's batch trigger sends (docs/protocol/rex-pull.md §1.2). */
 export function batchLaunch(jobs: JobSpec[], proxyUrl: string): string {
   const input: Record<string, unknown> = {};
   for (const j of jobs) input[j.taskId] = { action_class: RUN_SCRIPT, action_input: actionInput(j, proxyUrl) };

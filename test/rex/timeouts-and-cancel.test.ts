@@ -1,5 +1,5 @@
-// Jobs that end without a normal exit (rex-pull.md §2.5, §2.6): not picked up in time, past their
-// execution timeout (with a host that stops and one that does not), cancelled by Foreman
+// Jobs that end without a normal exit (docs/protocol/rex-pull.md §2.5, §2.6): not picked up in
+// time, past their execution timeout (with a host that stops and one that does not), cancelled by Foreman
 // before and after the host fetched them.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
