@@ -1,10 +1,10 @@
 // The doorbell publisher (REX's MQTT dispatcher, docs/protocol/rex-pull.md §2.4) over the
-// durable spool: jobs whose doorbell is due are rung oldest first, as far as rate_limit leaves room; a rung job
-// holds a slot for ttl seconds unless fetched (then until it finishes, or until its host has
-// been silent for silent_slot_timeout, or across a restart: see markOrphans); one not fetched is rung
-// again resend_interval after the broker confirmed the last doorbell. All of it lives in the
-// store, so a restart resumes where it was, and while the broker is away nothing is taken
-// off the queue. Cancel messages bypass the limit, as in REX.
+// durable spool: jobs whose doorbell is due are rung oldest first, as far as rate_limit leaves
+// room; a rung job holds a slot for ttl seconds unless fetched (then until it finishes, or until
+// its host has been silent for silent_slot_timeout, or across a restart: see markOrphans); one not
+// fetched is rung again resend_interval after the broker confirmed the last doorbell. All of it
+// lives in the store, so a restart resumes where it was, and while the broker is away nothing is
+// taken off the queue. Cancel messages bypass the limit, as in REX.
 import { randomBytes } from 'node:crypto';
 import type { JobStore } from '../state/job-store.js';
 import type { Logger } from '../ops/logger.js';

@@ -1,6 +1,7 @@
-// The route tables against spec §3: every route is declared, with the read/write kind, the
-// retry and exactly-once rules, authorization and trailing-slash handling the spec and the
-// recording call for; no request can be claimed by two features.
+// The route tables against the route notes (docs/protocol/smart-proxy-api.md §3, "spec" below):
+// every route is declared, with the read/write kind, the retry and exactly-once rules,
+// authorization and trailing-slash handling the notes and the recording call for; no request can
+// be claimed by two features.
 import { describe, it, expect } from '@jest/globals';
 import { ALL_FEATURES, featureByName } from '../../src/features/index.js';
 import { compilePattern } from '../../src/features/pattern.js';
@@ -9,7 +10,10 @@ import { findRoute } from './calls.js';
 
 type Row = [feature: string, method: HttpMethod, pattern: string, kind: 'read' | 'write'];
 
-/** Spec §3, route by route (BMC's '/x/?:action?' routes as pairs, plus two catch-alls). */
+/**
+ * docs/protocol/smart-proxy-api.md §3, route by route (BMC's '/x/?:action?' routes as pairs, plus
+ * two catch-alls).
+ */
 const SPEC: Row[] = [
   // 3.3 TFTP (fetch_system_image and system_image are the "(newer)" rows)
   ['tftp', 'POST', '/tftp/fetch_boot_file', 'write'],
@@ -107,7 +111,8 @@ const SPEC: Row[] = [
 ];
 
 const key = (feature: string, method: string, pattern: string) => `${feature} ${method} ${pattern}`;
-/** Plugin modules have their own tables and test (plugin-routes.test.ts); this file is spec §3.1–3.12. */
+/** Plugin modules have their own tables and test (plugin-routes.test.ts); this file is
+ * docs/protocol/smart-proxy-api.md §3.1–3.12. */
 const PLUGINS = new Set(['dynflow', 'script', 'ansible', 'openscap']);
 const CORE_FEATURES = ALL_FEATURES.filter((m) => !PLUGINS.has(m.name));
 const allRoutes = CORE_FEATURES.flatMap((m) => m.routes.map((r) => ({ module: m, route: r })));

@@ -1,6 +1,6 @@
-// A tiny stand-in for the proxy's host-facing routes (spec §3): HTTPS, identity = client
-// certificate CN, GET /ssh/jobs/<uuid> only for the host the job belongs to (404 otherwise, empty
-// body), GET …/cancel, and POST …/update captured for the test to inspect.
+// A tiny stand-in for the proxy's host-facing routes (docs/protocol/rex-pull.md §3): HTTPS,
+// identity = client certificate CN, GET /ssh/jobs/<uuid> only for the host the job belongs to (404
+// otherwise, empty body), GET …/cancel, and POST …/update captured for the test to inspect.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -114,7 +114,7 @@ export async function startFakeJobServer(tls: { ca: string; cert: string; key: s
   };
 }
 
-/** The start notification REX publishes (spec §2.3). */
+/** The start notification REX publishes (docs/protocol/rex-pull.md §2.3). */
 export function startMessage(proxyUrl: string, job: { uuid: string; effectiveUser?: string }): string {
   return JSON.stringify({
     type: 'data',
@@ -133,7 +133,7 @@ export function startMessage(proxyUrl: string, job: { uuid: string; effectiveUse
   });
 }
 
-/** The cancel notification REX publishes (spec §2.3). */
+/** The cancel notification REX publishes (docs/protocol/rex-pull.md §2.3). */
 export function cancelMessage(proxyUrl: string, uuid: string): string {
   return JSON.stringify({
     type: 'data',

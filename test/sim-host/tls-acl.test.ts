@@ -1,6 +1,6 @@
-// The installer's broker setup (spec §4.3): TLS only, client certificate required, CN as
-// username, the foreman ACL. Each simulated host connects with its own certificate like yggd;
-// only the proxy's CN may publish doorbells.
+// The installer's broker setup (docs/protocol/rex-pull.md §4.3): TLS only, client certificate
+// required, CN as username, the foreman ACL. Each simulated host connects with its own certificate
+// like yggd; only the proxy's CN may publish doorbells.
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 // A real mosquitto broker for tests, on free loopback ports with a generated config in a temp
-// dir: a plain listener, and optionally a TLS listener set up like the installer's (spec §4.3).
-// A missing mosquitto binary is an error, not a skip: CI installs the Debian package.
+// dir: a plain listener, and optionally a TLS listener set up like the installer's
+// (docs/protocol/rex-pull.md §4.3). A missing mosquitto binary is an error, not a skip: CI installs
+// the Debian package.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';

@@ -1,5 +1,5 @@
-// The exchanges recorded from a real smart proxy (a copy of the project's spec/recorded, kept in
-// the repository so the suite runs from a clone alone).
+// The exchanges recorded from a real smart proxy 3.11 (test/fixtures/recorded/, format in its
+// README.md), kept in the repository so the suite runs from a clone alone.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

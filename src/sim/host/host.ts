@@ -1,5 +1,5 @@
-// One simulated host: yggd's handling of a data message (spec §4.1) in front of its
-// foreman_ygg_worker. The host's HTTPS identity is its own certificate (one undici Agent per
+// One simulated host: yggd's handling of a data message (docs/protocol/rex-pull.md §4.1) in front
+// of its foreman_ygg_worker. The host's HTTPS identity is its own certificate (one undici Agent per
 // host, keep-alive), whatever broker connection delivered the message.
 import { Agent, request } from 'undici';
 import { parseDataMessage, rewriteDataHost, type DataMessage } from './messages.js';

@@ -1,6 +1,6 @@
-// The data message on yggdrasil/<id>/data/in (spec §2.3), checked the way yggd's Go types check
-// it: a message that would fail to unmarshal there is rejected here too, so a proxy that sends
-// e.g. a numeric metadata value or a string version finds out in tests.
+// The data message on yggdrasil/<id>/data/in (docs/protocol/rex-pull.md §2.3), checked the way
+// yggd's Go types check it: a message that would fail to unmarshal there is rejected here too, so a
+// proxy that sends e.g. a numeric metadata value or a string version finds out in tests.
 
 export interface DataMessage {
   messageId: string;

@@ -25,9 +25,9 @@ export interface SimHostOptions {
   concurrency: number;
   /** yggd's data-host: replaces host:port of every content/return URL. */
   dataHost?: string;
-  /** Which yggd generation's fetch-status handling to copy (§4.1). */
+  /** Which yggd generation's fetch-status handling to copy (docs/protocol/rex-pull.md §4.1). */
   yggd: YggdVersion;
-  /** foreman_ygg_worker's aggregation thresholds (§4.2). */
+  /** foreman_ygg_worker's aggregation thresholds (docs/protocol/rex-pull.md §4.2). */
   batchSize: number;
   batchSeconds: number;
   httpTimeoutMs: number;

@@ -1,6 +1,7 @@
-// foreman_ygg_worker's v1 updates and its UpdateAggregator (spec §3 update formats, §4.2),
-// byte-for-byte where it is cheap: Go field order, RFC 3339 timestamps without fractions in local
-// time, Go's JSON escaping, and Go's per-byte U+FFFD for UTF-8 cut at a 4096-byte chunk edge.
+// foreman_ygg_worker's v1 updates and its UpdateAggregator (docs/protocol/rex-pull.md §3 update
+// bodies, §4.2), byte-for-byte where it is cheap: Go field order, RFC 3339 timestamps without
+// fractions in local time, Go's JSON escaping, and Go's per-byte U+FFFD for UTF-8 cut at a
+// 4096-byte chunk edge.
 import { isUtf8 } from 'node:buffer';
 
 export type Stream = 'stdout' | 'stderr';

@@ -1,6 +1,6 @@
-// One host's foreman_ygg_worker (spec §4.2): write the script to a 0700 temp file, run it with
-// `/bin/sh -c "cd ~; export HOME=$PWD; exec <file>"`, turn pipe reads into ≤4096-byte output
-// updates, batch them, post an exit update, and SIGTERM the job's PID on cancel.
+// One host's foreman_ygg_worker (docs/protocol/rex-pull.md §4.2): write the script to a 0700 temp
+// file, run it with `/bin/sh -c "cd ~; export HOME=$PWD; exec <file>"`, turn pipe reads into
+// ≤4096-byte output updates, batch them, post an exit update, and SIGTERM the job's PID on cancel.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { chmod, rm, writeFile } from 'node:fs/promises';
