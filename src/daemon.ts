@@ -121,10 +121,14 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    this.openedStore ??= await openStateStore(this.config);
+    // The sagas it begins carry the id of its heartbeat row: a survivor takes them over once its lease expires.
+    this.openedStore ??= await openStateStore(this.config, { instanceId: this.cluster?.selfId });
     // With a shared database every instance keeps a heartbeat row there (instances.ts).
     if (!this.cluster && this.openedStore instanceof PgStateStore) {
-      this.cluster = new InstanceRegistry(this.openedStore.pool, { onError: (err) => this.logger.warn(`instance heartbeat: ${err.message}`) });
+      this.cluster = new InstanceRegistry(this.openedStore.pool, {
+        id: this.openedStore.instanceId,
+        onError: (err) => this.logger.warn(`instance heartbeat: ${err.message}`),
+      });
     }
     // Task owners and OpenSCAP reports live where the rest of the state does: with a shared
     // database every instance of the cluster sees them.

@@ -20,6 +20,8 @@ import { Saga, type SagaHost, type SagaStart } from './saga.js';
 import { replayRequest, storeCall, storeRequest } from './stored-form.js';
 
 const TICK_MS = 250;
+/** How often a shared state is searched for sagas of instances that are gone (a lease is 10 s). */
+const TAKE_OVER_MS = 2_000;
 /** A snapshot saying the key held nothing: `restore` then lists what removes the write's effect. */
 const ABSENT: BackendAnswer = { status: 404, headers: {}, body: Buffer.alloc(0) };
 
@@ -36,6 +38,7 @@ export class Convergence implements SagaHost {
   private readonly probing = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  private nextTakeOver = 0;
 
   constructor(
     private readonly openStore: () => StateStore,
@@ -163,33 +166,63 @@ export class Convergence implements SagaHost {
    * ledger); otherwise Foreman saw no success, so compensate.
    */
   async recover(): Promise<void> {
-    for (const record of await this.store.unfinishedSagas()) {
-      if (record.status !== 'open') continue;
-      const rebuilt = rebuildCall(this.runtime().router, record.request);
-      const results = record.targets.map((t) => record.results[t]?.outcome ?? 'pending');
-      const applied = record.targets.filter((t) => record.results[t]?.outcome === 'applied');
-      const complete = results.every((o) => o === 'applied' || o === 'deferred') && applied.length > 0;
-      if (complete && rebuilt) {
-        const saga = Saga.fromRecord(this, record, rebuilt);
-        // As for a live write: keys that depend on a snapshot are read off a target that is current.
-        let basis: string | undefined;
-        for (const t of record.targets) {
-          if (record.snapshots[t] && (await this.store.backlogSize(record.feature, t)) === 0) {
-            basis = t;
-            break;
-          }
+    await this.settleClaimed(await this.store.sagasToRecover(), 'found open after a restart');
+  }
+
+  /**
+   * With a shared state: the unfinished sagas of instances whose lease has expired become this
+   * instance's, and their open ones are settled as recover() does. Compensations are retried by
+   * retryCompensations, whoever owns them.
+   */
+  async takeOver(): Promise<number> {
+    const claimed = await this.store.claimOrphanedSagas();
+    for (const s of claimed) this.logger.warn(`saga ${s.id} (${s.route}, ${s.status}) taken over from an instance whose lease expired`);
+    await this.settleClaimed(claimed, 'left open by an instance that is gone');
+    return claimed.length;
+  }
+
+  /**
+   * Settles open sagas under their keys: on a shared state the instance that began one may
+   * still be writing it (its lease ran out while it lived), and then has settled it by the time
+   * the keys are free; it is read again under them.
+   */
+  private async settleClaimed(records: SagaRecord[], why: string): Promise<void> {
+    for (const claimed of records) {
+      if (claimed.status !== 'open') continue;
+      const rebuilt = rebuildCall(this.runtime().router, claimed.request);
+      const keys = rebuilt ? this.lockKeys(claimed.feature, rebuilt.route, rebuilt.call) : [];
+      await this.locks.with(keys, async () => {
+        const record = await this.store.getSaga(claimed.id);
+        if (record?.status === 'open') await this.settleOpen(record, why);
+      });
+    }
+  }
+
+  private async settleOpen(record: SagaRecord, why: string): Promise<void> {
+    const rebuilt = rebuildCall(this.runtime().router, record.request);
+    const results = record.targets.map((t) => record.results[t]?.outcome ?? 'pending');
+    const applied = record.targets.filter((t) => record.results[t]?.outcome === 'applied');
+    const complete = results.every((o) => o === 'applied' || o === 'deferred') && applied.length > 0;
+    if (complete && rebuilt) {
+      const saga = Saga.fromRecord(this, record, rebuilt);
+      // As for a live write: keys that depend on a snapshot are read off a target that is current.
+      let basis: string | undefined;
+      for (const t of record.targets) {
+        if (record.snapshots[t] && (await this.store.backlogSize(record.feature, t)) === 0) {
+          basis = t;
+          break;
         }
-        await saga.complete(undefined, {
-          basis: saga.snapshots.get(basis ?? record.targets[0]!),
-          requestId: `recover-${record.id}`,
-          original: replayRequest(record.request),
-          behind: record.targets.filter((t) => record.results[t]?.outcome === 'deferred'),
-        });
-        this.logger.warn(`saga ${record.id} (${record.route}) found open after a restart: applied on every target, completed`);
-      } else {
-        await this.store.setSagaStatus(record.id, 'compensating');
-        this.logger.warn(`saga ${record.id} (${record.route}) found open after a restart: not applied everywhere, compensating`);
       }
+      await saga.complete(undefined, {
+        basis: saga.snapshots.get(basis ?? record.targets[0]!),
+        requestId: `recover-${record.id}`,
+        original: replayRequest(record.request),
+        behind: record.targets.filter((t) => record.results[t]?.outcome === 'deferred'),
+      });
+      this.logger.warn(`saga ${record.id} (${record.route}) ${why}: applied on every target, completed`);
+    } else {
+      await this.store.setSagaStatus(record.id, 'compensating');
+      this.logger.warn(`saga ${record.id} (${record.route}) ${why}: not applied everywhere, compensating`);
     }
   }
 
@@ -197,6 +230,10 @@ export class Convergence implements SagaHost {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      if (Date.now() >= this.nextTakeOver) {
+        this.nextTakeOver = Date.now() + TAKE_OVER_MS;
+        await this.takeOver();
+      }
       await this.retryCompensations();
       await this.catchUp();
     } catch (err) {

@@ -17,10 +17,10 @@ export interface StateLocation {
 }
 
 /** Opens the configured driver and brings its schema up to date. */
-export async function openStateStore(cfg: StateLocation, options: SqliteStoreOptions = {}): Promise<StateStore> {
+export async function openStateStore(cfg: StateLocation, options: SqliteStoreOptions & { instanceId?: string } = {}): Promise<StateStore> {
   if (cfg.state?.driver === 'postgresql') {
     if (!cfg.state.url) throw new Error('state.url is needed with state.driver: postgresql');
-    return PgStateStore.open({ url: cfg.state.url, poolSize: cfg.state.pool_size }, { now: options.now });
+    return PgStateStore.open({ url: cfg.state.url, poolSize: cfg.state.pool_size }, { now: options.now, instanceId: options.instanceId });
   }
   return openSqliteStateStore(cfg.state_dir, options);
 }

@@ -110,6 +110,17 @@ export interface StateStore {
   sagaCounts(): Promise<{ feature: string; status: SagaStatus; count: number }[]>;
   /** Sagas with status 'open' or 'compensating', oldest first. */
   unfinishedSagas(): Promise<SagaRecord[]>;
+  /**
+   * Unfinished sagas this instance settles at start-up, oldest first: on SQLite every one (one
+   * instance per file); on PostgreSQL its own and those whose owner is gone (lease expired, or
+   * no owner), claimed for this instance so that no other settles them too.
+   */
+  sagasToRecover(): Promise<SagaRecord[]>;
+  /**
+   * Unfinished sagas of instances whose lease has expired (or of no instance), claimed
+   * atomically for this one: each is returned to exactly one claimer. [] on SQLite.
+   */
+  claimOrphanedSagas(): Promise<SagaRecord[]>;
   /** Drop finished sagas older than the given epoch ms; returns how many. */
   pruneSagas(olderThan: number): Promise<number>;
 

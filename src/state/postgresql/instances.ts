@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 
 /** The database's clock, epoch ms. */
-const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+export const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
 export const INSTANCES_TABLE_DDL = `CREATE TABLE IF NOT EXISTS instances (
   id TEXT PRIMARY KEY,

@@ -120,4 +120,14 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
       ${INSTANCES_TABLE_DDL};
 `,
   },
+  {
+    version: 6,
+    name: 'sagas owned by the instance that began them',
+    sql: `
+      -- The instance (instances.id) that runs the saga. A survivor takes over the unfinished
+      -- sagas of an instance whose lease has expired; NULL (older rows) is nobody's.
+      ALTER TABLE sagas ADD COLUMN owner TEXT;
+      CREATE INDEX sagas_unfinished_owner ON sagas (owner) WHERE status IN ('open', 'compensating');
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { MigrateResult } from '../migration.js';
 import type { BackendOutcome, BackendResult, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
 import { AdvisoryKeyLocks } from './advisory-locks.js';
+import { DB_NOW_MS, newInstanceId } from './instances.js';
 import { migratePostgres } from './migrate.js';
 import { createPool, inTransaction, type PoolSettings } from './pool.js';
 
@@ -14,6 +15,8 @@ export interface PgStateStoreOptions {
   now?: () => number;
   /** Close the pool with the store (default true when the store created it). */
   ownsPool?: boolean;
+  /** This instance's id (its row in instances): the owner of the sagas it begins. */
+  instanceId?: string;
 }
 
 interface SagaRow {
@@ -57,6 +60,8 @@ const FINISHED = "('completed', 'compensated')";
 export class PgStateStore implements StateStore {
   /** Per-key write order across every instance on this database. */
   readonly keyLocks: AdvisoryKeyLocks;
+  /** Owner of the sagas this store begins; the daemon's heartbeat row has the same id. */
+  readonly instanceId: string;
   private readonly now: () => number;
   private readonly ownsPool: boolean;
   private closed = false;
@@ -67,6 +72,7 @@ export class PgStateStore implements StateStore {
   ) {
     this.now = options.now ?? Date.now;
     this.ownsPool = options.ownsPool ?? false;
+    this.instanceId = options.instanceId ?? newInstanceId();
     this.keyLocks = new AdvisoryKeyLocks(pool);
   }
 
@@ -88,8 +94,8 @@ export class PgStateStore implements StateStore {
     return inTransaction(this.pool, async (c) => {
       const t = this.now();
       const { rows } = await c.query<{ id: number }>(
-        `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'open', $5, $5) RETURNING id`,
-        [input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), t],
+        `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at, owner) VALUES ($1, $2, $3, $4, 'open', $5, $5, $6) RETURNING id`,
+        [input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), t, this.instanceId],
       );
       const id = rows[0]!.id;
       // Every target starts 'pending': after a crash that reads "may or may not have been applied".
@@ -165,12 +171,47 @@ export class PgStateStore implements StateStore {
     return rows.map((r) => ({ feature: r.feature, status: r.status, count: r.n }));
   }
 
-  async unfinishedSagas(): Promise<SagaRecord[]> {
+  unfinishedSagas(): Promise<SagaRecord[]> {
+    return this.sagasWhere(`status IN ${UNFINISHED}`, []);
+  }
+
+  sagasToRecover(): Promise<SagaRecord[]> {
+    return this.claim(true);
+  }
+
+  claimOrphanedSagas(): Promise<SagaRecord[]> {
+    return this.claim(false);
+  }
+
+  /**
+   * Makes this instance the owner of the unfinished sagas whose owner is gone: no owner, or an
+   * owner without a live lease (by the database's clock). SKIP LOCKED: of two instances
+   * claiming at once each saga goes to one; a row the other has claimed meanwhile is read again
+   * and then has a live owner.
+   */
+  private async claim(includeOwn: boolean): Promise<SagaRecord[]> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      `WITH orphaned AS (
+         SELECT s.id FROM sagas s
+          WHERE s.status IN ${UNFINISHED}
+            AND (s.owner IS NULL
+                 OR (s.owner = $1 AND $2::boolean)
+                 OR (s.owner <> $1 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = s.owner AND i.lease_until > ${DB_NOW_MS})))
+          FOR UPDATE SKIP LOCKED)
+       UPDATE sagas SET owner = $1 FROM orphaned WHERE sagas.id = orphaned.id RETURNING sagas.id`,
+      [this.instanceId, includeOwn],
+    );
+    if (rows.length === 0) return [];
+    return this.sagasWhere('id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+  }
+
+  private async sagasWhere(where: string, params: unknown[]): Promise<SagaRecord[]> {
     const { rows } = await this.pool.query<SagaRow & { results: ResultRow[] | null }>(
       `SELECT ${SAGA_COLUMNS},
          (SELECT json_agg(json_build_object('saga_id', r.saga_id, 'backend', r.backend, 'outcome', r.outcome, 'detail', r.detail))
             FROM saga_results r WHERE r.saga_id = s.id) AS results
-       FROM sagas s WHERE status IN ${UNFINISHED} ORDER BY id`,
+       FROM sagas s WHERE ${where} ORDER BY id`,
+      params,
     );
     return rows.map((row) => toSaga(row, row.results ?? []));
   }

@@ -207,4 +207,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // PostgreSQL only (instances table, shared spool columns): one SQLite file has one instance.
     sql: '-- nothing on SQLite',
   },
+  {
+    version: 6,
+    name: 'sagas owned by the instance that began them',
+    // One SQLite file has one instance: every saga is owned by 'local' (the column keeps the
+    // schema the same as PostgreSQL's, so that `state migrate` copies it).
+    sql: `ALTER TABLE sagas ADD COLUMN owner TEXT;`,
+  },
 ];

@@ -59,11 +59,14 @@ const LEDGER_COLUMNS = 'feature, key, op, request, version, updated_at';
 const UNFINISHED = "('open', 'compensating')";
 const FINISHED = "('completed', 'compensated')";
 
+/** The owner of every saga in a state file: one file has one instance. */
+export const LOCAL_OWNER = 'local';
+
 function prepareStatements(db: Database.Database) {
   return {
     insertSaga: db.prepare<[string, string, string, string, number, number], { id: number }>(
-      `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'open', ?, ?) RETURNING id`,
+      `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at, owner)
+       VALUES (?, ?, ?, ?, 'open', ?, ?, '${LOCAL_OWNER}') RETURNING id`,
     ),
     touchSaga: db.prepare<[number, number]>('UPDATE sagas SET updated_at = ? WHERE id = ?'),
     sagaSnapshots: db.prepare<[number], { snapshots: string }>('SELECT snapshots FROM sagas WHERE id = ?'),
@@ -210,6 +213,16 @@ export class SqliteStateStore implements StateStore {
       }
       return rows.map((row) => toSaga(row, results.get(row.id) ?? []));
     });
+  }
+
+  /** The process that left them open is gone: one state file has one instance. */
+  sagasToRecover(): Promise<SagaRecord[]> {
+    return this.unfinishedSagas();
+  }
+
+  /** No other instance shares the file. */
+  async claimOrphanedSagas(): Promise<SagaRecord[]> {
+    return [];
   }
 
   async pruneSagas(olderThan: number): Promise<number> {
