@@ -1,0 +1,98 @@
+// Two instances on one PostgreSQL database. Instance A is killed (SIGKILL) with replicated writes
+// open; instance B, which started while those writes were in flight, leaves them alone at its
+// start (their owner was live) and settles them once A's lease has expired: no write is left
+// half done, and every backend holds what the shared ledger says.
+import { describe, it, expect, afterEach } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PgStateStore } from '../../src/state/postgresql/store.js';
+import { client } from '../support/http-client.js';
+import { clusterYaml, getStatus, startDaemonProcess, startSims, tempDir, waitFor, waitSettled, type DaemonProcess, type ManagedSim } from '../support/converge-cluster.js';
+import { freshDatabase } from '../support/postgres.js';
+
+const CHECKS = `health_check: { interval_ms: 200, timeout_ms: 3000, rise: 1, fall: 1 }
+compensation_retry: { base_ms: 100, max_ms: 500 }`;
+
+const mac = (i: number) => `00:16:3e:00:0b:0${i}`;
+const fileOf = (i: number) => `pxelinux.cfg/01-${mac(i).replace(/:/g, '-')}`;
+const KEYS = [1, 2, 3, 4, 5];
+/** 1–2 written through proxy-proxy (in the ledger), 3 written on each backend directly, 4–5 absent. */
+const OLD: Record<number, string | undefined> = { 1: 'old 1\n', 2: 'old 2\n', 3: 'direct 3\n' };
+const NEW = (i: number) => `new ${i}\n`;
+
+describe('an instance killed with sagas open: a survivor settles them after its lease', () => {
+  let sims: ManagedSim[] = [];
+  const daemons: DaemonProcess[] = [];
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+    await Promise.all(sims.map((s) => s.stop()));
+    sims = [];
+  });
+
+  it('B does not touch A’s open sagas while A lives, takes them over once A is gone; 0 half-done writes', async () => {
+    const base = tempDir('pp-takeover-');
+    const url = await freshDatabase();
+    sims = await startSims(['sim-a', 'sim-b', 'sim-c'], base);
+    const features = '  tftp: { policy: replicate, on_backend_down: catch_up, min_success: 2 }\n';
+    const config = (name: string) => {
+      const file = join(base, `${name}.yaml`);
+      const extra = `${CHECKS}\nstate: { driver: postgresql, url: "${url}", pool_size: 16 }`;
+      writeFileSync(file, clusterYaml({ sims, stateDir: join(base, `state-${name}`), responseTimeoutMs: 10_000, features, extra }));
+      return file;
+    };
+    const a = await startDaemonProcess(config('a'));
+    daemons.push(a);
+    for (const i of [1, 2]) expect((await a.http.post(`/tftp/PXELinux/${mac(i)}`, { pxeconfig: OLD[i]! })).status).toBe(200);
+    for (const s of sims) expect((await client(s.url).post(`/tftp/PXELinux/${mac(3)}`, { pxeconfig: OLD[3]! })).status).toBe(200);
+
+    const [sa, sb, sc] = sims as [ManagedSim, ManagedSim, ManagedSim];
+    // sim-c never answers the writes: A's sagas stay open until A dies.
+    await sc.faults({ fail_path: { method: 'POST', pattern: '^/tftp/', action: 'hang' } });
+    const inFlight = KEYS.map((i) => a.http.post(`/tftp/PXELinux/${mac(i)}`, { pxeconfig: NEW(i) }).catch((e: Error) => e));
+    await waitFor(
+      async () => {
+        const views = await Promise.all([sa.view(), sb.view()]);
+        return views.every((v) => KEYS.every((i) => v.tftp[fileOf(i)] === NEW(i)));
+      },
+      8000,
+      'the fast backends never applied all writes',
+    );
+
+    // B starts while A's writes are open: they are A's, and A is alive.
+    const b = await startDaemonProcess(config('b'));
+    daemons.push(b);
+    await b.waitForLine(/proxy-proxy started/, 10_000);
+    expect(b.lines.filter((l) => /found open after a restart|taken over/.test(l))).toEqual([]);
+    expect((await getStatus(b.http)).convergence.openSagas).toBe(KEYS.length);
+
+    await a.kill();
+    expect((await Promise.all(inFlight)).filter((r) => !(r instanceof Error))).toEqual([]);
+    await sc.faults({ clear: true });
+
+    // A's lease (10 s) runs out; B's next look takes the sagas over and settles them.
+    await b.waitForLine(/left open by an instance that is gone/, 30_000);
+    expect(b.lines.filter((l) => /taken over from an instance whose lease expired/.test(l))).toHaveLength(KEYS.length);
+    await waitSettled(b.http, 20_000, 'after the take-over');
+
+    const views = await Promise.all(sims.map((s) => s.view()));
+    const store = await PgStateStore.open({ url, poolSize: 1 });
+    try {
+      const ledger = await store.ledger('tftp');
+      const outcome: Record<number, string> = {};
+      for (const i of KEYS) {
+        const held = views.map((v) => v.tftp[fileOf(i)]);
+        const kind = held[0] === NEW(i) ? 'new' : held[0] === OLD[i] ? 'old' : 'other';
+        outcome[i] = held.every((h) => h === held[0]) ? kind : `MIX ${JSON.stringify(held)}`;
+        // Every backend equals the ledger, where the ledger knows the key.
+        const entry = ledger.find((e) => e.key.endsWith(mac(i)));
+        if (entry) expect([i, held[0]]).toEqual([i, entry.op === 'put' ? new URLSearchParams(entry.request.body).get('pxeconfig') : undefined]);
+        const read = await b.http.get(`/tftp/PXELinux/${mac(i)}`);
+        expect([i, read.status, read.status === 200 ? read.body : undefined]).toEqual([i, held[0] === undefined ? 404 : 200, held[0]]);
+      }
+      expect(Object.values(outcome).filter((o) => o !== 'new' && o !== 'old')).toEqual([]);
+      expect((await store.sagaCounts()).filter((c) => c.status === 'open' || c.status === 'compensating')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  }, 90_000);
+});
