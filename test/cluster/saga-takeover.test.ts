@@ -37,7 +37,7 @@ describe('an instance killed with sagas open: a survivor settles them after its 
     const config = (name: string) => {
       const file = join(base, `${name}.yaml`);
       const extra = `${CHECKS}\nstate: { driver: postgresql, url: "${url}", pool_size: 16 }`;
-      writeFileSync(file, clusterYaml({ sims, stateDir: join(base, `state-${name}`), responseTimeoutMs: 10_000, features, extra }));
+      writeFileSync(file, clusterYaml({ sims, stateDir: join(base, `state-${name}`), responseTimeoutMs: 60_000, features, extra }));
       return file;
     };
     const a = await startDaemonProcess(config('a'));
@@ -54,7 +54,7 @@ describe('an instance killed with sagas open: a survivor settles them after its 
         const views = await Promise.all([sa.view(), sb.view()]);
         return views.every((v) => KEYS.every((i) => v.tftp[fileOf(i)] === NEW(i)));
       },
-      8000,
+      30_000,
       'the fast backends never applied all writes',
     );
 
@@ -94,5 +94,5 @@ describe('an instance killed with sagas open: a survivor settles them after its 
     } finally {
       await store.close();
     }
-  }, 90_000);
+  }, 120_000);
 });
