@@ -428,7 +428,7 @@ export const configSchema = {
           type: 'string',
           pattern: '^postgres(ql)?://',
         },
-        pool_size: integer('postgresql only: connections this instance keeps open at most.', 1, 10, 1000),
+        pool_size: integer('postgresql only: connections at most in each of this instance\'s two pools: the shared state (sagas, ledger, REX spool) and the key locks that replicated writes hold while they run.', 1, 10, 1000),
       },
     },
     drift: {

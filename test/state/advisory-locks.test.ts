@@ -18,6 +18,26 @@ describe('advisory key locks (postgresql)', () => {
     await b.close();
   });
 
+  it('writes holding every connection of the store pool for their key locks can still record their sagas', async () => {
+    // As many writes as the store has connections, each holding its key lock while it records
+    // its saga: the locks live on a pool of their own, so the records never wait for a lock holder.
+    const request = { method: 'POST' as const, path: '/tftp/x', query: '', body: '', headers: {} };
+    const writes = [1, 2, 3].map(async (n) => {
+      const release = await a.keyLocks.hold([`tftp/pxelinux/00:0${n}`]);
+      try {
+        return await a.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['x'] });
+      } finally {
+        await release();
+      }
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<'stalled'>((r) => (timer = setTimeout(() => r('stalled'), 10_000)));
+    const ids = await Promise.race([Promise.all(writes), stalled]);
+    clearTimeout(timer);
+    expect(ids).not.toBe('stalled');
+    expect(new Set(ids as number[]).size).toBe(3);
+  });
+
   it('a key held by one instance makes the other wait until it is released; other keys pass', async () => {
     const events: string[] = [];
     const releaseA = await a.keyLocks.hold(['dhcp/192.0.2.0/52:54:00:aa:00:01', 'tftp/pxelinux/00:11']);
@@ -55,8 +75,8 @@ describe('advisory key locks (postgresql)', () => {
     // What a kill -9 of the instance does to its sessions.
     await b.pool.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
     await (await waiting)();
-    // The dead connection is dropped from a's pool, not reused.
+    // The dead connection is dropped from the lock pool, not reused.
     await releaseA();
-    expect(a.pool.totalCount).toBe(0);
+    expect(a.keyLocks.pool.totalCount).toBe(0);
   });
 });

@@ -9,7 +9,7 @@ import type { SharedKeyLocks } from '../store.js';
 const RETRY_MS = 5;
 
 export class AdvisoryKeyLocks implements SharedKeyLocks {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(readonly pool: pg.Pool) {}
 
   async hold(keys: string[], signal?: AbortSignal): Promise<() => Promise<void>> {
     const sorted = [...new Set(keys)].sort();

@@ -4,7 +4,7 @@ import pg from 'pg';
 
 export interface PoolSettings {
   url: string;
-  /** Connections at most; a replicated write holds one for its key lock while it runs. */
+  /** Connections at most (the key locks of replicated writes have a pool of this size of their own). */
   poolSize?: number;
   /** Names this instance in pg_stat_activity. */
   applicationName?: string;

@@ -17,6 +17,12 @@ export interface PgStateStoreOptions {
   ownsPool?: boolean;
   /** This instance's id (its row in instances): the owner of the sagas it begins. */
   instanceId?: string;
+  /**
+   * Connections for key locks, apart from the store's: a write holds one for as long as it runs
+   * and records its saga through the store meanwhile, so on one pool N concurrent writes would
+   * hold all N connections and wait for an (N+1)th forever. Default: the store's pool.
+   */
+  lockPool?: pg.Pool;
 }
 
 interface SagaRow {
@@ -64,6 +70,7 @@ export class PgStateStore implements StateStore {
   readonly instanceId: string;
   private readonly now: () => number;
   private readonly ownsPool: boolean;
+  private readonly lockPool: pg.Pool | undefined;
   private closed = false;
 
   constructor(
@@ -73,17 +80,19 @@ export class PgStateStore implements StateStore {
     this.now = options.now ?? Date.now;
     this.ownsPool = options.ownsPool ?? false;
     this.instanceId = options.instanceId ?? newInstanceId();
-    this.keyLocks = new AdvisoryKeyLocks(pool);
+    this.lockPool = options.lockPool;
+    this.keyLocks = new AdvisoryKeyLocks(options.lockPool ?? pool);
   }
 
   /** Connects, brings the schema up to date, and returns the store. */
   static async open(settings: PoolSettings, options: PgStateStoreOptions = {}): Promise<PgStateStore & { migrated: MigrateResult }> {
     const pool = createPool(settings);
+    const lockPool = createPool({ ...settings, applicationName: `${settings.applicationName ?? 'proxy-proxy'} key locks` });
     try {
       const migrated = await migratePostgres(pool, `state database ${redact(settings.url)}`);
-      return Object.assign(new PgStateStore(pool, { ownsPool: true, ...options }), { migrated });
+      return Object.assign(new PgStateStore(pool, { ownsPool: true, lockPool, ...options }), { migrated });
     } catch (err) {
-      await pool.end().catch(() => undefined);
+      await Promise.all([pool.end(), lockPool.end()]).catch(() => undefined);
       throw err;
     }
   }
@@ -310,7 +319,7 @@ export class PgStateStore implements StateStore {
   async close(): Promise<void> {
     if (this.ownsPool && !this.closed) {
       this.closed = true;
-      await this.pool.end();
+      await Promise.all([this.pool.end(), this.lockPool?.end()]);
     }
   }
 }
