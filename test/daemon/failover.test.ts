@@ -90,6 +90,11 @@ describe('failover', () => {
     await h.sims[0]!.faults({ fail_path: { method: 'GET', pattern: '^/dhcp$', status: 500, body: 'boom' } });
     const r = await h.http.get('/dhcp');
     expect(r.status).toBe(200);
+    // The first backend was asked and failed; the answer is the second one's.
+    const asked = async (i: number) => (await h.sims[i]!.calls()).filter((c) => c.method === 'GET' && c.path === '/dhcp');
+    expect(await asked(0)).toHaveLength(1);
+    expect(await asked(1)).toHaveLength(1);
+    expect(r.body).not.toContain('boom');
   });
 
   it('no backend left: 503 with a plain-text reason', async () => {

@@ -73,11 +73,11 @@ describe('compilePattern', () => {
     expect(b).toEqual({ fact: 'b' });
   });
 
-  it('is fast: a hundred thousand matches well under a second', () => {
+  it('gives the same answer on every call (no state kept between matches)', () => {
+    // How fast matching is belongs to the benchmarks, not to a pass/fail test.
     const m = compilePattern('/dhcp/:network/mac/:mac');
-    const started = performance.now();
-    for (let i = 0; i < 100_000; i++) m('/dhcp/192.0.2.0/mac/52:54:00:aa:00:01');
-    expect(performance.now() - started).toBeLessThan(1000);
+    for (let i = 0; i < 1000; i++) expect(m('/dhcp/192.0.2.0/mac/52:54:00:aa:00:01')).toEqual({ network: '192.0.2.0', mac: '52:54:00:aa:00:01' });
+    expect(m('/dhcp/192.0.2.0/mac')).toBeUndefined();
   });
 });
 

@@ -82,10 +82,10 @@ describe('DNS names', () => {
     expect(defaultDeleteType('10.2.0.192.in-addr.arpa')).toBe('PTR');
     expect(defaultDeleteType('host3.example.test')).toBe('A');
   });
-  it('is linear on long hostile input', () => {
-    const started = performance.now();
-    isDnsName('a'.repeat(50_000) + '!', 'A');
-    expect(performance.now() - started).toBeLessThan(200);
+  it('answers on long hostile input (a backtracking pattern would run past the test timeout)', () => {
+    // How fast is measured by the benchmarks, not here.
+    expect(isDnsName('a'.repeat(50_000) + '!', 'A')).toBe(false);
+    expect(isDnsName('a.'.repeat(25_000) + '-', 'A')).toBe(false);
   });
 });
 
