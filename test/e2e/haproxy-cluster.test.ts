@@ -140,10 +140,10 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
 
     const bad = (s: Sent) => s.error !== undefined || s.reply!.status !== 200;
     expect(deadAt).toBeLessThan(Infinity);
-    expect(sent.filter((s) => s.start > deadAt && bad(s))).toEqual([]);
+    // What failed was on A when it died: in flight, or a connection HAProxy had just handed to A
+    // and cut when it marked A down. At most one per worker; once HAProxy knows, nothing fails (below).
     const failed = sent.filter(bad);
     expect(failed.length).toBeLessThanOrEqual(workers);
-    for (const f of failed) expect(f.start).toBeLessThan(deadAt);
 
     const [stA, stB] = await Promise.all(sims.map((s) => s.state()));
     for (const s of sent.filter((x) => x.i % 3 !== 2 && !bad(x))) {
@@ -155,5 +155,10 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
       const doc = JSON.parse(cli.stdout) as { cluster: { instances: { runtimeUrl: string; live: boolean }[] } };
       return doc.cluster.instances.some((i) => i.runtimeUrl === a.urls.http && !i.live);
     }, 'the killed instance to show as expired');
+    // By now HAProxy has long marked A down (checks every second): every write goes to B and succeeds.
+    for (let i = 0; i < 12; i++) {
+      const r = await foreman.post(`/tftp/PXELinux/${mac(total + i)}`, { pxeconfig: `default linux\n# ${total + i}\n` }, { 'x-request-id': `pg-later-${i}` });
+      expect(r.status).toBe(200);
+    }
   }, 120_000);
 });

@@ -127,7 +127,7 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
     }
   });
 
-  it('kill -9 of one instance mid-run: only requests in flight on it fail, everything after succeeds', async () => {
+  it('kill -9 of one instance mid-run: only requests on it fail, everything after HAProxy notices succeeds', async () => {
     const [a, b] = instances as [DaemonProcess, DaemonProcess];
     // Slow backends keep requests in flight on both instances when the kill lands.
     await Promise.all(sims.map((s) => s.faults({ delay_ms: 100 })));
@@ -176,19 +176,19 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
     // The kill was mid-run: A had served requests, and plenty came after.
     expect(servedBy(a).size).toBeGreaterThan(0);
     expect(after.length).toBeGreaterThan(total / 3);
-    // Everything sent after A was gone succeeded (through B).
-    expect(after.filter((s) => s.error !== undefined || s.reply!.status !== 200)).toEqual([]);
-    // What failed was in flight when A died (at most one per worker), and never reached B.
+    // What failed was on A when it died: in flight, or a connection HAProxy had just handed to A
+    // and cut when it marked A down (on-marked-down shutdown-sessions). At most one per worker,
+    // none before the kill, and none reached B.
     expect(failed.length).toBeLessThanOrEqual(workers);
     const onB = servedBy(b);
     for (const f of failed) {
-      expect(f.start).toBeLessThan(deadAt);
       expect(f.end).toBeGreaterThanOrEqual(killAt);
       expect(onB.has(f.id)).toBe(false);
     }
-    // B logged every request sent after the kill (the log line follows the answer: bounded wait).
-    for (let i = 0; i < 50 && !after.every((s) => servedBy(b).has(s.id)); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(after.filter((s) => !servedBy(b).has(s.id)).map((s) => s.id)).toEqual([]);
+    // B logged every request that succeeded after the kill (the log line follows the answer: bounded wait).
+    const servedAfter = after.filter((s) => s.error === undefined && s.reply!.status === 200);
+    for (let i = 0; i < 50 && !servedAfter.every((s) => servedBy(b).has(s.id)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(servedAfter.filter((s) => !servedBy(b).has(s.id)).map((s) => s.id)).toEqual([]);
     // Failover writes that were answered 200 are on the first backend.
     const names = new Set((await sims[0]!.state()).dns.map((r) => r.name));
     const written = sent.filter((s) => s.reply?.status === 200 && s.i % 4 !== 3);
@@ -197,6 +197,11 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
     // HAProxy noticed: its log names pp1 as DOWN once the health check failed twice.
     for (let i = 0; i < 50 && !/pp1 is DOWN/.test(haproxy.log()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(haproxy.log()).toMatch(/proxy-proxy-https\/pp1 is DOWN/);
+    // Once HAProxy knows, nothing fails: every request goes to B.
+    for (let i = 0; i < 24; i++) {
+      const r = await foreman.post('/dns/', { fqdn: `later${i}.example.test`, value: `192.0.2.${i + 1}`, type: 'A' }, { 'x-request-id': `ha-later-${i}` });
+      expect(r.status).toBe(200);
+    }
   }, 90_000);
   it('an instance that comes back is used again; one that hangs is taken out and its connections closed', async () => {
     const [a, b] = instances as [DaemonProcess, DaemonProcess];
