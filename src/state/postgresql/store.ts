@@ -4,11 +4,12 @@
 // across instances, as on SQLite.
 import type pg from 'pg';
 import type { MigrateResult } from '../migration.js';
-import type { BackendOutcome, BackendResult, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
+import type { BackendResult, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
 import { AdvisoryKeyLocks } from './advisory-locks.js';
 import { DB_NOW_MS, newInstanceId } from './instances.js';
 import { migratePostgres } from './migrate.js';
 import { createPool, inTransaction, type PoolSettings } from './pool.js';
+import { FINISHED, LEDGER_COLUMNS, SAGA_COLUMNS, UNFINISHED, toEntry, toSaga, unknownSaga, type LedgerRow, type ResultRow, type SagaRow } from '../state-rows.js';
 
 export interface PgStateStoreOptions {
   /** Clock for created_at/updated_at (epoch ms); tests pass their own. */
@@ -25,43 +26,6 @@ export interface PgStateStoreOptions {
   lockPool?: pg.Pool;
 }
 
-interface SagaRow {
-  id: number;
-  feature: string;
-  route: string;
-  request: string;
-  targets: string;
-  snapshots: string;
-  status: SagaStatus;
-  answer_status: number | null;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-interface ResultRow {
-  saga_id: number;
-  backend: string;
-  outcome: BackendOutcome;
-  detail: string | null;
-}
-
-interface LedgerRow {
-  feature: string;
-  key: string;
-  op: 'put' | 'delete';
-  request: string;
-  version: number;
-  updated_at: number;
-}
-
-const SAGA_COLUMNS =
-  'id, feature, route, request, targets, snapshots, status, answer_status, attempts, next_attempt_at, last_error, created_at, updated_at';
-const LEDGER_COLUMNS = 'feature, key, op, request, version, updated_at';
-const UNFINISHED = "('open', 'compensating')";
-const FINISHED = "('completed', 'compensated')";
 
 export class PgStateStore implements StateStore {
   /** Per-key write order across every instance on this database. */
@@ -333,40 +297,4 @@ export function redact(url: string): string {
   } catch {
     return 'postgresql://…';
   }
-}
-
-function unknownSaga(id: number): Error {
-  return new Error(`unknown saga ${id}`);
-}
-
-function toSaga(row: SagaRow, results: ResultRow[]): SagaRecord {
-  return {
-    id: row.id,
-    feature: row.feature,
-    route: row.route,
-    request: JSON.parse(row.request) as StoredRequest,
-    targets: JSON.parse(row.targets) as string[],
-    snapshots: JSON.parse(row.snapshots) as Record<string, StoredAnswer>,
-    results: Object.fromEntries(
-      results.map((r): [string, BackendResult] => [r.backend, r.detail === null ? { outcome: r.outcome } : { outcome: r.outcome, detail: r.detail }]),
-    ),
-    status: row.status,
-    answerStatus: row.answer_status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toEntry(row: LedgerRow): LedgerEntry {
-  return {
-    feature: row.feature,
-    key: row.key,
-    op: row.op,
-    request: JSON.parse(row.request) as StoredRequest,
-    version: row.version,
-    updatedAt: row.updated_at,
-  };
 }

@@ -6,7 +6,6 @@ import type { MigrateResult } from './migrate.js';
 import { openConnection, type ConnectionOptions } from './connection.js';
 import { SqliteWriter } from './writer.js';
 import type {
-  BackendOutcome,
   BackendResult,
   LedgerEntry,
   SagaRecord,
@@ -15,49 +14,13 @@ import type {
   StoredAnswer,
   StoredRequest,
 } from '../store.js';
+import { FINISHED, LEDGER_COLUMNS, SAGA_COLUMNS, UNFINISHED, toEntry, toSaga, unknownSaga, type LedgerRow, type ResultRow, type SagaRow } from '../state-rows.js';
 
 export interface SqliteStoreOptions extends ConnectionOptions {
   /** Clock for created_at/updated_at (epoch ms); tests pass their own. */
   now?: () => number;
 }
 
-interface SagaRow {
-  id: number;
-  feature: string;
-  route: string;
-  request: string;
-  targets: string;
-  snapshots: string;
-  status: SagaStatus;
-  answer_status: number | null;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-interface ResultRow {
-  saga_id: number;
-  backend: string;
-  outcome: BackendOutcome;
-  detail: string | null;
-}
-
-interface LedgerRow {
-  feature: string;
-  key: string;
-  op: 'put' | 'delete';
-  request: string;
-  version: number;
-  updated_at: number;
-}
-
-const SAGA_COLUMNS =
-  'id, feature, route, request, targets, snapshots, status, answer_status, attempts, next_attempt_at, last_error, created_at, updated_at';
-const LEDGER_COLUMNS = 'feature, key, op, request, version, updated_at';
-const UNFINISHED = "('open', 'compensating')";
-const FINISHED = "('completed', 'compensated')";
 
 /** The owner of every saga in a state file: one file has one instance. */
 export const LOCAL_OWNER = 'local';
@@ -303,40 +266,4 @@ export class SqliteStateStore implements StateStore {
   private read<T>(fn: () => T): T {
     return this.writer.read(fn);
   }
-}
-
-function unknownSaga(id: number): Error {
-  return new Error(`unknown saga ${id}`);
-}
-
-function toSaga(row: SagaRow, results: ResultRow[]): SagaRecord {
-  return {
-    id: row.id,
-    feature: row.feature,
-    route: row.route,
-    request: JSON.parse(row.request) as StoredRequest,
-    targets: JSON.parse(row.targets) as string[],
-    snapshots: JSON.parse(row.snapshots) as Record<string, StoredAnswer>,
-    results: Object.fromEntries(
-      results.map((r): [string, BackendResult] => [r.backend, r.detail === null ? { outcome: r.outcome } : { outcome: r.outcome, detail: r.detail }]),
-    ),
-    status: row.status,
-    answerStatus: row.answer_status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toEntry(row: LedgerRow): LedgerEntry {
-  return {
-    feature: row.feature,
-    key: row.key,
-    op: row.op,
-    request: JSON.parse(row.request) as StoredRequest,
-    version: row.version,
-    updatedAt: row.updated_at,
-  };
 }
