@@ -18,6 +18,7 @@ import { probeReset, type ProbeResult } from './reset-probe.js';
 import { rebuildCall } from './rebuild-call.js';
 import { Saga, type SagaHost, type SagaStart } from './saga.js';
 import { replayRequest, storeCall, storeRequest } from './stored-form.js';
+import { isAnswered, sendJudged } from './send-judged.js';
 
 const TICK_MS = 250;
 /** How often a shared state is searched for sagas of instances that are gone (a lease is 10 s). */
@@ -308,22 +309,21 @@ export class Convergence implements SagaHost {
       // The ledger keeps one value per key, so a refused entry may wait on a later one (a DHCP
       // address still held there by a reservation the ledger moves further on): go past refusals,
       // retry them next round; stop only when the backend itself fails.
-      if (!r.startsWith('HTTP ')) return false;
+      if (!isAnswered(r)) return false;
     }
     return (await this.store.backlogSize(feature, backend.name)) === 0;
   }
 
   /** Send a ledger entry; on success the backend is marked as holding its version. */
   async sendEntry(backend: Backend, entry: LedgerEntry, requestId: string, opts: SendOptions = {}): Promise<true | string> {
+    // A put can conflict with what the backend already holds for its key: a DHCP create that
+    // landed while its answer was lost, or an older reservation for the MAC that the ledger has
+    // since replaced. The ledger is the truth for the key: clear it there, then put again.
+    const r = await sendJudged(backend, replayRequest(entry.request, requestId), opts, async (answer) =>
+      entry.op === 'put' && answer.status === 409 ? ((await this.replaceEntry(backend, entry, requestId, opts)) ?? answer) : answer,
+    );
+    if (r !== true) return r;
     try {
-      let answer = await backend.send(replayRequest(entry.request, requestId), opts);
-      // A put can conflict with what the backend already holds for its key: a DHCP create that
-      // landed while its answer was lost, or an older reservation for the MAC that the ledger has
-      // since replaced. The ledger is the truth for the key: clear it there, then put again.
-      if (entry.op === 'put' && answer.status === 409) answer = (await this.replaceEntry(backend, entry, requestId, opts)) ?? answer;
-      // Deleting what is already gone is success for the smart proxy, and for us.
-      const ok = (answer.status >= 200 && answer.status < 300) || (entry.op === 'delete' && answer.status === 404);
-      if (!ok) return `HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`;
       await this.store.markApplied(entry.feature, entry.key, backend.name, entry.version);
       return true;
     } catch (err) {
@@ -346,12 +346,7 @@ export class Convergence implements SagaHost {
   }
 
   async sendCall(backend: Backend, call: BackendCall, requestId: string, opts: SendOptions = {}): Promise<true | string> {
-    try {
-      const answer = await backend.send(replayRequest(storeCall(call, requestId)), opts);
-      return answer.status >= 200 && answer.status < 300 ? true : `HTTP ${answer.status} on ${call.method} ${call.path}`;
-    } catch (err) {
-      return (err as { code?: string }).code ?? String(err);
-    }
+    return sendJudged(backend, replayRequest(storeCall(call, requestId)), opts);
   }
 
   async status(): Promise<ConvergenceStatus> {

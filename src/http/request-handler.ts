@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { HttpMethod, IncomingCall, LocalAnswer, ModuleService } from '../features/route.js';
+import type { HttpMethod, LocalAnswer, ModuleService } from '../features/route.js';
+import { incomingCall, isFormBody } from '../features/incoming-call.js';
 import type { Runtime } from '../runtime.js';
 import type { Convergence } from '../converge/convergence.js';
 import { isRuntimeApiPath, type ApiAnswer } from '../ops/runtime-api.js';
@@ -21,7 +22,6 @@ import { parseRequestTarget } from './request-target.js';
 import { checkTrustedClient, plainAddress, type ClientIdentity, type NameResolver } from './trusted-hosts.js';
 
 const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'DELETE']);
-const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 interface Served {
   status: number;
@@ -117,7 +117,7 @@ export class RequestHandler {
       return answer({ status: 200, contentType: 'json', body: JSON.stringify(doc) });
     }
 
-    const form = isForm(req) ? new URLSearchParams(body.toString('utf8')) : new URLSearchParams();
+    const form = isFormBody(req.headers) ? new URLSearchParams(body.toString('utf8')) : new URLSearchParams();
     // Rack::MethodOverride: a form POST with _method=DELETE is a DELETE.
     const override = method === 'POST' ? form.get('_method')?.toUpperCase() : undefined;
     if (override) method = override;
@@ -140,11 +140,10 @@ export class RequestHandler {
       return answer(errorAnswer(req.headers, 403, 'No client SSL certificate supplied'), { ...traits, note: 'refused' });
     }
 
-    const call: IncomingCall = {
+    const call = incomingCall({
       method: method as HttpMethod,
       path,
       rawQuery,
-      query: new URLSearchParams(rawQuery),
       params: match.params,
       form,
       body,
@@ -152,7 +151,7 @@ export class RequestHandler {
       head: headOnly,
       client: identity,
       requestId,
-    };
+    });
     const rejection = route.validate?.(call);
     if (rejection) return answer(errorAnswer(req.headers, rejection.status, rejection.message), { ...traits, note: 'invalid' });
 
@@ -254,10 +253,6 @@ export class RequestHandler {
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function isForm(req: IncomingMessage): boolean {
-  return (req.headers['content-type'] ?? '').toLowerCase().startsWith(FORM_TYPE);
 }
 
 /** Per TLS connection: decoding the peer certificate on every keep-alive request is costly. */

@@ -117,7 +117,7 @@ const PLUGINS = new Set(['dynflow', 'script', 'ansible', 'openscap']);
 const CORE_FEATURES = ALL_FEATURES.filter((m) => !PLUGINS.has(m.name));
 const allRoutes = CORE_FEATURES.flatMap((m) => m.routes.map((r) => ({ module: m, route: r })));
 
-/** Writes whose repetition on a second backend changes the world (design principle 5). */
+/** Writes whose repetition on a second backend changes the world: Foreman must see them applied once, so they fail over only on a refused connection (docs/design-notes.md). */
 const EXACTLY_ONCE = new Set([
   'realm.create',
   'registration.register',

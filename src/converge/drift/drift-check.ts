@@ -5,7 +5,6 @@
 // still the one the check compared against; anything written since is judged by the re-check.
 import type { Backend } from '../../backends/backend.js';
 import { featureByName } from '../../features/index.js';
-import type { BackendCall } from '../../features/route.js';
 import type { Runtime } from '../../runtime.js';
 import type { StateStore } from '../../state/store.js';
 import type { Convergence } from '../convergence.js';
@@ -13,6 +12,7 @@ import { replayRequest, storeCall } from '../stored-form.js';
 import { isDrift, type DriftReport, type FeatureSummary, type RepairResult } from './drift-report.js';
 import type { BackendSend, DriftFinding, FeatureInspector } from '../../features/drift-inspector.js';
 import { probeReset, type ProbeResult } from '../reset-probe.js';
+import { sendJudged } from '../send-judged.js';
 
 /** The drift inspector a module declares, if it has one. */
 const inspectorOf = (feature: string): FeatureInspector | undefined => featureByName(feature)?.drift;
@@ -45,16 +45,6 @@ function sender(backend: Backend, requestId: string, signal: AbortSignal | undef
     if (signal?.aborted) throw Object.assign(new Error('drift check stopped'), { code: 'STOPPED' });
     return backend.send(replayRequest(storeCall(call, requestId)));
   };
-}
-
-async function sendOk(backend: Backend, call: BackendCall, requestId: string): Promise<true | string> {
-  try {
-    const a = await backend.send(replayRequest(storeCall(call, requestId)));
-    // Deleting what is already gone counts as done, as for the smart proxy.
-    return (a.status >= 200 && a.status < 300) || (call.method === 'DELETE' && a.status === 404) ? true : `HTTP ${a.status} on ${call.method} ${call.path}`;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
 }
 
 export async function runDrift(ctx: DriftContext, opts: DriftOptions = {}): Promise<DriftReport> {
@@ -281,13 +271,13 @@ async function repairOne(ctx: DriftContext, rt: Runtime, f: DriftFinding, reques
       if (await ctx.store.getDesired(f.feature, f.key)) return { ...base, action: 'prune', outcome: 'skipped', detail: 'written through proxy-proxy since the check' };
       const call = inspector.prune?.(f);
       if (!call) return { ...base, action: 'prune', outcome: 'failed', detail: 'no API removes it' };
-      const r = await sendOk(backend, call, requestId);
+      const r = await sendJudged(backend, replayRequest(storeCall(call, requestId)));
       return r === true ? { ...base, action: 'prune', outcome: 'fixed' } : { ...base, action: 'prune', outcome: 'failed', detail: r };
     }
     const latest = await ctx.store.getDesired(f.feature, f.key);
     if (!latest || latest.version !== f.version) return { ...base, action: 'resend', outcome: 'skipped', detail: 'written since the check' };
     for (const step of inspector.prepare?.(f) ?? []) {
-      const r = await sendOk(backend, step, requestId);
+      const r = await sendJudged(backend, replayRequest(storeCall(step, requestId)));
       if (r !== true) return { ...base, action: 'resend', outcome: 'failed', detail: r };
     }
     const r = await ctx.converge.sendEntry(backend, latest, requestId);
