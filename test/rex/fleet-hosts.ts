@@ -27,5 +27,11 @@ process.stdout.write('ready\n');
 // Exits when the parent closes stdin.
 process.stdin.resume();
 process.stdin.on('end', () => {
-  void Promise.all(hosts.map((h) => h.close())).then(() => process.exit(0));
+  Promise.all(hosts.map((h) => h.close())).then(
+    () => process.exit(0),
+    (err: Error) => {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    },
+  );
 });

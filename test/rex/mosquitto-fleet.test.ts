@@ -324,11 +324,8 @@ rex:
 
     daemon.kill('SIGKILL');
     await exited(daemon);
-    const killedAt = Date.now();
     foreman2.fail(0);
     daemon = await startDaemonProcess(config, log);
-    // Long jobs are 6 s or more: none may have ended while nothing listened (checked below).
-    expect(Date.now() - killedAt).toBeLessThan(5000);
     late = await startSimHostProcess(simArgs(HOSTS + 1, 5), 20_000);
 
     await waitFor(() => all.every((j) => foreman2.results.has(ft(j))), 'every result at Foreman after the restart', 25_000);
@@ -339,7 +336,8 @@ rex:
     for (const j of all) expect({ task: ft(j), callbacks: accepted.get(ft(j)) }).toEqual({ task: ft(j), callbacks: 1 });
 
     const events = simEvents();
-    // No host update was lost to the outage (the sim never retries): had one been, its job could not finish.
+    // No host update was lost to the outage (the sim never retries): had one been, its job could
+    // not finish. The long jobs (6 s or more) outlast the restart; one that ended into it shows here.
     expect(events.filter((e) => e.event === 'posted' && e.status !== 200)).toEqual([]);
     // Each job ran once: one "started" per job uuid, none for anything else.
     const started = countBy(events, 'started');

@@ -357,15 +357,22 @@ export class TestHost {
     this.gateOpen = true;
   }
 
+  /** Scripts stop at their `gate` line again. */
+  closeGate(): void {
+    this.gateOpen = false;
+  }
+
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
+  /** Fails when a doorbell failed on its own: a host that silently stopped would hide a defect. */
   async close(): Promise<void> {
     this.closed = true;
     await this.idle();
     await new Promise<void>((r) => (this.mqtt ? this.mqtt.end(true, {}, () => r()) : r()));
     await this.agent.close();
+    if (this.errors.length > 0) throw new AggregateError(this.errors, `${this.cn}: ${this.errors.map((e) => e.message).join('; ')}`);
   }
 
   get(url: string) {
