@@ -19,8 +19,9 @@ export const MESSAGES = {
   notifyingHost: ', notifying the host over MQTT',
   noExit: (graceSeconds: number) => `The host did not report the end of the job within ${graceSeconds} s of being asked to stop it`,
   noReportSinceRestart: (restartedAt: number, waitedSeconds: number) =>
-    `No report from the host since proxy-proxy restarted at ${new Date(restartedAt).toISOString()}: the job's end was probably ` +
-    `posted while proxy-proxy was down (hosts do not retry); given up after ${waitedSeconds} s (rex.lost_report_timeout)`,
+    `No report from the host since proxy-proxy restarted at ${new Date(restartedAt).toISOString()} (or found the instance that served ` +
+    `the job gone): the job's end was probably posted while nothing listened (hosts do not retry); given up after ${waitedSeconds} s ` +
+    `(rex.lost_report_timeout)`,
 };
 
 export type PlanState = 'running' | 'stopped';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config, RexConfig, TlsFiles } from '../config/types.js';
 import type { Logger } from '../ops/logger.js';
-import { EXECUTING_STATES, PICKUP_STATES, type JobChanges, type JobStore } from '../state/job-store.js';
+import { EXECUTING_STATES, PICKUP_STATES, type DeadlineKind, type DueDeadline, type JobChanges, type JobStore } from '../state/job-store.js';
 import { openJobStore } from '../state/open-store.js';
 import type { SharedSpool } from '../state/postgresql/open-spool.js';
 import { Callbacks } from './callbacks.js';
@@ -20,9 +20,13 @@ import { MqttLink, type LinkOptions } from './mqtt-link.js';
 import type { ModuleService } from '../features/route.js';
 import { RexStats } from './rex-stats.js';
 
-/** Deadlines of one kind handled per tick; more come back at once. */
+/** Jobs whose deadlines are handled per tick; more come back at once. */
 const PER_TICK = 500;
 const PRUNE_EVERY_MS = 60_000;
+/** How often a shared spool is searched for what instances that are gone left (a lease is 10 s). */
+const TAKE_OVER_EVERY_MS = 2_000;
+
+type Fired = { kind: DeadlineKind; outcome: 'finished' | 'stopping' | 'none' };
 
 export class RexService {
   readonly store: JobStore;
@@ -35,6 +39,7 @@ export class RexService {
   private doorbell: Doorbell | undefined;
   private active = false;
   private lastPrune = 0;
+  private lastTakeOver = 0;
   private schedulerProblem = '';
   private listening: { stop(): Promise<void> } | undefined;
   private readonly dynflowContext: DynflowContext;
@@ -205,27 +210,36 @@ export class RexService {
     return { rateLimit: mqtt.rate_limit, ttlMs: mqtt.ttl * 1000, resendMs: mqtt.resend_interval * 1000, silentSlotMs: mqtt.silent_slot_timeout * 1000 };
   }
 
-  /** The scheduler's round: deadlines, then doorbells and callbacks due, then housekeeping. */
+  /** The scheduler's round: what gone instances left, deadlines, then doorbells and callbacks due, then housekeeping. */
   private async tick(now: number): Promise<{ next: number | undefined; more: boolean }> {
     const rex = this.rex;
-    const pickups = await this.store.duePickups(now, PER_TICK);
-    const timeouts = await this.store.dueExecTimeouts(now, PER_TICK);
-    const kills = await this.store.dueKills(now, PER_TICK);
-    const orphans = await this.store.dueOrphans(now, PER_TICK);
-    const ops = [
-      ...pickups.map((id) => async (tx: JobChanges) => {
-        const done = await tx.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES);
-        if (done) this.stats.pickupTimeouts++;
-        return done ? 'finished' : 'none';
-      }),
-      ...timeouts.map((id) => (tx: JobChanges) => this.executionTimeout(tx, id, now, rex.cancel_grace)),
-      ...kills.map((id) => async (tx: JobChanges) => ((await tx.finish(id, 'EXCEPTION', [MESSAGES.noExit(rex.cancel_grace)], now, EXECUTING_STATES)) ? 'finished' : 'none')),
-      ...orphans.map((id) => (tx: JobChanges) => this.endOrphan(tx, id, now)),
-    ];
-    // All of this tick's deadlines in one transaction (none at all when nothing is due).
-    const results = ops.length === 0 ? [] : await this.store.transact<'finished' | 'stopping' | 'none'>(ops, false);
-    for (const r of results) if (!r.ok) this.logger.error(`remote execution deadline: ${r.error.message}`);
-    if (results.some((r) => r.ok && r.value === 'finished')) this.callbacks.kick();
+    if (now - this.lastTakeOver >= TAKE_OVER_EVERY_MS) {
+      this.lastTakeOver = now;
+      await this.takeOver(now);
+    }
+    let claimed = 0;
+    // All of this tick's deadlines in one transaction, claimed in it: on a shared spool a peer
+    // handling the same moment gets other jobs, so each deadline fires once in the cluster.
+    const results = await this.store.transactPlanned<Fired[]>(async (tx) => {
+      const due = await tx.claimDeadlines(now, PER_TICK);
+      claimed = due.length;
+      return due.map((d) => (t: JobChanges) => this.fire(t, d, now));
+    }, false);
+    let finished = false;
+    for (const r of results) {
+      if (!r.ok) {
+        this.logger.error(`remote execution deadline: ${r.error.message}`);
+        continue;
+      }
+      for (const f of r.value) {
+        if (f.outcome === 'none') continue;
+        if (f.outcome === 'finished') finished = true;
+        if (f.kind === 'pickup') this.stats.pickupTimeouts++;
+        if (f.kind === 'execution') this.stats.executionTimeouts++;
+        if (f.kind === 'orphan') this.stats.lostReports++;
+      }
+    }
+    if (finished) this.callbacks.kick();
     this.doorbell?.kick();
     this.callbacks.kick();
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
@@ -233,27 +247,54 @@ export class RexService {
       const pruned = await this.store.prune(now - rex.retention * 1000, 5000);
       if (pruned > 0) this.logger.debug(`remote execution: forgot ${pruned} finished job(s) older than ${rex.retention} s`);
     }
-    const more = [pickups, timeouts, kills, orphans].some((due) => due.length === PER_TICK);
     const next = await this.store.nextDue();
     if (this.schedulerProblem) this.logger.info('remote execution scheduler: the spool is reachable again');
     this.schedulerProblem = '';
-    return { next, more };
+    return { next, more: claimed === PER_TICK };
+  }
+
+  /** A shared spool: what instances whose lease expired left becomes this one's to finish. */
+  private async takeOver(now: number): Promise<void> {
+    const timeout = this.rex.lost_report_timeout;
+    const t = await this.store.takeOver(now, timeout * 1000);
+    if (t.orphaned > 0) {
+      this.logger.warn(
+        `remote execution: ${t.orphaned} running job(s) were served by an instance that is gone (lease expired); each ends with EXCEPTION unless its host reports within ${timeout} s`,
+      );
+    }
+    if (t.callbacks > 0) this.logger.warn(`remote execution: ${t.callbacks} result(s) owed to Foreman by an instance that is gone are sent from here`);
+    if (t.doorbells > 0) this.logger.info(`remote execution: ${t.doorbells} doorbell(s) claimed by an instance that is gone are rung again`);
+    if (t.callbacks > 0) this.callbacks.kick(0);
+    if (t.doorbells > 0) this.doorbell?.kick();
+  }
+
+  /** A job's due deadlines, in order; once one ended or stopped it, the later ones find nothing to do. */
+  private async fire(tx: JobChanges, due: DueDeadline, now: number): Promise<Fired[]> {
+    const grace = this.rex.cancel_grace;
+    const out: Fired[] = [];
+    for (const kind of due.kinds) {
+      const id = due.taskId;
+      let outcome: Fired['outcome'];
+      if (kind === 'pickup') outcome = (await tx.finish(id, 'EXCEPTION', [MESSAGES.notPickedUp], now, PICKUP_STATES)) ? 'finished' : 'none';
+      else if (kind === 'execution') outcome = await this.executionTimeout(tx, id, now, grace);
+      else if (kind === 'kill') outcome = (await tx.finish(id, 'EXCEPTION', [MESSAGES.noExit(grace)], now, EXECUTING_STATES)) ? 'finished' : 'none';
+      else outcome = await this.endOrphan(tx, id, now);
+      out.push({ kind, outcome });
+    }
+    return out;
   }
 
   private async endOrphan(tx: JobChanges, taskId: string, now: number): Promise<'finished' | 'none'> {
     const job = await tx.task(taskId);
     if (!job || job.orphanSince === null || job.orphanDue === null) return 'none';
     const line = MESSAGES.noReportSinceRestart(job.orphanSince, (job.orphanDue - job.orphanSince) / 1000);
-    if (!(await tx.endOrphan(taskId, line, now))) return 'none';
-    this.stats.lostReports++;
-    return 'finished';
+    return (await tx.endOrphan(taskId, line, now)) ? 'finished' : 'none';
   }
 
   /** Not fetched yet: it ends now. Fetched: the host is asked to stop and gets cancel_grace. */
   private async executionTimeout(tx: JobChanges, taskId: string, now: number, grace: number): Promise<'finished' | 'stopping' | 'none'> {
     const job = await tx.task(taskId);
     if (!job) return 'none';
-    this.stats.executionTimeouts++;
     if (PICKUP_STATES.includes(job.state)) return (await tx.finish(taskId, 'EXCEPTION', [MESSAGES.executionTimeout], now, PICKUP_STATES)) ? 'finished' : 'none';
     return (await tx.requestStop(taskId, MESSAGES.executionTimeout + MESSAGES.notifyingHost, now + grace * 1000, now)) ? 'stopping' : 'none';
   }

@@ -70,9 +70,15 @@ export async function copyStateToPostgres(stateDir: string, url: string): Promis
 }
 
 async function copyTable(db: Database.Database, c: import('pg').PoolClient, table: string, order: string): Promise<number> {
-  const target = new Set((await c.query<{ name: string }>('SELECT column_name AS name FROM information_schema.columns WHERE table_name = $1', [table])).rows.map((r) => r.name));
+  const target = new Map(
+    (await c.query<{ name: string; type: string }>('SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = $1', [table])).rows.map(
+      (r) => [r.name, r.type],
+    ),
+  );
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as { name: string }[]).map((r) => r.name).filter((n) => target.has(n));
   const list = columns.join(', ');
+  // Text SQLite keeps where PostgreSQL keeps bytes (job output, scripts): its UTF-8, as the driver writes it.
+  const toBytes = columns.map((n) => target.get(n) === 'bytea');
   let n = 0;
   const batch: unknown[][] = [];
   const flush = async (): Promise<void> => {
@@ -83,7 +89,7 @@ async function copyTable(db: Database.Database, c: import('pg').PoolClient, tabl
   };
   const rowsPerInsert = Math.max(1, Math.floor(30_000 / Math.max(1, columns.length)));
   for (const row of db.prepare(`SELECT ${list} FROM ${table} ORDER BY ${order}`).raw().iterate() as IterableIterator<unknown[]>) {
-    batch.push(row);
+    batch.push(row.map((v, i) => (toBytes[i] && typeof v === 'string' ? Buffer.from(v, 'utf8') : v)));
     n++;
     if (batch.length >= rowsPerInsert) await flush();
   }

@@ -124,6 +124,25 @@ export interface DoorbellTarget {
   rung: number;
 }
 
+/** Which deadline of a job has come: docs/remote-execution.md. */
+export type DeadlineKind = 'pickup' | 'execution' | 'kill' | 'orphan';
+
+/** A job with deadlines due, in the order they are to be handled. */
+export interface DueDeadline {
+  taskId: string;
+  kinds: DeadlineKind[];
+}
+
+/** What a survivor took over from instances whose lease expired (PostgreSQL; nothing on SQLite). */
+export interface TakeOver {
+  /** Fetched jobs whose host talked to a gone instance: they became orphans (see markOrphans). */
+  orphaned: number;
+  /** Callbacks a gone instance had leased or scheduled: due now. */
+  callbacks: number;
+  /** Doorbells a gone instance had claimed: due now. */
+  doorbells: number;
+}
+
 export interface DueCallback {
   taskId: string;
   callback: unknown;
@@ -172,6 +191,12 @@ export interface JobChanges {
    * stops. False when the host reported meanwhile or the job ended otherwise.
    */
   endOrphan(taskId: string, debugLine: string, now: number): Promise<boolean>;
+  /**
+   * Jobs with a deadline due at `now` (pickup, execution, kill, orphan), at most `limit` jobs,
+   * earliest first. On a shared spool they stay locked until the transaction ends and jobs a
+   * peer holds are skipped (FOR UPDATE SKIP LOCKED): each deadline fires once in the cluster.
+   */
+  claimDeadlines(now: number, limit: number): Promise<DueDeadline[]>;
 }
 
 /** One change of a group: it gets the transaction's handle and must do all its work through it. */
@@ -188,6 +213,11 @@ export interface JobStore extends JobChanges {
    * durable before this resolves (something outside the process acts on it next).
    */
   transact<T>(ops: ReadonlyArray<JobOp<T>>, barrier: boolean): Promise<Settled<T>[]>;
+  /**
+   * As transact, with the operations chosen by `plan` inside the same transaction: what `plan`
+   * claims (claimDeadlines) stays claimed until the operations are committed.
+   */
+  transactPlanned<T>(plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, barrier: boolean): Promise<Settled<T>[]>;
   /** Transactions that may usefully run at once (1 for an embedded file, the pool size for a server). */
   readonly parallelism: number;
 
@@ -197,9 +227,18 @@ export interface JobStore extends JobChanges {
   countJobs(which: 'unfinished' | 'finished' | 'all'): Promise<number>;
   /**
    * At start-up: callbacks leased by a process that is gone (or waiting out a back-off) are due
-   * now, so results owed from before a restart go out at once. Returns how many.
+   * now, so results owed from before a restart go out at once. On a shared spool only those of
+   * this instance and of instances whose lease expired: a live peer's lease is its own. Returns
+   * how many.
    */
   releaseCallbacks(now: number): Promise<number>;
+  /**
+   * Now and then, on a shared spool: what instances whose lease expired left (the jobs whose
+   * host talked to them, their callback leases and back-offs, their doorbell claims) becomes
+   * anyone's, as markOrphans and releaseCallbacks do at a restart. Nothing on SQLite (one
+   * instance).
+   */
+  takeOver(now: number, orphanTimeoutMs: number): Promise<TakeOver>;
   /** Jobs per state (ready_for_pickup, notified, delivered, running, finished). */
   countByState(): Promise<Record<string, number>>;
   countParents(): Promise<number>;
@@ -241,6 +280,8 @@ export interface JobStore extends JobChanges {
    * At start-up: every fetched, unfinished job not yet marked becomes an orphan of the restart
    * at `restartedAt`, ending `timeoutMs` later unless its host reports first; orphans of an
    * earlier restart keep their start and end `timeoutMs` after it. Returns how many are new.
+   * On a shared spool only jobs whose host last talked to this instance or to one whose lease
+   * expired: a live peer's are being served.
    */
   markOrphans(restartedAt: number, timeoutMs: number): Promise<number>;
   dueOrphans(now: number, limit: number): Promise<string[]>;

@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { openPgSpool } from '../../src/state/postgresql/open-spool.js';
-import { PG_SPOOL_ORPHANS, PG_SPOOL_SHARED, PG_SPOOL_TABLES } from '../../src/state/postgresql/spool-schema.js';
+import { migratePostgres } from '../../src/state/postgresql/migrate.js';
 import { client } from '../support/http-client.js';
 import { startCluster, type TestCluster } from '../support/postgres.js';
 import { batchLaunch, createWorld, postJson, startFakeForeman, startRexDaemon, TestHost, waitFor, type FakeForeman, type JobSpec, type RexDaemon, type World } from './rex-harness.js';
@@ -22,9 +22,8 @@ describe('REX spool on PostgreSQL', () => {
     world = await createWorld();
     foreman = await startFakeForeman(world);
     cluster = await startCluster();
-    const setup = new pg.Client({ connectionString: cluster.url });
-    await setup.connect();
-    for (const sql of [PG_SPOOL_TABLES, PG_SPOOL_ORPHANS, PG_SPOOL_SHARED]) await setup.query(sql);
+    const setup = new pg.Pool({ connectionString: cluster.url, max: 1 });
+    await migratePostgres(setup, 'test spool');
     await setup.end();
   }, 60_000);
 

@@ -4,19 +4,17 @@ import pg from 'pg';
 import { openJobStore } from '../../src/state/open-store.js';
 import type { JobStore } from '../../src/state/job-store.js';
 import { PgJobStore } from '../../src/state/postgresql/job-store.js';
-import { PG_SPOOL_ORPHANS, PG_SPOOL_SHARED, PG_SPOOL_TABLES } from '../../src/state/postgresql/spool-schema.js';
+import { migratePostgres } from '../../src/state/postgresql/migrate.js';
 import { freshDatabase } from '../support/postgres.js';
 import { tempDir } from './temp-store.js';
 
 /** A spool on a fresh PostgreSQL database; each open() is another instance on it. */
 export async function pgSpool(): Promise<{ url: string; open(instanceId?: string): PgJobStore; cleanup(): Promise<void> }> {
   const url = await freshDatabase();
-  const setup = new pg.Client({ connectionString: url });
-  await setup.connect();
+  // The whole schema, as a daemon has it (the spool reads the instances table).
+  const setup = new pg.Pool({ connectionString: url, max: 1 });
   try {
-    await setup.query(PG_SPOOL_TABLES);
-    await setup.query(PG_SPOOL_ORPHANS);
-    await setup.query(PG_SPOOL_SHARED);
+    await migratePostgres(setup, 'test spool');
   } finally {
     await setup.end();
   }

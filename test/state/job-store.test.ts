@@ -215,6 +215,26 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     expect(await store.parent('parent-1')).toBeUndefined();
   });
 
+  it('keeps every character of scripts and output, NUL included', async () => {
+    const script = 'printf "a\\0b"\n# \u0000 in a script\n';
+    await store.insertLaunch(null, [job(1, { script })], T0);
+    expect((await store.task('task-1'))!.script).toBe(script);
+    expect((await store.deliver('uuid-1', 'h1.example.test', '', T0))!.script).toBe(script);
+    const chunks = ['a\u0000b', '\u0000', 'é ✓ \u{1F600}\n', '\u0000\u0001\u001f\u007f'];
+    const updates = chunks.map((content) => ({ kind: 'output' as const, stream: 'stdout', content }));
+    expect(await store.applyUpdates('uuid-1', 'h1.example.test', '', updates.slice(0, 2), T0, 1e6)).toBe('accepted');
+    expect(await store.applyUpdates('uuid-1', 'h1.example.test', '', [...updates.slice(2), { kind: 'exit', code: 0 }], T0, 1e6)).toBe('finished');
+    expect((await store.output('task-1')).map((o) => o.output)).toEqual(chunks);
+    // Counted in bytes as sent (UTF-8), NUL included.
+    await store.insertLaunch(null, [job(2)], T0);
+    await store.deliver('uuid-2', 'h2.example.test', '', T0);
+    await store.applyUpdates('uuid-2', 'h2.example.test', '', [{ kind: 'output', stream: 'stdout', content: '\u0000'.repeat(4) }, { kind: 'output', stream: 'stdout', content: '\u0000' }], T0, 4);
+    expect((await store.output('task-2')).map((o) => [o.output_type, o.output.length])).toEqual([
+      ['stdout', 4],
+      ['debug', expect.any(Number)],
+    ]);
+  });
+
   it('commits a group of changes together, undoing only the one that failed', async () => {
     await store.insertLaunch(null, [job(1), job(2)], T0);
     const results = await store.transact<unknown>(

@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { PgStateStore } from '../../src/state/postgresql/store.js';
 import { openSqliteStateStore } from '../../src/state/sqlite/open.js';
+import { openJobStore } from '../../src/state/open-store.js';
+import { PgJobStore } from '../../src/state/postgresql/job-store.js';
 import { freshDatabase } from '../support/postgres.js';
 import { formRequest, tempDir } from './temp-store.js';
 
@@ -35,18 +37,29 @@ describe('proxy-proxy state migrate', () => {
     const sagas = [await src.getSaga(done), await src.getSaga(open)];
     const ledger = await src.ledger('tftp');
     await src.close();
+    // A running job whose script and output hold NUL: PostgreSQL keeps them as bytes.
+    const spool = openJobStore(tmp.dir);
+    const script = 'printf "\\0"\n# \u0000\n';
+    await spool.insertLaunch(null, [{ taskId: 't1', parentId: null, jobUuid: 'u1', host: 'h1.example.test', operation: 'single', callback: { task_id: 'ft1', step_id: 3 }, input: {}, script, effectiveUser: null, baseUrl: 'https://proxy.example.test', pickupDue: null, execDue: null }], 1000);
+    await spool.deliver('u1', 'h1.example.test', '', 1000);
+    await spool.applyUpdates('u1', 'h1.example.test', '', [{ kind: 'output', stream: 'stdout', content: 'a\u0000é' }], 1001, 1e6);
+    const output = await spool.output('t1');
+    await spool.close();
 
     const url = await freshDatabase();
     const run = migrateCli(tmp.dir, url);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/: sagas 2, saga_results 4, ledger 2, ledger_applied 1, rex_parents 0, rex_jobs 0, .*; 1 unfinished saga\(s\)/);
+    expect(run.stdout).toMatch(/: sagas 2, saga_results 4, ledger 2, ledger_applied 1, rex_parents 0, rex_jobs 1, rex_output 1, .*; 1 unfinished saga\(s\)/);
 
     const pgStore = await PgStateStore.open({ url, poolSize: 2 });
     cleanups.push(() => pgStore.close());
     expect([await pgStore.getSaga(done), await pgStore.getSaga(open)]).toEqual(sagas);
     expect(await pgStore.ledger('tftp')).toEqual(ledger);
     expect(await pgStore.appliedVersion('tftp', 'pxelinux/00:11:22:33:44:55', 'a')).toBe(v1);
+    const pgSpool = new PgJobStore(pgStore.pool, { instanceId: 'after-migrate' });
+    expect(await pgSpool.task('t1')).toMatchObject({ script, state: 'running' });
+    expect(await pgSpool.output('t1')).toEqual(output);
     // Versions and ids go on past the copied ones.
     expect(await pgStore.putDesired({ feature: 'tftp', key: 'k', op: 'put', request })).toBe(v2 + 1);
     expect(await pgStore.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['a'] })).toBeGreaterThan(open);

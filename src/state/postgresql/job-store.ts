@@ -9,8 +9,6 @@
 // (a launch, a finished job, a stop) are announced with NOTIFY on one channel (spool-events.ts).
 import type pg from 'pg';
 import {
-  EXECUTING_STATES,
-  PICKUP_STATES,
   type DoorbellTarget,
   type DueCallback,
   type ExitStatus,
@@ -25,62 +23,11 @@ import {
   type OutputItem,
   type ParentRecord,
   type Settled,
-  type UpdateOutcome,
-  SpoolUnavailableError,
+  type TakeOver,
 } from '../job-store.js';
-import { planOutput, splitUpdates, type OutputProgress, type PendingOutput } from '../job-output.js';
+import { PgChanges } from './job-changes.js';
+import { asUnavailable, EXECUTING, gone, isConnectionError, JOB_COLUMNS, num, ORDER, PICKUP, pgText, TARGET_COLUMNS, toRecord, toTarget, type JobRow, type TargetRow } from './job-rows.js';
 import { SPOOL_CHANNEL, type SpoolEvent } from './spool-events.js';
-
-type Run = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
-
-const JOB_COLUMNS =
-  'task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url, state, output_state, delivery, ' +
-  'exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, kill_due, callback_state, callback_attempts, ' +
-  'callback_error, created_at, delivered_at, finished_at, reported_at, orphan_since, orphan_due';
-const TARGET_COLUMNS = 'task_id, job_uuid, host, base_url, effective_user, doorbells';
-const sqlList = (states: readonly string[]) => `(${states.map((s) => `'${s}'`).join(', ')})`;
-const PICKUP = sqlList(PICKUP_STATES);
-const EXECUTING = sqlList(EXECUTING_STATES);
-/** Launch order for a host's queue and for doorbells due at the same moment. */
-const ORDER = 'created_at, seq';
-
-interface JobRow {
-  task_id: string;
-  parent_id: string | null;
-  job_uuid: string;
-  host: string;
-  operation: string;
-  callback: string | null;
-  input: string;
-  script: string;
-  effective_user: string | null;
-  base_url: string;
-  state: JobState;
-  output_state: JobState;
-  delivery: string | null;
-  exit_status: string | null;
-  exit_us: string | number | null;
-  output_seq: string | number;
-  output_bytes: string | number;
-  output_truncated: string | number;
-  last_output_us: string | number;
-  kill_due: string | number | null;
-  callback_state: JobRecord['callbackState'];
-  callback_attempts: string | number;
-  callback_error: string | null;
-  created_at: string | number;
-  delivered_at: string | number | null;
-  finished_at: string | number | null;
-  reported_at: string | number | null;
-  orphan_since: string | number | null;
-  orphan_due: string | number | null;
-}
-
-/** int8 arrives as a string unless the pool was told otherwise: read it either way. */
-const num = (v: string | number): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: string | number | null): number | null => (v === null ? null : num(v));
-/** PostgreSQL text cannot hold NUL; a host's output may. */
-const pgText = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
 
 export interface PgJobStoreOptions {
   /** This instance's id: written on the callback leases it takes. */
@@ -89,147 +36,9 @@ export interface PgJobStoreOptions {
   ownsPool?: boolean;
 }
 
-/** The changes a group transaction runs, on whatever runs its queries (a client inside BEGIN). */
-class PgChanges implements JobChanges {
-  constructor(
-    private readonly run: Run,
-    /** Announced after the commit, by NOTIFY (sent inside the transaction, delivered at COMMIT). */
-    private readonly notify: (event: SpoolEvent) => Promise<void>,
-  ) {}
+/** An operation of a group threw: the group is run again with each operation on its own. */
+class OpFailed extends Error {}
 
-  async insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number): Promise<{ existing: string[] }> {
-    if (parent) await this.run('INSERT INTO rex_parents (id, operation, created_at) VALUES ($1, $2, $3)', [parent.id, parent.operation, now]);
-    const rows = jobs.map((j) => ({
-      task_id: j.taskId,
-      parent_id: j.parentId,
-      job_uuid: j.jobUuid,
-      host: j.host,
-      operation: j.operation,
-      callback: j.callback === null || j.callback === undefined ? null : JSON.stringify(j.callback),
-      input: JSON.stringify(j.input),
-      script: pgText(j.script),
-      effective_user: j.effectiveUser,
-      base_url: j.baseUrl,
-      pickup_due: j.pickupDue,
-      exec_due: j.execDue,
-    }));
-    // One statement for the whole batch; a known task id is left as it is and reported.
-    const inserted = await this.run(
-      `INSERT INTO rex_jobs (task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url,
-         pickup_due, exec_due, notify_at, created_at, updated_at, state, output_state)
-       SELECT task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url,
-         pickup_due, exec_due, $2, $2, $2, 'ready_for_pickup', 'ready_for_pickup'
-       FROM jsonb_to_recordset($1::jsonb) AS j(task_id text, parent_id text, job_uuid text, host text, operation text,
-         callback text, input text, script text, effective_user text, base_url text, pickup_due bigint, exec_due bigint)
-       ON CONFLICT (task_id) DO NOTHING
-       RETURNING task_id`,
-      [JSON.stringify(rows), now],
-    );
-    const added = new Set(inserted.rows.map((r: { task_id: string }) => r.task_id));
-    if (added.size > 0) await this.notify('launched');
-    return { existing: jobs.map((j) => j.taskId).filter((id) => !added.has(id)) };
-  }
-
-  async task(taskId: string): Promise<JobRecord | undefined> {
-    const row = (await this.run(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE task_id = $1`, [taskId])).rows[0] as JobRow | undefined;
-    return row && toRecord(row);
-  }
-
-  async finish(taskId: string, exit: ExitStatus, debugLines: string[], now: number, onlyFrom?: readonly JobState[]): Promise<boolean> {
-    const row = await this.lockTask('task_id', taskId);
-    if (!row || row.state === 'finished' || (onlyFrom && !onlyFrom.includes(row.state))) return false;
-    return this.finishRow(row, exit, debugLines.map((line) => ({ type: 'debug', text: line })), undefined, now, Infinity);
-  }
-
-  async requestStop(taskId: string, debugLine: string, killDue: number, now: number): Promise<boolean> {
-    const row = await this.lockTask('task_id', taskId);
-    if (!row || !EXECUTING_STATES.includes(row.state) || row.kill_due !== null) return false;
-    const at = Math.max(now * 1000, num(row.last_output_us) + 1);
-    const seq = num(row.output_seq);
-    await this.run('INSERT INTO rex_output (task_id, seq, output_type, output, at_us) VALUES ($1, $2, $3, $4, $5)', [taskId, seq, 'debug', pgText(debugLine), at]);
-    await this.run(
-      `UPDATE rex_jobs SET cancel_publish = 1, exec_due = NULL, kill_due = $1, output_seq = $2, last_output_us = $3, updated_at = $4
-       WHERE task_id = $5`,
-      [killDue, seq + 1, at, now, taskId],
-    );
-    await this.notify('stopping');
-    return true;
-  }
-
-  async deliver(jobUuid: string, host: string, delivery: string, now: number): Promise<JobRecord | undefined> {
-    const res = await this.run(
-      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = $1, delivered_at = $2, updated_at = $2, reported_at = $2,
-         notify_at = NULL, slot_until = NULL, pickup_due = NULL
-       WHERE job_uuid = $3 AND host = $4 AND state IN ${PICKUP}
-       RETURNING ${JOB_COLUMNS}`,
-      [delivery, now, jobUuid, host],
-    );
-    const row = res.rows[0] as JobRow | undefined;
-    return row && toRecord(row);
-  }
-
-  async applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): Promise<UpdateOutcome> {
-    const row = await this.lockTask('job_uuid', jobUuid);
-    if (!row || row.host !== host || !EXECUTING_STATES.includes(row.state) || row.delivery !== delivery) return 'unknown';
-    // Heard from: not silent, not an orphan of a restart any more.
-    await this.run('UPDATE rex_jobs SET reported_at = $1, orphan_since = NULL, orphan_due = NULL WHERE task_id = $2', [now, row.task_id]);
-    const { outputs, exit } = splitUpdates(updates);
-    if (exit) return (await this.finishRow(row, exit.code, outputs, exit.atUs, now, maxOutputBytes)) ? 'finished' : 'unknown';
-    const p = await this.appendOutput(row, outputs, now, maxOutputBytes);
-    await this.run(
-      `UPDATE rex_jobs SET state = 'running', output_state = 'running', output_seq = $1, output_bytes = $2, output_truncated = $3,
-         last_output_us = $4, updated_at = $5 WHERE task_id = $6`,
-      [p.seq, p.bytes, p.truncated, p.lastUs, now, row.task_id],
-    );
-    return 'accepted';
-  }
-
-  async endOrphan(taskId: string, debugLine: string, now: number): Promise<boolean> {
-    const row = await this.lockTask('task_id', taskId);
-    if (!row || row.orphan_due === null || !EXECUTING_STATES.includes(row.state)) return false;
-    if (!(await this.finishRow(row, 'EXCEPTION', [{ type: 'debug', text: debugLine }], undefined, now, Infinity))) return false;
-    // The script may still run on the host: ask it to stop.
-    await this.run('UPDATE rex_jobs SET cancel_publish = 1 WHERE task_id = $1', [taskId]);
-    await this.notify('stopping');
-    return true;
-  }
-
-  /** The row, locked until the transaction ends: a peer changing the same job waits for it. */
-  private async lockTask(by: 'task_id' | 'job_uuid', id: string): Promise<JobRow | undefined> {
-    return (await this.run(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE ${by} = $1 FOR UPDATE`, [id])).rows[0] as JobRow | undefined;
-  }
-
-  private async appendOutput(row: JobRow, outputs: PendingOutput[], now: number, maxBytes: number): Promise<OutputProgress> {
-    const from = { seq: num(row.output_seq), lastUs: num(row.last_output_us), bytes: num(row.output_bytes), truncated: num(row.output_truncated) };
-    const { rows, progress } = planOutput(from, outputs, now, maxBytes);
-    if (rows.length > 0) {
-      await this.run(
-        `INSERT INTO rex_output (task_id, seq, output_type, output, at_us)
-         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[])`,
-        [row.task_id, rows.map((r) => r.seq), rows.map((r) => r.type), rows.map((r) => pgText(r.text)), rows.map((r) => r.atUs)],
-      );
-    }
-    return progress;
-  }
-
-  private async finishRow(row: JobRow, exit: ExitStatus, outputs: PendingOutput[], exitAtUs: number | undefined, now: number, maxBytes: number): Promise<boolean> {
-    const p = await this.appendOutput(row, outputs, now, maxBytes);
-    const exitUs = Math.max(exitAtUs ?? now * 1000, p.lastUs + 1);
-    // Right-hand sides read the row as it was: output_state takes the state before 'finished'.
-    const res = await this.run(
-      `UPDATE rex_jobs SET output_state = state, state = 'finished', exit_status = $1, exit_us = $2, output_seq = $3, last_output_us = $4,
-         output_bytes = $5, output_truncated = $6, finished_at = $7, updated_at = $7, script = '', notify_at = NULL, slot_until = NULL,
-         pickup_due = NULL, exec_due = NULL, kill_due = NULL, cancel_publish = 0, orphan_due = NULL, callback_owner = NULL,
-         callback_state = CASE WHEN callback IS NULL THEN 'none' ELSE 'pending' END,
-         callback_due = CASE WHEN callback IS NULL THEN NULL ELSE $7::bigint END
-       WHERE task_id = $8 AND state <> 'finished'`,
-      [JSON.stringify(exit), exitUs, p.seq, p.lastUs, p.bytes, p.truncated, now, row.task_id],
-    );
-    if ((res.rowCount ?? 0) === 0) return false;
-    await this.notify('finished');
-    return true;
-  }
-}
 
 export class PgJobStore implements JobStore {
   readonly parallelism: number;
@@ -248,25 +57,48 @@ export class PgJobStore implements JobStore {
   }
 
   transact<T>(ops: ReadonlyArray<JobOp<T>>, barrier: boolean): Promise<Settled<T>[]> {
+    return this.transactPlanned(async () => ops, barrier);
+  }
+
+  /**
+   * The operations run one after the other with no savepoint between them (each would cost two
+   * round trips): operations that throw are rare. When one does, the whole transaction is
+   * rolled back and run again with each operation in its own savepoint, so that only that one
+   * is undone. Operations only touch the database, so running one twice changes nothing.
+   */
+  async transactPlanned<T>(plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, barrier: boolean): Promise<Settled<T>[]> {
+    try {
+      return await this.inTransaction(async (_client, tx) => {
+        const settled: Settled<T>[] = [];
+        for (const op of await plan(tx)) {
+          try {
+            settled.push({ ok: true, value: await op(tx) });
+          } catch (error) {
+            // The connection is gone: the whole group is lost, not this op alone.
+            if (isConnectionError(error)) throw error;
+            throw new OpFailed();
+          }
+        }
+        return settled;
+      }, barrier);
+    } catch (err) {
+      if (!(err instanceof OpFailed)) throw err;
+    }
     return this.inTransaction(async (client, tx) => {
-      // Nothing outside relies on a non-barrier commit before the next barrier: skip the wait for the WAL flush.
-      if (!barrier) await client.query('SET LOCAL synchronous_commit = off');
       const settled: Settled<T>[] = [];
-      for (const op of ops) {
+      for (const op of await plan(tx)) {
         await client.query('SAVEPOINT job_op');
         try {
           settled.push({ ok: true, value: await op(tx) });
           await client.query('RELEASE SAVEPOINT job_op');
         } catch (error) {
-          // The connection is gone: the whole group is lost, not this op alone.
           if (isConnectionError(error)) throw error;
-          await client.query('ROLLBACK TO SAVEPOINT job_op');
-          await client.query('RELEASE SAVEPOINT job_op');
+          await client.query('ROLLBACK TO SAVEPOINT job_op; RELEASE SAVEPOINT job_op');
           settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
         }
       }
       return settled;
-    });
+    }, barrier);
   }
 
   insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number) {
@@ -287,6 +119,10 @@ export class PgJobStore implements JobStore {
   applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number) {
     return this.inTransaction((_c, tx) => tx.applyUpdates(jobUuid, host, delivery, updates, now, maxOutputBytes));
   }
+  /** Outside a transaction the rows are not held past the statement; see transactPlanned. */
+  claimDeadlines(now: number, limit: number) {
+    return this.changes().claimDeadlines(now, limit);
+  }
 
   async parent(id: string): Promise<ParentRecord | undefined> {
     const res = await this.query(
@@ -303,9 +139,9 @@ export class PgJobStore implements JobStore {
 
   async output(taskId: string): Promise<OutputItem[]> {
     const res = await this.query('SELECT output_type, output, at_us FROM rex_output WHERE task_id = $1 ORDER BY seq', [taskId]);
-    return (res.rows as { output_type: string; output: string; at_us: string }[]).map((r) => ({
+    return (res.rows as { output_type: string; output: Buffer; at_us: string }[]).map((r) => ({
       output_type: r.output_type,
-      output: r.output,
+      output: r.output.toString('utf8'),
       timestamp: num(r.at_us) / 1e6,
     }));
   }
@@ -327,16 +163,40 @@ export class PgJobStore implements JobStore {
   }
 
   /**
-   * This instance's own leases (left by an earlier process under the same id) and back-offs
-   * are due now. Leases of live peers are theirs; those of a dead peer end by themselves.
+   * This instance's own leases and back-offs (left by an earlier process under the same id),
+   * those of instances whose lease expired, and those of nobody are due now. A live peer's are
+   * its own: it may be posting them right now.
    */
   async releaseCallbacks(now: number): Promise<number> {
     const res = await this.query(
       `UPDATE rex_jobs SET callback_due = $1, callback_owner = NULL
-       WHERE callback_state = 'pending' AND callback_due > $1 AND (callback_owner IS NULL OR callback_owner = $2)`,
+       WHERE callback_state = 'pending' AND callback_due > $1 AND (callback_owner IS NULL OR callback_owner = $2 OR ${gone('callback_owner')})`,
       [now, this.instanceId],
     );
     return res.rowCount ?? 0;
+  }
+
+  /**
+   * One statement over three disjoint sets of rows: fetched jobs whose host last talked to a
+   * gone instance become orphans (its next report may have died with it), and that instance's
+   * callback leases and back-offs and its doorbell claims are due now.
+   */
+  async takeOver(now: number, orphanTimeoutMs: number): Promise<TakeOver> {
+    const res = await this.query(
+      `WITH orphaned AS (
+         UPDATE rex_jobs SET orphan_since = $1, orphan_due = $1::bigint + $2
+         WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND served_by <> $3 AND ${gone('served_by')} RETURNING 1),
+       callbacks AS (
+         UPDATE rex_jobs SET callback_due = $1, callback_owner = NULL
+         WHERE callback_state = 'pending' AND callback_due > $1 AND callback_owner <> $3 AND ${gone('callback_owner')} RETURNING 1),
+       doorbells AS (
+         UPDATE rex_jobs SET notify_at = $1, rung_by = NULL
+         WHERE state IN ${PICKUP} AND notify_at > $1 AND rung_by <> $3 AND ${gone('rung_by')} RETURNING 1)
+       SELECT (SELECT COUNT(*) FROM orphaned) AS orphaned, (SELECT COUNT(*) FROM callbacks) AS callbacks, (SELECT COUNT(*) FROM doorbells) AS doorbells`,
+      [now, orphanTimeoutMs, this.instanceId],
+    );
+    const r = res.rows[0] as Record<keyof TakeOver, string | number>;
+    return { orphaned: num(r.orphaned), callbacks: num(r.callbacks), doorbells: num(r.doorbells) };
   }
 
   async hostQueue(host: string): Promise<string[]> {
@@ -364,16 +224,17 @@ export class PgJobStore implements JobStore {
     );
   }
 
+  /** Only jobs whose host last talked to this instance, to a gone one, or to nobody known. */
   async markOrphans(restartedAt: number, timeoutMs: number): Promise<number> {
-    return this.inTransaction(async (client) => {
-      // Orphans of an earlier restart keep their start, and take the bound configured now.
-      await client.query('UPDATE rex_jobs SET orphan_due = orphan_since + $1 WHERE orphan_due IS NOT NULL', [timeoutMs]);
-      const res = await client.query(`UPDATE rex_jobs SET orphan_since = $1, orphan_due = $2 WHERE state IN ${EXECUTING} AND orphan_since IS NULL`, [
-        restartedAt,
-        restartedAt + timeoutMs,
-      ]);
-      return res.rowCount ?? 0;
-    });
+    // Orphans of an earlier restart keep their start, and take the bound configured now (a
+    // disjoint set of rows: they have orphan_since).
+    const res = await this.query(
+      `WITH rebound AS (UPDATE rex_jobs SET orphan_due = orphan_since + $1 WHERE orphan_due IS NOT NULL)
+       UPDATE rex_jobs SET orphan_since = $2, orphan_due = $2::bigint + $1
+       WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND (served_by IS NULL OR served_by = $3 OR ${gone('served_by')})`,
+      [timeoutMs, restartedAt, this.instanceId],
+    );
+    return res.rowCount ?? 0;
   }
 
   dueOrphans(now: number, limit: number): Promise<string[]> {
@@ -401,10 +262,10 @@ export class PgJobStore implements JobStore {
       `WITH due AS (SELECT task_id FROM rex_jobs WHERE task_id = ANY($1) AND notify_at <= $2 FOR UPDATE SKIP LOCKED)
        UPDATE rex_jobs j SET state = CASE WHEN j.state = 'ready_for_pickup' THEN 'notified' ELSE j.state END,
          output_state = CASE WHEN j.state = 'ready_for_pickup' THEN 'notified' ELSE j.state END,
-         slot_until = $3, notify_at = $4, doorbells = j.doorbells + 1, updated_at = $2
+         slot_until = $3, notify_at = $4, doorbells = j.doorbells + 1, updated_at = $2, rung_by = $5
        FROM due WHERE j.task_id = due.task_id
        RETURNING j.task_id`,
-      [taskIds, now, slotUntil, retryAt],
+      [taskIds, now, slotUntil, retryAt, this.instanceId],
     );
     const taken = new Set((res.rows as { task_id: string }[]).map((r) => r.task_id));
     return taskIds.filter((id) => taken.has(id));
@@ -486,11 +347,12 @@ export class PgJobStore implements JobStore {
   async callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): Promise<void> {
     if (retries.length === 0) return;
     await this.query(
+      // The back-off stays this instance's: a peer restarting does not cut it short.
       `UPDATE rex_jobs j SET callback_due = r.retry_at, callback_attempts = j.callback_attempts + 1, callback_error = $3,
-         callback_owner = NULL, updated_at = $4
+         callback_owner = $5, updated_at = $4
        FROM unnest($1::text[], $2::bigint[]) AS r(task_id, retry_at)
        WHERE j.task_id = r.task_id AND j.callback_state = 'pending'`,
-      [retries.map((r) => r.taskId), retries.map((r) => r.retryAt), pgText(error), now],
+      [retries.map((r) => r.taskId), retries.map((r) => r.retryAt), pgText(error), now, this.instanceId],
     );
   }
 
@@ -537,10 +399,16 @@ export class PgJobStore implements JobStore {
     return new PgChanges(
       (text, values) => this.query(text, values),
       (event) => this.query('SELECT pg_notify($1, $2)', [SPOOL_CHANNEL, event]).then(() => undefined),
+      this.instanceId,
     );
   }
 
-  private async inTransaction<T>(work: (client: pg.PoolClient, tx: PgChanges) => Promise<T>): Promise<T> {
+  /**
+   * `work` in one transaction on one pooled connection. `durable` false: the commit does not
+   * wait for the WAL flush (nothing outside relies on it before the next durable one). BEGIN
+   * and the announcements with COMMIT go in one round trip each.
+   */
+  private async inTransaction<T>(work: (client: pg.PoolClient, tx: PgChanges) => Promise<T>, durable = true): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -557,15 +425,16 @@ export class PgJobStore implements JobStore {
       async (event) => {
         announced.add(event);
       },
+      this.instanceId,
     );
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
       try {
         const result = await work(client, tx);
         // Delivered to listeners at COMMIT, not at all on a rollback; once per kind per transaction.
-        for (const event of announced) await client.query('SELECT pg_notify($1, $2)', [SPOOL_CHANNEL, event]);
-        await client.query('COMMIT');
+        const notices = [...announced].map((event) => `SELECT pg_notify('${SPOOL_CHANNEL}', '${event}'); `).join('');
+        await client.query(`${notices}COMMIT`);
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
@@ -583,62 +452,4 @@ export class PgJobStore implements JobStore {
       client.release(broken);
     }
   }
-}
-
-interface TargetRow {
-  task_id: string;
-  job_uuid: string;
-  host: string;
-  base_url: string;
-  effective_user: string | null;
-  doorbells: string | number;
-}
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE']);
-
-/** The server is gone or refuses connections (not a bad statement): worth waiting out. */
-function isConnectionError(err: unknown): boolean {
-  if (err instanceof SpoolUnavailableError) return true;
-  const { code, message } = err as { code?: string; message?: string };
-  if (code && (NETWORK_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended/i.test(message ?? '');
-}
-
-function asUnavailable(err: unknown): unknown {
-  if (err instanceof SpoolUnavailableError || !isConnectionError(err)) return err;
-  return new SpoolUnavailableError((err as Error).message || String((err as { code?: string }).code));
-}
-
-function toTarget(r: TargetRow): DoorbellTarget {
-  return { taskId: r.task_id, jobUuid: r.job_uuid, host: r.host, baseUrl: r.base_url, effectiveUser: r.effective_user, rung: num(r.doorbells) };
-}
-
-function toRecord(r: JobRow): JobRecord {
-  return {
-    taskId: r.task_id,
-    parentId: r.parent_id,
-    jobUuid: r.job_uuid,
-    host: r.host,
-    operation: r.operation,
-    callback: r.callback === null ? null : (JSON.parse(r.callback) as unknown),
-    input: JSON.parse(r.input) as Record<string, unknown>,
-    script: r.script,
-    effectiveUser: r.effective_user,
-    baseUrl: r.base_url,
-    state: r.state,
-    outputState: r.output_state,
-    delivery: r.delivery,
-    exitStatus: r.exit_status === null ? null : (JSON.parse(r.exit_status) as ExitStatus),
-    exitAt: r.exit_us === null ? null : num(r.exit_us) / 1e6,
-    stopping: r.kill_due !== null,
-    callbackState: r.callback_state,
-    callbackAttempts: num(r.callback_attempts),
-    callbackError: r.callback_error,
-    createdAt: num(r.created_at),
-    deliveredAt: numOrNull(r.delivered_at),
-    finishedAt: numOrNull(r.finished_at),
-    reportedAt: numOrNull(r.reported_at),
-    orphanSince: numOrNull(r.orphan_since),
-    orphanDue: numOrNull(r.orphan_due),
-  };
 }

@@ -5,7 +5,7 @@
 // A change is a new entry at the end of BOTH lists (test/state/migrations.test.ts checks).
 import type { Migration } from '../migration.js';
 import { INSTANCES_TABLE_DDL } from './instances.js';
-import { PG_SPOOL_ORPHANS, PG_SPOOL_SHARED, PG_SPOOL_TABLES } from './spool-schema.js';
+import { PG_SPOOL_CLUSTER, PG_SPOOL_ORPHANS, PG_SPOOL_SHARED, PG_SPOOL_TABLES } from './spool-schema.js';
 
 export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
   {
@@ -129,5 +129,10 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sagas ADD COLUMN owner TEXT;
       CREATE INDEX sagas_unfinished_owner ON sagas (owner) WHERE status IN ('open', 'compensating');
     `,
+  },
+  {
+    version: 7,
+    name: 'remote-execution spool of a cluster',
+    sql: PG_SPOOL_CLUSTER,
   },
 ];

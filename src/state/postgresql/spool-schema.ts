@@ -99,3 +99,23 @@ export const PG_SPOOL_SHARED = `
       DROP INDEX rex_jobs_host;
       CREATE INDEX rex_jobs_host ON rex_jobs (host, created_at, seq);
 `;
+
+/**
+ * A cluster's spool: which instance a job's host talks to and which one claimed its doorbell,
+ * so that a survivor takes over exactly what an instance whose lease expired left; output and
+ * scripts as bytes, since a PostgreSQL text value cannot hold NUL and a host's output may.
+ */
+export const PG_SPOOL_CLUSTER = `
+      -- The instance that accepted the job's fetch or its host's last update: the one whose
+      -- death may have lost the host's next report (hosts never retry a POST).
+      ALTER TABLE rex_jobs ADD COLUMN served_by TEXT;
+      -- The instance that claimed the job's last doorbell: should it die before the broker
+      -- confirmed it, a survivor rings again at once.
+      ALTER TABLE rex_jobs ADD COLUMN rung_by TEXT;
+      CREATE INDEX rex_jobs_served ON rex_jobs (served_by) WHERE state IN ('delivered', 'running') AND orphan_since IS NULL;
+      CREATE INDEX rex_jobs_rung ON rex_jobs (rung_by) WHERE state IN ('ready_for_pickup', 'notified');
+      CREATE INDEX rex_jobs_callback_owner ON rex_jobs (callback_owner) WHERE callback_state = 'pending';
+      -- UTF-8 bytes: any byte a host sends survives, NUL included.
+      ALTER TABLE rex_output ALTER COLUMN output TYPE BYTEA USING convert_to(output, 'UTF8');
+      ALTER TABLE rex_jobs ALTER COLUMN script TYPE BYTEA USING convert_to(script, 'UTF8');
+`;

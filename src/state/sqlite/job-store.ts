@@ -27,6 +27,9 @@ import {
   type JobOp,
   type Settled,
   type UpdateOutcome,
+  type DeadlineKind,
+  type DueDeadline,
+  type TakeOver,
 } from '../job-store.js';
 
 interface JobRow {
@@ -141,7 +144,7 @@ function prepareStatements(db: Database.Database) {
     ),
     // Orphans of an earlier restart keep their start, and take the bound configured now.
     reboundOrphans: db.prepare<[number]>('UPDATE rex_jobs SET orphan_due = orphan_since + ? WHERE orphan_due IS NOT NULL'),
-    dueOrphans: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE orphan_due <= ? ORDER BY orphan_due LIMIT ?'),
+    dueOrphans: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, orphan_due AS at FROM rex_jobs WHERE orphan_due <= ? ORDER BY orphan_due, task_id LIMIT ?'),
     orphans: db.prepare<[number], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE orphan_due IS NOT NULL ORDER BY orphan_due, rowid LIMIT ?`),
     cancelAfterEnd: db.prepare<[string]>('UPDATE rex_jobs SET cancel_publish = 1 WHERE task_id = ?'),
     dueDoorbells: db.prepare<[number, number], TargetRow>(
@@ -156,9 +159,9 @@ function prepareStatements(db: Database.Database) {
     reschedule: db.prepare<[number, string]>('UPDATE rex_jobs SET notify_at = ? WHERE task_id = ? AND notify_at IS NOT NULL'),
     dueCancels: db.prepare<[number], TargetRow>(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE cancel_publish = 1 LIMIT ?`),
     cancelPublished: db.prepare<[string]>('UPDATE rex_jobs SET cancel_publish = 0 WHERE task_id = ? AND cancel_publish = 1'),
-    duePickups: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE pickup_due <= ? ORDER BY pickup_due LIMIT ?'),
-    dueExec: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE exec_due <= ? ORDER BY exec_due LIMIT ?'),
-    dueKills: db.prepare<[number, number], { task_id: string }>('SELECT task_id FROM rex_jobs WHERE kill_due <= ? ORDER BY kill_due LIMIT ?'),
+    duePickups: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, pickup_due AS at FROM rex_jobs WHERE pickup_due <= ? ORDER BY pickup_due, task_id LIMIT ?'),
+    dueExec: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, exec_due AS at FROM rex_jobs WHERE exec_due <= ? ORDER BY exec_due, task_id LIMIT ?'),
+    dueKills: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, kill_due AS at FROM rex_jobs WHERE kill_due <= ? ORDER BY kill_due, task_id LIMIT ?'),
     nextDue: db.prepare<[], { at: number | null }>(
       `SELECT MIN(at) AS at FROM (
          SELECT MIN(pickup_due) AS at FROM rex_jobs WHERE pickup_due IS NOT NULL
@@ -398,6 +401,27 @@ class SyncSpool {
     return this.sql.dueKills.all(now, limit).map((r) => r.task_id);
   }
 
+  /** One writer: nothing to lock against. Earliest first, each kind in the order it is handled. */
+  claimDeadlines(now: number, limit: number): DueDeadline[] {
+    const due = new Map<string, { at: number; kinds: DeadlineKind[] }>();
+    const add = (kind: DeadlineKind, rows: { task_id: string; at: number }[]) => {
+      for (const r of rows) {
+        const d = due.get(r.task_id) ?? { at: r.at, kinds: [] };
+        d.at = Math.min(d.at, r.at);
+        d.kinds.push(kind);
+        due.set(r.task_id, d);
+      }
+    };
+    add('pickup', this.sql.duePickups.all(now, limit));
+    add('execution', this.sql.dueExec.all(now, limit));
+    add('kill', this.sql.dueKills.all(now, limit));
+    add('orphan', this.sql.dueOrphans.all(now, limit));
+    return [...due]
+      .sort((a, b) => a[1].at - b[1].at || (a[0] < b[0] ? -1 : 1))
+      .slice(0, limit)
+      .map(([taskId, d]) => ({ taskId, kinds: d.kinds }));
+  }
+
   nextDue(): number | undefined {
     return this.sql.nextDue.get()?.at ?? undefined;
   }
@@ -499,10 +523,15 @@ export class SqliteJobStore implements JobStore {
       deliver: async (jobUuid, host, delivery, now) => spool.deliver(jobUuid, host, delivery, now),
       applyUpdates: async (jobUuid, host, delivery, updates, now, max) => spool.applyUpdates(jobUuid, host, delivery, updates, now, max),
       endOrphan: async (taskId, line, now) => spool.endOrphan(taskId, line, now),
+      claimDeadlines: async (now, limit) => spool.claimDeadlines(now, limit),
     };
   }
 
   transact<T>(ops: ReadonlyArray<JobOp<T>>, barrier: boolean): Promise<Settled<T>[]> {
+    return this.transactPlanned(async () => ops, barrier);
+  }
+
+  transactPlanned<T>(plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, barrier: boolean): Promise<Settled<T>[]> {
     return this.turn.run(async () => {
       const db = this.spool.db;
       const durable = barrier && this.barriers;
@@ -512,7 +541,7 @@ export class SqliteJobStore implements JobStore {
         this.control.begin.run();
         const settled: Settled<T>[] = [];
         try {
-          for (const op of ops) {
+          for (const op of await plan(this.tx)) {
             this.control.savepoint.run();
             try {
               settled.push({ ok: true, value: await op(this.tx) });
@@ -564,6 +593,13 @@ export class SqliteJobStore implements JobStore {
   }
   releaseCallbacks(now: number) {
     return this.turn.run(() => this.spool.releaseCallbacks(now));
+  }
+  /** One instance per file: nobody else's work to take over. */
+  async takeOver(): Promise<TakeOver> {
+    return { orphaned: 0, callbacks: 0, doorbells: 0 };
+  }
+  claimDeadlines(now: number, limit: number) {
+    return this.turn.run(() => this.spool.claimDeadlines(now, limit));
   }
   countByState() {
     return this.turn.run(() => this.spool.countByState());

@@ -214,4 +214,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // schema the same as PostgreSQL's, so that `state migrate` copies it).
     sql: `ALTER TABLE sagas ADD COLUMN owner TEXT;`,
   },
+  {
+    version: 7,
+    name: 'remote-execution spool of a cluster',
+    // PostgreSQL only (which instance serves a job; output as bytes): one SQLite file has one
+    // instance, and its TEXT holds any string, NUL included.
+    sql: '-- nothing on SQLite',
+  },
 ];
