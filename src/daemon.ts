@@ -127,6 +127,8 @@ export class Daemon {
     if (!this.cluster && this.openedStore instanceof PgStateStore) {
       this.cluster = new InstanceRegistry(this.openedStore.pool, {
         id: this.openedStore.instanceId,
+        leaseMs: this.config.state.lease_ms,
+        heartbeatMs: Math.floor(this.config.state.lease_ms / 5),
         onError: (err) => this.logger.warn(`instance heartbeat: ${err.message}`),
       });
     }

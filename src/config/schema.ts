@@ -393,7 +393,7 @@ export const configSchema = {
       45000,
     ),
     snapshot_timeout_ms: integer(
-      "Time a backend has to answer the snapshot read taken before a replicated write (what the key holds, for an exact undo), ms; also bounds each undo call made before Foreman is answered. A backend that does not answer in time gets no write: under on_backend_down catch_up it is caught up later, under refuse the write is refused with nothing written. A short value keeps a frozen backend from holding every write up to response_timeout_ms.",
+      "Time a backend has to answer the snapshot read taken before a replicated write (what the key holds, for an exact undo), ms; also bounds each undo call made before Foreman is answered, and each replay that catches a backend up from the ledger (a backend that hangs during its catch-up is tried again on a later round; the other backends are caught up meanwhile). A backend that does not answer in time gets no write: under on_backend_down catch_up it is caught up later, under refuse the write is refused with nothing written. A short value keeps a frozen backend from holding every write up to response_timeout_ms.",
       1,
       5000,
     ),
@@ -429,6 +429,16 @@ export const configSchema = {
           pattern: '^postgres(ql)?://',
         },
         pool_size: integer('postgresql only: connections at most in each of this instance\'s two pools: the shared state (sagas, ledger, REX spool) and the key locks that replicated writes hold while they run.', 1, 10, 1000),
+        lease_ms: integer(
+          "postgresql only: how long an instance counts as live after its last heartbeat, ms; it renews its heartbeat row every fifth of this. Once the lease of an instance has run out (it died, or lost the database), a survivor settles the replicated writes it left open. Shorter settles a dead instance's writes sooner; too short hands the writes of an instance that merely paused to another (settled under their keys, never twice). Read at start.",
+          1000,
+          10000,
+        ),
+        takeover_interval_ms: integer(
+          'postgresql only: how often an instance looks for replicated writes left open by instances whose lease has run out, ms. A dead instance\'s writes are settled at most lease_ms plus this after its last heartbeat.',
+          100,
+          2000,
+        ),
       },
     },
     drift: {

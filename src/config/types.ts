@@ -192,4 +192,8 @@ export interface StateConfig {
   /** postgresql only. */
   url?: string;
   pool_size: number;
+  /** postgresql only: an instance is live this long after its last heartbeat (heartbeat every fifth). */
+  lease_ms: number;
+  /** postgresql only: how often the sagas of instances whose lease ran out are looked for. */
+  takeover_interval_ms: number;
 }

@@ -21,8 +21,6 @@ import { replayRequest, storeCall, storeRequest } from './stored-form.js';
 import { isAnswered, sendJudged } from './send-judged.js';
 
 const TICK_MS = 250;
-/** How often a shared state is searched for sagas of instances that are gone (a lease is 10 s). */
-const TAKE_OVER_MS = 2_000;
 /** A snapshot saying the key held nothing: `restore` then lists what removes the write's effect. */
 const ABSENT: BackendAnswer = { status: 404, headers: {}, body: Buffer.alloc(0) };
 
@@ -232,7 +230,7 @@ export class Convergence implements SagaHost {
     this.ticking = true;
     try {
       if (Date.now() >= this.nextTakeOver) {
-        this.nextTakeOver = Date.now() + TAKE_OVER_MS;
+        this.nextTakeOver = Date.now() + this.runtime().config.state.takeover_interval_ms;
         await this.takeOver();
       }
       await this.retryCompensations();
@@ -273,9 +271,13 @@ export class Convergence implements SagaHost {
     return Date.now() + Math.min(base_ms * 2 ** attempts, max_ms);
   }
 
-  /** Replay the ledger to every lagging backend that is up; it serves reads again when done. */
+  /**
+   * Replay the ledger to every lagging backend that is up; it serves reads again when done.
+   * The backends are caught up side by side: one that hangs costs the others nothing.
+   */
   private async catchUp(): Promise<void> {
     const rt = this.runtime();
+    const runs: Promise<void>[] = [];
     for (const [feature, backends] of this.lagging) {
       const f = rt.features.get(feature);
       for (const name of [...backends]) {
@@ -285,24 +287,33 @@ export class Convergence implements SagaHost {
           continue;
         }
         if (!backend.health.available || this.probing.has(`${feature}\0${name}`)) continue;
-        if (await this.catchUpBackend(feature, backend)) {
-          backends.delete(name);
-          // A rollback still to be retried reads the ledger to know a key is gone: without its
-          // tombstone it would fall back to a snapshot that may predate the delete.
-          if (!(await this.store.unfinishedSagas()).some((s) => s.feature === feature)) await this.store.pruneTombstones(feature, f.backends.map((b) => b.name));
-          this.logger.info(`backend ${name} caught up on ${feature}`, { backend: name, feature });
-        }
+        runs.push(
+          this.catchUpBackend(feature, backend).then(async (done) => {
+            if (!done) return;
+            backends.delete(name);
+            // A rollback still to be retried reads the ledger to know a key is gone: without its
+            // tombstone it would fall back to a snapshot that may predate the delete.
+            if (!(await this.store.unfinishedSagas()).some((s) => s.feature === feature)) await this.store.pruneTombstones(feature, f.backends.map((b) => b.name));
+            this.logger.info(`backend ${name} caught up on ${feature}`, { backend: name, feature });
+          }),
+        );
       }
     }
+    await Promise.all(runs);
   }
 
-  /** Returns true when the backend's backlog for the feature is empty. */
+  /**
+   * Returns true when the backend's backlog for the feature is empty. Each replay gets
+   * snapshot_timeout_ms, not the response timeout: a backend that hangs holds the key (and the
+   * writes waiting on it) no longer than that, and is tried again on a later round.
+   */
   async catchUpBackend(feature: string, backend: Backend): Promise<boolean> {
+    const opts: SendOptions = { timeoutMs: this.runtime().config.snapshot_timeout_ms };
     for (const entry of await this.store.backlog(feature, backend.name)) {
       const r = await this.locks.with([`${feature}/${entry.key}`], async () => {
         const latest = await this.store.getDesired(feature, entry.key);
         if (!latest || (await this.store.appliedVersion(feature, entry.key, backend.name)) >= latest.version) return true;
-        return this.sendEntry(backend, latest, `catch-up-${latest.version}`);
+        return this.sendEntry(backend, latest, `catch-up-${latest.version}`, opts);
       });
       if (r === true) continue;
       this.logger.warn(`catch-up of ${backend.name} on ${feature} ${entry.key} failed: ${r}`, { backend: backend.name, feature });

@@ -19,6 +19,8 @@ const KEYS = [1, 2, 3, 4, 5];
 /** 1–2 written through proxy-proxy (in the ledger), 3 written on each backend directly, 4–5 absent. */
 const OLD: Record<number, string | undefined> = { 1: 'old 1\n', 2: 'old 2\n', 3: 'direct 3\n' };
 const NEW = (i: number) => `new ${i}\n`;
+/** state.lease_ms: shorter than the 10 s default, so the take-over comes sooner. */
+const LEASE_MS = 3000;
 
 describe('an instance killed with sagas open: a survivor settles them after its lease', () => {
   let sims: ManagedSim[] = [];
@@ -36,7 +38,7 @@ describe('an instance killed with sagas open: a survivor settles them after its 
     const features = '  tftp: { policy: replicate, on_backend_down: catch_up, min_success: 2 }\n';
     const config = (name: string) => {
       const file = join(base, `${name}.yaml`);
-      const extra = `${CHECKS}\nstate: { driver: postgresql, url: "${url}", pool_size: 16 }`;
+      const extra = `${CHECKS}\nstate: { driver: postgresql, url: "${url}", pool_size: 16, lease_ms: ${LEASE_MS}, takeover_interval_ms: 500 }`;
       writeFileSync(file, clusterYaml({ sims, stateDir: join(base, `state-${name}`), responseTimeoutMs: 60_000, features, extra }));
       return file;
     };
@@ -64,12 +66,15 @@ describe('an instance killed with sagas open: a survivor settles them after its 
     await b.waitForLine(/proxy-proxy started/, 10_000);
     expect(b.lines.filter((l) => /found open after a restart|taken over/.test(l))).toEqual([]);
     expect((await getStatus(b.http)).convergence.openSagas).toBe(KEYS.length);
+    // Each heartbeat row carries the configured lease.
+    const rows = (JSON.parse((await b.http.get('/proxy_proxy/status')).body) as { cluster: { instances: { leaseUntil: number; lastHeartbeat: number }[] } }).cluster.instances;
+    expect(rows.map((r) => r.leaseUntil - r.lastHeartbeat)).toEqual([LEASE_MS, LEASE_MS]);
 
     await a.kill();
     expect((await Promise.all(inFlight)).filter((r) => !(r instanceof Error))).toEqual([]);
     await sc.faults({ clear: true });
 
-    // A's lease (10 s) runs out; B's next look takes the sagas over and settles them.
+    // A's lease (state.lease_ms) runs out; B's next look takes the sagas over and settles them.
     await b.waitForLine(/left open by an instance that is gone/, 30_000);
     expect(b.lines.filter((l) => /taken over from an instance whose lease expired/.test(l))).toHaveLength(KEYS.length);
     await waitSettled(b.http, 20_000, 'after the take-over');

@@ -35,13 +35,13 @@ describe('catch-up', () => {
   });
 
   /** Three sims, `first` listed first for both features so that reads go to it when it may serve them. */
-  async function cluster(first: number, extra = FAST_CHECKS): Promise<{ base: string; file: string }> {
+  async function cluster(first: number, extra = FAST_CHECKS, opts: { responseTimeoutMs?: number; minSuccess?: number } = {}): Promise<{ base: string; file: string }> {
     const base = tempDir('pp-catchup-');
     sims = await startSims(['sim-a', 'sim-b', 'sim-c'], base);
     const order = [sims[first]!, ...sims.filter((_, i) => i !== first)].map((s) => s.name).join(', ');
-    const f = `{ policy: replicate, on_backend_down: catch_up, min_success: 2, backends: [${order}] }`;
+    const f = `{ policy: replicate, on_backend_down: catch_up, min_success: ${opts.minSuccess ?? 2}, backends: [${order}] }`;
     const file = join(base, 'proxy-proxy.yaml');
-    writeFileSync(file, clusterYaml({ sims, stateDir: join(base, 'state'), responseTimeoutMs: 800, features: `  tftp: ${f}\n  dhcp: ${f}\n`, extra }));
+    writeFileSync(file, clusterYaml({ sims, stateDir: join(base, 'state'), responseTimeoutMs: opts.responseTimeoutMs ?? 800, features: `  tftp: ${f}\n  dhcp: ${f}\n`, extra }));
     daemon = await startDaemonProcess(file);
     return { base, file };
   }
@@ -111,6 +111,46 @@ describe('catch-up', () => {
     // No read of either feature reached sim-c before its last catch-up write; after it, reads did.
     expect(reads.filter(({ i }) => i < lastCatchUp).map(({ x }) => `${idOf(x)} ${x.path}`)).toEqual([]);
     expect(reads.map(({ x }) => idOf(x))).toEqual(['read-after-0', 'read-after-1', 'read-after-2']);
+  });
+
+  it('a backend that hangs while it is caught up does not hold up the catch-up of another: each replay gets snapshot_timeout_ms, not the response timeout', async () => {
+    // A response timeout far beyond the bounds below: only the short replay timeout can meet them.
+    await cluster(0, `${FAST_CHECKS}\nsnapshot_timeout_ms: 1000`, { responseTimeoutMs: 120_000, minSuccess: 1 });
+    const http = daemon!.http;
+    const [a, b, c] = sims as [ManagedSim, ManagedSim, ManagedSim];
+    const stateOf = async (name: string) => (await getStatus(http)).backends.find((x) => x.name === name)!.state;
+    // sim-b goes down first: it is first in line to be caught up.
+    await b.faults({ refuse: true });
+    await waitFor(async () => (await stateOf('sim-b')) === 'down', 5000, 'sim-b never seen down');
+    await c.faults({ refuse: true });
+    await waitFor(async () => (await stateOf('sim-c')) === 'down', 5000, 'sim-c never seen down');
+    const macs = [1, 2, 3, 4, 5].map((i) => `00:16:3e:00:0c:0${i}`);
+    for (const mac of macs) expect((await http.post(`/tftp/PXELinux/${mac}`, { pxeconfig: `kernel ${mac}\n` })).status).toBe(200);
+    expect((await getStatus(http)).features.find((f) => f.name === 'tftp')!.catching_up).toEqual(['sim-b', 'sim-c']);
+
+    // sim-b comes back healthy (its health checks pass) but never answers a TFTP write.
+    await b.faults({ clear: true, fail_path: { method: 'POST', pattern: '^/tftp/', action: 'hang' } });
+    await c.faults({ clear: true });
+    await waitFor(
+      async () => {
+        const s = await getStatus(http);
+        return s.convergence.catchUpBacklog.tftp!['sim-c'] === 0 && !s.features.find((f) => f.name === 'tftp')!.catching_up.includes('sim-c');
+      },
+      20_000,
+      async () => `sim-c not caught up while sim-b hangs: ${JSON.stringify((await getStatus(http)).convergence.catchUpBacklog)}`,
+    );
+    expect(await c.view()).toEqual(await a.view());
+    // sim-b was sent replays (they hung) and is still behind.
+    expect((await b.proc.calls()).some((x) => x.method === 'POST' && idOf(x).startsWith('catch-up-'))).toBe(true);
+    expect((await getStatus(http)).convergence.catchUpBacklog.tftp!['sim-b']).toBeGreaterThan(0);
+    // A write to a key sim-b's replay holds waits for that replay at most, not for the response timeout.
+    const write = await http.post(`/tftp/PXELinux/${macs[0]}`, { pxeconfig: 'written while sim-b hangs\n' });
+    expect(write.status).toBe(200);
+
+    await b.faults({ clear: true });
+    await waitSettled(http, 20_000, 'sim-b caught up once it answers again');
+    await expectIdentical();
+    expect((await b.view()).tftp[`pxelinux.cfg/01-${macs[0]!.replace(/:/g, '-')}`]).toBe('written while sim-b hangs\n');
   });
 
   it('a DHCP create that landed on a backend whose answer was lost is caught up there, not stuck on 409', async () => {
