@@ -24,6 +24,7 @@ import { OpenscapService } from './openscap/openscap-service.js';
 import { runtimeApi } from './ops/runtime-api.js';
 import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
+import { StatusHistory, type BackendReading, type StripState } from './ops/status-history.js';
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
 import { servedLocally } from './features/index.js';
@@ -40,6 +41,8 @@ export interface DaemonOptions {
   silent?: boolean;
   /** The cluster this instance belongs to (the postgresql state driver's instances table). */
   cluster?: ClusterMembership;
+  /** How often the status page's history is sampled (default 10 s); tests shorten it. */
+  historyIntervalMs?: number;
 }
 
 export class Daemon {
@@ -53,6 +56,8 @@ export class Daemon {
   pluginStore!: PluginStore;
   readonly metrics: Metrics;
   readonly traffic = new TrafficWindow();
+  /** The last hour the status page draws. */
+  readonly history: StatusHistory;
   readonly converge: Convergence;
   readonly drift: DriftScheduler;
   /** The cluster's instances (state.driver: postgresql); runtime operations apply to all of them. */
@@ -74,6 +79,7 @@ export class Daemon {
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
     this.current.onBackendReturned = (name) => this.verifyReturned(name);
+    this.current.onBackendState = (name, why) => this.history.noteBackend(name, why);
     this.converge = new Convergence(() => this.store, () => this.current, this.logger);
     this.drift = new DriftScheduler(this);
     this.cluster = options.cluster;
@@ -90,6 +96,20 @@ export class Daemon {
       sagas: () => this.store.sagaCounts(),
       rex: () => this.rex && { jobs: () => this.rex!.store.countByState(), stats: this.rex.stats, mqttConnected: this.rex.mqttConnected },
     });
+    this.history = new StatusHistory(
+      {
+        backends: () => this.backendReadings(),
+        traffic: this.traffic,
+        backlog: () => this.backlogPerBackend(),
+        spool: async () => {
+          const rex = this.rex;
+          if (!rex) return undefined;
+          const [byState, finished] = await Promise.all([rex.store.countByState(), rex.store.finishedCounts(Date.now() - 60_000)]);
+          return { byState, failed: finished.failed, lastMinute: finished.recent };
+        },
+      },
+      { intervalMs: options.historyIntervalMs, onError: (err) => this.logger.warn(`status history: a figure could not be read: ${err.message}`) },
+    );
     this.handler.observer = (record, ms) => {
       this.metrics.observe(record, ms);
       this.traffic.observe(record, ms);
@@ -110,6 +130,28 @@ export class Daemon {
     this.converge
       .verifyReturned(backend, (feature) => featureByName(feature)?.drift, this.config.snapshot_timeout_ms)
       .catch((err: unknown) => this.logger.error(`reset check of ${name} failed: ${(err as Error).stack ?? String(err)}`));
+  }
+
+  /** Each backend as its health strip shows it: operator states, down, ejected, catching up, up. */
+  private backendReadings(): BackendReading[] {
+    const rt = this.current;
+    return [...rt.backends.values()].map((b) => {
+      const snap = b.health.snapshot();
+      let state: StripState = snap.state;
+      if (state === 'up' && snap.ejectedUntil !== null) state = 'ejected';
+      else if (state === 'up' && [...rt.features.values()].some((f) => f.backends.includes(b) && this.converge.isLagging(f.name, b.name))) state = 'catching_up';
+      return snap.ejectedUntil !== null ? { name: b.name, state, ejectedUntil: snap.ejectedUntil } : { name: b.name, state };
+    });
+  }
+
+  /** Ledger entries each backend has yet to apply, over its replicated features. */
+  private async backlogPerBackend(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const f of this.current.features.values()) {
+      if (f.policy !== 'replicate') continue;
+      for (const b of f.backends) out[b.name] = (out[b.name] ?? 0) + (await this.store.backlogSize(f.name, b.name));
+    }
+    return out;
   }
 
   get runtime(): Runtime {
@@ -184,6 +226,7 @@ export class Daemon {
     // A database that is away now does not stop the instance: the heartbeat keeps trying.
     await this.cluster?.join(this.runtimeUrl).catch((err: Error) => this.logger.warn(`cluster: instance row not written yet: ${err.message}`));
     this.drift.configure(this.config.drift);
+    this.history.start();
     const features = Object.values(this.config.features).map((f) =>
       servedLocally(f.name) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
     );
@@ -229,6 +272,7 @@ export class Daemon {
     const fresh = new Runtime(next, this.logger, old);
     fresh.start();
     fresh.onBackendReturned = (name) => this.verifyReturned(name);
+    fresh.onBackendState = (name, why) => this.history.noteBackend(name, why);
     this.current = fresh;
     // A backend added to a replicated feature starts with the whole ledger as its backlog.
     await this.converge.scanBacklogs();
@@ -258,6 +302,7 @@ export class Daemon {
     const bound = this.config.shutdown_timeout_ms;
     // A drift run in progress is cut short rather than waited for.
     const driftStopped = this.drift.stop();
+    this.history.stop();
     this.logger.info(`stopping: no new connections, waiting up to ${bound} ms for ${this.handler.inFlight} in-flight request(s)`);
     const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
     for (const l of this.listeners) l.server.closeIdleConnections();

@@ -23,6 +23,8 @@ export class Runtime {
   readonly foreman: ForemanClient | undefined;
   /** Called when a backend is up again (checks pass again, or enabled): the daemon checks it was not reset. */
   onBackendReturned: ((backend: string) => void) | undefined;
+  /** Called on every state change of a backend, ejections included (the status history records it). */
+  onBackendState: ((backend: string, why: string) => void) | undefined;
 
   /**
    * `previous`: the runtime being replaced by a reload. Backends whose settings did not change
@@ -33,6 +35,7 @@ export class Runtime {
     const onState = (backend: string, from: BackendState, to: BackendState, why: string) => {
       const level = to === 'up' ? 'info' : 'warn';
       logger.log(level, `backend ${backend}: ${from === to ? to : `${from} → ${to}`}: ${why}`, { backend, from, to });
+      this.onBackendState?.(backend, why);
       if (to === 'up' && from !== 'up') {
         void this.catalog.refresh(backend);
         this.onBackendReturned?.(backend);

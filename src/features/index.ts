@@ -56,6 +56,16 @@ export function servedLocally(name: string): boolean {
   return m !== undefined && (m.localOnly === true || m.rex === true);
 }
 
+/**
+ * Does proxy-proxy answer this configured feature itself (the status says `local`)? Local-only
+ * modules always (dynflow forwards only what it does not host); a remote-execution module while
+ * the spool hosts it, i.e. it has no backends (script in rex.mode pull-mqtt).
+ */
+export function answeredLocally(name: string, backendCount: number): boolean {
+  const m = featureByName(name);
+  return m !== undefined && (m.localOnly === true || (m.rex === true && backendCount === 0));
+}
+
 /** Modules offered when the remote-execution spool is enabled (`rex.enabled`). */
 export function rexFeatures(): FeatureModule[] {
   return ALL_FEATURES.filter((m) => m.rex);

@@ -13,7 +13,9 @@ import type { Metrics } from './metrics.js';
 import type { TrafficWindow } from './traffic-window.js';
 import type { OperationalState } from '../backends/health-state.js';
 import { plainAddress, type ClientIdentity } from '../http/trusted-hosts.js';
-import { STATUS_PAGE } from './status-page.js';
+import { renderMain, renderStatusPage } from './status-page.js';
+import type { StatusHistory } from './status-history.js';
+import { answeredLocally } from '../features/index.js';
 import { applyOnPeers, type ClusterDirectory, type ClusterMembership, type InstanceOutcome } from './cluster-ops.js';
 
 /**
@@ -29,6 +31,7 @@ export interface RuntimeApiHost {
   readonly drift: Pick<DriftScheduler, 'run'>;
   readonly converge: Pick<Convergence, 'isLagging' | 'status' | 'resync'>;
   readonly traffic: Pick<TrafficWindow, 'summary'>;
+  readonly history: Pick<StatusHistory, 'view'>;
   readonly cluster: ClusterMembership | undefined;
   readonly runtimeUrl: string | null;
   readonly rex: RexService | undefined;
@@ -99,8 +102,9 @@ export async function runtimeApi(
     return { status: 200, text: await daemon.metrics.render() };
   }
   const rest = path.slice(RUNTIME_API_PREFIX.length).replace(/\/$/, '');
-  if (method === 'GET' && rest === '') return { status: 200, text: { contentType: 'text/html; charset=utf-8', body: STATUS_PAGE } };
+  if (method === 'GET' && rest === '') return statusPage(daemon, rawQuery);
   if (method === 'GET' && rest === 'status') return { status: 200, json: await statusDocument(daemon) };
+  if (method === 'GET' && rest === 'history') return { status: 200, json: daemon.history.view() };
   if (method === 'POST' && rest === 'drift') {
     const flags = driftFlags(rawQuery, body);
     return { status: 200, json: await daemon.drift.run({ repair: flags.has('repair'), prune: flags.has('prune') }, 'runtime API') };
@@ -153,6 +157,16 @@ async function resync(daemon: RuntimeApiHost, name: string, rawQuery: string, bo
   return { status: 200, json: { backend: name, state: backend.health.state, backlog } };
 }
 
+/** The status page, or with ?part=main only the part its script swaps in on each refresh. */
+async function statusPage(daemon: RuntimeApiHost, rawQuery: string): Promise<ApiAnswer> {
+  const part = new URLSearchParams(rawQuery).get('part');
+  if (part !== null && part !== 'main') return { status: 400, message: `Unknown part ${JSON.stringify(part)}: the status page has only part=main` };
+  const view = await statusDocument(daemon);
+  const history = daemon.history.view();
+  const body = part === 'main' ? renderMain(view, history) : renderStatusPage(view, history);
+  return { status: 200, text: { contentType: 'text/html; charset=utf-8', body } };
+}
+
 /** repair=1 / prune=1 (or true, yes, on) from the query, a form body or a JSON body. */
 function driftFlags(rawQuery: string, body: Buffer): Set<string> {
   const values = new URLSearchParams(rawQuery);
@@ -170,8 +184,9 @@ function driftFlags(rawQuery: string, body: Buffer): Set<string> {
 /** Jobs listed by name in the status document; the counts cover the rest. */
 const STATUS_ORPHANS = 100;
 
-export async function statusDocument(daemon: RuntimeApiHost): Promise<unknown> {
+export async function statusDocument(daemon: RuntimeApiHost) {
   const rt = daemon.runtime;
+  const finished = daemon.rex && (await daemon.rex.store.finishedCounts(Date.now() - 60_000));
   const cfg = rt.config;
   return {
     config: cfg.source ?? null,
@@ -184,7 +199,7 @@ export async function statusDocument(daemon: RuntimeApiHost): Promise<unknown> {
     })),
     features: [...rt.features.values()].map((f) => ({
       name: f.name,
-      policy: f.policy,
+      policy: answeredLocally(f.name, f.backends.length) ? 'local' : f.policy,
       backends: f.backends.map((b) => b.name),
       on_backend_down: f.policy === 'replicate' ? f.onBackendDown : undefined,
       min_success: f.policy === 'replicate' && f.onBackendDown === 'catch_up' ? f.minSuccess : undefined,
@@ -196,6 +211,9 @@ export async function statusDocument(daemon: RuntimeApiHost): Promise<unknown> {
     rex: daemon.rex && {
       jobs: await daemon.rex.store.countByState(),
       mqtt: daemon.rex.mqttConnected ? 'connected' : 'disconnected',
+      /** Finished with an exit status other than 0 (EXCEPTION included); and finished in the last minute. */
+      failed: finished!.failed,
+      finishedLastMinute: finished!.recent,
       ...daemon.rex.stats,
       // Running when proxy-proxy last stopped and silent since: each ends at `due` unless its host reports.
       lostReportSuspects: (await daemon.rex.store.orphans(STATUS_ORPHANS)).map((j) => ({

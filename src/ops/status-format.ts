@@ -36,6 +36,8 @@ interface RexStatus {
   pickupTimeouts: number;
   executionTimeouts: number;
   lostReports?: number;
+  failed?: number;
+  finishedLastMinute?: number;
   lostReportSuspects?: { taskId: string; host: string; jobUuid: string; since: number; due: number }[];
 }
 
@@ -45,7 +47,8 @@ const JOB_STATES = ['ready_for_pickup', 'notified', 'delivered', 'running', 'fin
 function formatRex(rex: RexStatus, now: number): string[] {
   const out: string[] = [];
   const states = [...JOB_STATES, ...Object.keys(rex.jobs).filter((s) => !JOB_STATES.includes(s))];
-  out.push(`remote execution spool: ${states.map((s) => `${s} ${rex.jobs[s] ?? 0}`).join(', ')}; MQTT ${rex.mqtt}`);
+  const failed = rex.failed === undefined ? '' : ` (${rex.failed} failed, ${rex.finishedLastMinute ?? 0} in the last minute)`;
+  out.push(`remote execution spool: ${states.map((s) => `${s} ${rex.jobs[s] ?? 0}${s === 'finished' ? failed : ''}`).join(', ')}; MQTT ${rex.mqtt}`);
   out.push(
     `  doorbells ${rex.doorbellsSent} (+${rex.doorbellsResent} resent), cancels ${rex.cancelsSent}, pickup timeouts ${rex.pickupTimeouts}, ` +
       `execution timeouts ${rex.executionTimeouts}, ended for a lost report ${rex.lostReports ?? 0}`,

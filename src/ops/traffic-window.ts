@@ -17,6 +17,16 @@ export interface TrafficSummary {
 interface Ring {
   items: Sample[];
   next: number;
+  /** Answers and 5xx answers since start: the status history takes differences of these. */
+  seen: number;
+  errors: number;
+}
+
+/** Since-start counts of one feature (status-history.ts samples them). */
+export interface TrafficTally {
+  feature: string;
+  requests: number;
+  errors: number;
 }
 
 export class TrafficWindow {
@@ -27,11 +37,27 @@ export class TrafficWindow {
   observe(r: RequestRecord, ms: number): void {
     if (!r.feature) return;
     let ring = this.samples.get(r.feature);
-    if (!ring) this.samples.set(r.feature, (ring = { items: [], next: 0 }));
+    if (!ring) this.samples.set(r.feature, (ring = { items: [], next: 0, seen: 0, errors: 0 }));
+    ring.seen += 1;
+    if (r.status >= 500) ring.errors += 1;
     const sample = { status: r.status, ms };
     if (ring.items.length < this.size) ring.items.push(sample);
     else ring.items[ring.next] = sample;
     ring.next = (ring.next + 1) % this.size;
+  }
+
+  tallies(): TrafficTally[] {
+    return [...this.samples].map(([feature, ring]) => ({ feature, requests: ring.seen, errors: ring.errors }));
+  }
+
+  /** Latencies (ms) of the feature's last `n` answers, at most the ring's size of them. */
+  latest(feature: string, n: number): number[] {
+    const ring = this.samples.get(feature);
+    if (!ring || n <= 0) return [];
+    const k = Math.min(n, ring.items.length);
+    const out: number[] = [];
+    for (let i = 1; i <= k; i++) out.push(ring.items[(ring.next - i + ring.items.length) % ring.items.length]!.ms);
+    return out;
   }
 
   summary(): Record<string, TrafficSummary> {

@@ -241,6 +241,11 @@ export interface JobStore extends JobChanges {
   takeOver(now: number, orphanTimeoutMs: number): Promise<TakeOver>;
   /** Jobs per state (ready_for_pickup, notified, delivered, running, finished). */
   countByState(): Promise<Record<string, number>>;
+  /**
+   * Finished jobs that failed (an exit status other than 0, EXCEPTION included), and jobs that
+   * finished at or after `since` (epoch ms): the status page's failed bar and jobs per minute.
+   */
+  finishedCounts(since: number): Promise<{ failed: number; recent: number }>;
   countParents(): Promise<number>;
 
   // --- host side ---

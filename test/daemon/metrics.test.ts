@@ -36,6 +36,14 @@ describe('metrics and status page', () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.body).toMatch(/<title>proxy-proxy status<\/title>/);
     expect(page.body).not.toMatch(/https?:\/\/(?!127)/); // no CDN
+    expect(page.body).toContain('<svg class="strip" data-backend="sim-a"');
+    // The part the page's script swaps in on refresh; nothing else is a part.
+    const part = await h.http.get('/proxy_proxy/?part=main');
+    expect(part.status).toBe(200);
+    expect(part.body).not.toMatch(/<html|<script/);
+    expect(part.body).toContain('<table id="backends">');
+    const bad = await h.http.get('/proxy_proxy/?part=head');
+    expect([bad.status, bad.body]).toEqual([400, 'Unknown part "head": the status page has only part=main']);
     const status = JSON.parse((await h.http.get('/proxy_proxy/status')).body);
     expect(status.traffic.tftp).toMatchObject({ requests: 1, errors: 0 });
   });

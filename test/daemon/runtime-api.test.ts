@@ -5,7 +5,7 @@ import { startHarness, type Harness } from '../support/daemon-harness.js';
 describe('runtime API under /proxy_proxy/', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ backends: 2, features: '\n  tftp: { policy: replicate, on_backend_down: catch_up, min_success: 1 }\n  dns: {}\n' });
+    h = await startHarness({ backends: 2, features: '\n  tftp: { policy: replicate, on_backend_down: catch_up, min_success: 1 }\n  dns: {}\n  logs: {}\n' });
   });
   afterAll(() => h.stop());
 
@@ -18,6 +18,8 @@ describe('runtime API under /proxy_proxy/', () => {
       ['sim-b', 'up'],
     ]);
     expect(doc.features).toContainEqual(expect.objectContaining({ name: 'tftp', policy: 'replicate', on_backend_down: 'catch_up', min_success: 1 }));
+    // Answered by proxy-proxy itself: not "primary", whatever the module's default policy.
+    expect(doc.features).toContainEqual(expect.objectContaining({ name: 'logs', policy: 'local', backends: [] }));
     expect(doc.convergence).toEqual({ openSagas: 0, pendingCompensations: [], catchUpBacklog: { tftp: { 'sim-a': 0, 'sim-b': 0 } } });
   });
 
@@ -34,6 +36,11 @@ describe('runtime API under /proxy_proxy/', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect((await h.sims[1]!.state()).tftp['pxelinux.cfg/01-00-11-22-33-44-aa']).toBe('while drained\n');
+    // The status page's history has the drained stretch, recorded when it began.
+    const history = JSON.parse((await h.http.get('/proxy_proxy/history')).body) as { transitions: Record<string, { state: string; why: string }[]> };
+    expect(history.transitions['sim-b']!.map((t) => t.state)).toContain('drained');
+    expect(history.transitions['sim-b']!.find((t) => t.state === 'drained')!.why).toBe('runtime API: drain');
+    expect(history.transitions['sim-a']!.map((t) => t.state)).toEqual(['up']);
   });
 
   it('maintenance and unknown backends', async () => {

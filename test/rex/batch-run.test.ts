@@ -125,6 +125,15 @@ describe('a batch through the pull-mqtt spool', () => {
     expect(metrics).toMatch(/proxy_proxy_rex_mqtt_connected 1/);
     const status = JSON.parse((await rex.foreman.get('/proxy_proxy/status')).body);
     expect(status.rex).toMatchObject({ jobs: { finished: 3 }, mqtt: 'connected', doorbellsSent: 3, pickupTimeouts: 0 });
+    // Exit 1 and 2 failed; the per-minute count is the store's (exact figures: test/state/job-store.test.ts).
+    expect(status.rex.failed).toBe(2);
+    expect(status.rex.finishedLastMinute).toBeLessThanOrEqual(3);
+    // The spool answers these itself.
+    for (const name of ['script', 'dynflow']) expect(status.features).toContainEqual(expect.objectContaining({ name, policy: 'local' }));
+    // The page's spool bar: one finished, two failed.
+    const page = (await rex.foreman.get('/proxy_proxy/')).body;
+    expect(page).toContain('<rect class="sp-finished" data-state="finished" x="0" y="0" width="200" height="18"><title>finished: 1 (33.3 %)</title></rect>');
+    expect(page).toContain('<title>failed: 2 (66.7 %)</title>');
   });
 
   it('answers GET status in the plan-hash shape with PullScript output under the callback task id', async () => {

@@ -139,7 +139,7 @@ rex:
     for (const s of suspects) expect({ since: s.since, due: s.due }).toEqual({ since, due: since + 3600_000 });
     expect(json.rex.jobs).toMatchObject({ finished: LATE_JOBS, delivered: RATE_LIMIT });
     const text = (await run(process.execPath, [CLI, 'status', '--config', config])).stdout;
-    expect(text).toMatch(new RegExp(`^remote execution spool: ready_for_pickup 0, notified 0, delivered ${RATE_LIMIT}, running 0, finished ${LATE_JOBS}; MQTT connected$`, 'm'));
+    expect(text).toMatch(new RegExp(`^remote execution spool: ready_for_pickup 0, notified 0, delivered ${RATE_LIMIT}, running 0, finished ${LATE_JOBS} \\(0 failed, \\d+ in the last minute\\); MQTT connected$`, 'm'));
     for (const j of stuck) expect(text).toMatch(new RegExp(`^  ${j.taskId}  ${j.host.replace(/\./g, '\\.')} +${new Date(since).toISOString()}  (59m|1h0m)`, 'm'));
 
     // A shorter bound, applied at the next start: they end now, saying since when nothing came.

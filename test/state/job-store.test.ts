@@ -178,6 +178,17 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     expect(await store.duePickups(T0 + 60_000, 10)).toEqual([]);
   });
 
+  it('counts failed finished jobs (nonzero exit or EXCEPTION) and those finished since a time', async () => {
+    await store.insertLaunch(null, [job(1), job(2), job(3), job(4)], T0);
+    expect(await store.finishedCounts(T0)).toEqual({ failed: 0, recent: 0 });
+    await store.finish('task-1', 0, [], T0);
+    await store.finish('task-2', 2, [], T0 + 30_000);
+    await store.finish('task-3', 'EXCEPTION', ['gone'], T0 + 60_000);
+    expect(await store.finishedCounts(T0 + 30_000)).toEqual({ failed: 2, recent: 2 });
+    expect(await store.finishedCounts(T0 + 60_001)).toEqual({ failed: 2, recent: 0 });
+    expect(await store.countByState()).toEqual({ ready_for_pickup: 1, finished: 3 });
+  });
+
   it('owes a callback until it is acknowledged, with leases and retries', async () => {
     await store.insertLaunch(null, [job(1), job(2, { callback: null })], T0);
     await store.finish('task-1', 0, [], T0);

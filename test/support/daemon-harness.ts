@@ -29,6 +29,8 @@ export interface HarnessOptions {
   healthCheck?: string;
   /** Where proxy-proxy relays templates and registration; by default a port nothing listens on. */
   foremanUrl?: string;
+  /** The status page's sampling interval (the daemon's default is 10 s). */
+  historyIntervalMs?: number;
 }
 
 export const TEMPLATE_URL = 'http://templates.example.test:8000';
@@ -69,7 +71,7 @@ passive_ejection: { consecutive_failures: 3, base_ejection_ms: 2000, max_ejectio
 ${opts.extra ?? ''}
 backends:
 ${backendsYaml}features:${opts.features ?? ALL_FEATURES_YAML}`;
-  const daemon = new Daemon(parseConfig(yaml), { silent: true, resolver: opts.resolver });
+  const daemon = new Daemon(parseConfig(yaml), { silent: true, resolver: opts.resolver, historyIntervalMs: opts.historyIntervalMs });
   await daemon.start();
   const http = client(daemon.url('http')!);
   return {

@@ -158,6 +158,15 @@ export class PgJobStore implements JobStore {
     return out;
   }
 
+  async finishedCounts(since: number): Promise<{ failed: number; recent: number }> {
+    const res = await this.query(
+      "SELECT COUNT(*) FILTER (WHERE exit_status <> '0') AS failed, COUNT(*) FILTER (WHERE finished_at >= $1) AS recent FROM rex_jobs WHERE state = 'finished'",
+      [since],
+    );
+    const r = res.rows[0] as { failed: string; recent: string };
+    return { failed: num(r.failed), recent: num(r.recent) };
+  }
+
   countParents(): Promise<number> {
     return this.count('SELECT COUNT(*) AS n FROM rex_parents');
   }

@@ -106,6 +106,9 @@ function prepareStatements(db: Database.Database) {
     countFinished: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM rex_jobs WHERE state = 'finished'"),
     countParents: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM rex_parents'),
     countByState: db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM rex_jobs GROUP BY state'),
+    finishedCounts: db.prepare<[number], { failed: number | null; recent: number | null }>(
+      "SELECT SUM(exit_status <> '0') AS failed, SUM(finished_at >= ?) AS recent FROM rex_jobs WHERE state = 'finished'",
+    ),
     insertOutput: db.prepare<[string, number, string, string, number]>(
       'INSERT INTO rex_output (task_id, seq, output_type, output, at_us) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -274,6 +277,11 @@ class SyncSpool {
     const out: Record<string, number> = {};
     for (const r of this.sql.countByState.all()) out[r.state] = r.n;
     return out;
+  }
+
+  finishedCounts(since: number): { failed: number; recent: number } {
+    const r = this.sql.finishedCounts.get(since)!;
+    return { failed: r.failed ?? 0, recent: r.recent ?? 0 };
   }
 
   countParents(): number {
@@ -603,6 +611,9 @@ export class SqliteJobStore implements JobStore {
   }
   countByState() {
     return this.turn.run(() => this.spool.countByState());
+  }
+  finishedCounts(since: number) {
+    return this.turn.run(() => this.spool.finishedCounts(since));
   }
   countParents() {
     return this.turn.run(() => this.spool.countParents());
