@@ -319,7 +319,7 @@ export class Daemon {
     await this.openscap?.stop();
     await driftStopped;
     await this.cluster?.leave();
-    this.converge.stop();
+    await this.converge.stop();
     await this.current.stop();
     await this.openedStore?.close();
     await this.pluginStore?.close();

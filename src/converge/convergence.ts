@@ -3,7 +3,9 @@
 // - sagas left open by a crash are finished (every target applied it) or compensated;
 // - failed compensations are retried with back-off until they succeed;
 // - a backend that missed writes (down, rebuilt, newly added) is caught up from the ledger,
-//   and is not used for reads of that feature until it has.
+//   and is not used for reads of that feature until it has. The lagging marks are shared by
+//   the instances of a cluster (lagging-marks.ts), and one instance at a time catches a given
+//   backend up or probes it for a reset (a claim per feature and backend).
 // A compensation converges a key to the ledger when the ledger knows it, and only falls back to
 // the saga's snapshot for state that predates proxy-proxy: a compensation retried late can then
 // never undo a newer write.
@@ -14,6 +16,7 @@ import type { Runtime } from '../runtime.js';
 import type { LedgerEntry, SagaRecord, StateStore } from '../state/store.js';
 import type { FeatureInspector } from '../features/drift-inspector.js';
 import { KeyLock } from './key-lock.js';
+import { LaggingMarks } from './lagging-marks.js';
 import { probeReset, type ProbeResult } from './reset-probe.js';
 import { rebuildCall } from './rebuild-call.js';
 import { Saga, type SagaHost, type SagaStart } from './saga.js';
@@ -23,6 +26,12 @@ import { isAnswered, sendJudged } from './send-judged.js';
 const TICK_MS = 250;
 /** A snapshot saying the key held nothing: `restore` then lists what removes the write's effect. */
 const ABSENT: BackendAnswer = { status: 404, headers: {}, body: Buffer.alloc(0) };
+/** How long a reset probe waits for another instance's catch-up or probe of the same backend. */
+const PROBE_CLAIM_WAIT_MS = 30_000;
+const CLAIM_RETRY_MS = 250;
+
+/** The claim under which one instance of a cluster catches a backend up on a feature, or probes it. */
+export const catchUpClaim = (feature: string, backend: string): string => `catch-up ${feature} ${backend}`;
 
 export interface ConvergenceStatus {
   openSagas: number;
@@ -32,9 +41,15 @@ export interface ConvergenceStatus {
 
 export class Convergence implements SagaHost {
   readonly locks = new KeyLock(() => this.store.keyLocks);
-  private readonly lagging = new Map<string, Set<string>>();
-  /** 'feature\0backend' pairs being probed for a reset: kept lagging (no reads) until the probe is done. */
+  /** Backends behind the ledger, shared with the other instances. */
+  readonly lagging: LaggingMarks;
+  /**
+   * 'feature\0backend' pairs this instance is probing for a reset (or waiting to): it serves
+   * them no reads until the probe is done. Across instances the catch-up claim keeps a probe
+   * and a catch-up of the same pair apart.
+   */
   private readonly probing = new Set<string>();
+  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private nextTakeOver = 0;
@@ -43,7 +58,9 @@ export class Convergence implements SagaHost {
     private readonly openStore: () => StateStore,
     private readonly runtime: () => Runtime,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.lagging = new LaggingMarks(openStore, logger);
+  }
 
   /** The daemon's state store (opened by its start()). */
   get store(): StateStore {
@@ -66,13 +83,11 @@ export class Convergence implements SagaHost {
   }
 
   isLagging(feature: string, backend: string): boolean {
-    return this.lagging.get(feature)?.has(backend) ?? false;
+    return this.lagging.has(feature, backend) || this.probing.has(`${feature}\0${backend}`);
   }
 
-  async markLagging(feature: string, backend: string): Promise<void> {
-    const set = this.lagging.get(feature) ?? new Set<string>();
-    set.add(backend);
-    this.lagging.set(feature, set);
+  markLagging(feature: string, backend: string): Promise<void> {
+    return this.lagging.mark(feature, backend);
   }
 
   /**
@@ -100,18 +115,36 @@ export class Convergence implements SagaHost {
       const id = `${f.name}\0${backend.name}`;
       if (this.probing.has(id)) continue;
       this.probing.add(id);
-      const wasLagging = this.isLagging(f.name, backend.name);
-      await this.markLagging(f.name, backend.name);
       try {
-        const r = await probeReset(this.store, inspector, backend, timeoutMs);
-        results.push(r);
-        if (r.reset) await this.resync(f.name, backend.name, `came back without ${r.missing} of ${r.checked} sampled key(s) it held`);
-        else if (!wasLagging && !r.unreadable && (await this.store.backlogSize(f.name, backend.name)) === 0) this.lagging.get(f.name)?.delete(backend.name);
+        // Not while another instance (or this one) catches it up or probes it: one probe sees
+        // the backend as the last catch-up left it.
+        const release = await this.holdClaim(catchUpClaim(f.name, backend.name), PROBE_CLAIM_WAIT_MS);
+        if (!release) {
+          if (!this.stopped) this.logger.warn(`backend ${backend.name}: reset check of ${f.name} skipped, another instance held it for ${PROBE_CLAIM_WAIT_MS} ms`, { backend: backend.name, feature: f.name });
+          continue;
+        }
+        try {
+          const r = await probeReset(this.store, inspector, backend, timeoutMs);
+          results.push(r);
+          if (r.reset) await this.resync(f.name, backend.name, `came back without ${r.missing} of ${r.checked} sampled key(s) it held`);
+        } finally {
+          await release();
+        }
       } finally {
         this.probing.delete(id);
       }
     }
     return results;
+  }
+
+  /** Holds a claim, trying again for up to `waitMs` while another holds it. */
+  private async holdClaim(name: string, waitMs: number): Promise<(() => Promise<void>) | undefined> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const release = await this.store.claims.tryHold(name);
+      if (release || this.stopped || Date.now() >= until) return release;
+      await new Promise((ok) => setTimeout(ok, CLAIM_RETRY_MS));
+    }
   }
 
   /** After a write succeeded: record the intended values and who holds them. */
@@ -139,15 +172,19 @@ export class Convergence implements SagaHost {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
+    await this.lagging.start();
     await this.recover();
     await this.scanBacklogs();
     this.timer = setInterval(() => void this.tick(), TICK_MS);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.lagging.stop();
   }
 
   /** Backends of replicated features that are behind the ledger (e.g. newly added ones). */
@@ -273,31 +310,37 @@ export class Convergence implements SagaHost {
 
   /**
    * Replay the ledger to every lagging backend that is up; it serves reads again when done.
-   * The backends are caught up side by side: one that hangs costs the others nothing.
+   * The backends are caught up side by side: one that hangs costs the others nothing. One
+   * instance of a cluster catches a given backend up (the others skip while it holds the
+   * claim), and then every instance hears that the backend is current.
    */
   private async catchUp(): Promise<void> {
     const rt = this.runtime();
     const runs: Promise<void>[] = [];
-    for (const [feature, backends] of this.lagging) {
+    for (const { feature, backend: name } of this.lagging.pairs()) {
       const f = rt.features.get(feature);
-      for (const name of [...backends]) {
-        const backend = rt.backends.get(name);
-        if (!f || f.policy !== 'replicate' || !backend || !f.backends.includes(backend)) {
-          backends.delete(name);
-          continue;
-        }
-        if (!backend.health.available || this.probing.has(`${feature}\0${name}`)) continue;
-        runs.push(
-          this.catchUpBackend(feature, backend).then(async (done) => {
-            if (!done) return;
-            backends.delete(name);
+      const backend = rt.backends.get(name);
+      // A pair no longer configured keeps its mark, for an instance that still has it (a reload
+      // in progress across the cluster); this one ignores it.
+      if (!f || f.policy !== 'replicate' || !backend || !f.backends.includes(backend)) continue;
+      if (!backend.health.available || this.probing.has(`${feature}\0${name}`)) continue;
+      runs.push(
+        (async () => {
+          const release = await this.store.claims.tryHold(catchUpClaim(feature, name));
+          if (!release) return;
+          try {
+            // Another instance may have caught it up since this copy of the marks was read.
+            if (!(await this.lagging.markedInStore(feature, name))) return;
+            if (!(await this.catchUpBackend(feature, backend)) || !(await this.lagging.clear(feature, name))) return;
             // A rollback still to be retried reads the ledger to know a key is gone: without its
             // tombstone it would fall back to a snapshot that may predate the delete.
             if (!(await this.store.unfinishedSagas()).some((s) => s.feature === feature)) await this.store.pruneTombstones(feature, f.backends.map((b) => b.name));
             this.logger.info(`backend ${name} caught up on ${feature}`, { backend: name, feature });
-          }),
-        );
-      }
+          } finally {
+            await release();
+          }
+        })(),
+      );
     }
     await Promise.all(runs);
   }

@@ -1,5 +1,5 @@
 // `proxy-proxy state migrate --to URL`: copies a SQLite state (saga log with its open sagas,
-// ledger and applied marks, the REX spool and its output, plugin tables) into an empty
+// ledger, applied and lagging marks, the REX spool and its output, plugin tables) into an empty
 // PostgreSQL database, in one transaction, keeping ids. A target that holds any state is refused:
 // merging two states could make the ledger lie.
 import type Database from 'better-sqlite3';
@@ -14,6 +14,7 @@ const TABLES: { name: string; order: string; identity?: string }[] = [
   { name: 'saga_results', order: 'saga_id, backend' },
   { name: 'ledger', order: 'version' },
   { name: 'ledger_applied', order: 'feature, key, backend' },
+  { name: 'lagging_backends', order: 'feature, backend' },
   { name: 'rex_parents', order: 'id' },
   // rowid: the order jobs were launched in, which PostgreSQL's seq column then keeps.
   { name: 'rex_jobs', order: 'rowid' },

@@ -90,6 +90,24 @@ export interface LedgerEntry {
   updatedAt: number;
 }
 
+/** A backend behind the ledger on a feature: it serves no reads of it until caught up. */
+export interface LaggingMark {
+  feature: string;
+  backend: string;
+  /** When it was marked (epoch ms, by the marking instance's clock). */
+  since: number;
+}
+
+/**
+ * Work one instance of a cluster does at a time (the catch-up of one backend, a chore): held
+ * until released, or until the holder dies (PostgreSQL: a session advisory lock on its own
+ * connection). Within one process too: a second hold of a held name fails.
+ */
+export interface ClusterClaims {
+  /** Holds `name` unless it is held already (then undefined); returns the release. */
+  tryHold(name: string): Promise<(() => Promise<void>) | undefined>;
+}
+
 /** Keys held across processes (the postgresql driver's advisory locks). */
 export interface SharedKeyLocks {
   /** Waits until every key is held here (or `signal` fires); returns the release. */
@@ -147,6 +165,26 @@ export interface StateStore {
   forgetApplied(feature: string, backend: string): Promise<number>;
   /** Remove tombstones every listed backend has applied; returns how many. */
   pruneTombstones(feature: string, backends: string[]): Promise<number>;
+
+  // --- lagging backends (shared by every instance of a cluster) ---
+  /** Every backend marked as behind the ledger, by feature. */
+  laggingBackends(): Promise<LaggingMark[]>;
+  /** Marks a backend as behind on a feature (a no-op when it is marked already). */
+  markLagging(feature: string, backend: string): Promise<void>;
+  /**
+   * Removes the mark when the backend's backlog for the feature is empty, in one step (a write
+   * that leaves it behind meanwhile keeps it marked) and returns true; false, with the mark
+   * left, while the backlog is not empty.
+   */
+  clearLagging(feature: string, backend: string): Promise<boolean>;
+  /**
+   * Calls `onChange` whenever an instance changed a mark ('feature backend'), and with no
+   * argument after each (re)connection, when changes may have been missed (PostgreSQL:
+   * LISTEN/NOTIFY). Absent where one instance owns the state.
+   */
+  watchLagging?(onChange: (change?: string) => void, onProblem: (message: string) => void): { stop(): Promise<void> };
+  /** One instance at a time, across the instances sharing this state. */
+  readonly claims: ClusterClaims;
 
   close(): Promise<void>;
 

@@ -34,8 +34,10 @@ describe('proxy-proxy state migrate', () => {
     const v1 = await src.putDesired({ feature: 'tftp', key: 'pxelinux/00:11:22:33:44:55', op: 'put', request });
     await src.markApplied('tftp', 'pxelinux/00:11:22:33:44:55', 'a', v1);
     const v2 = await src.putDesired({ feature: 'tftp', key: 'pxelinux/00:11:22:33:44:66', op: 'delete', request: formRequest('/tftp/PXELinux/00:11:22:33:44:66') });
+    await src.markLagging('tftp', 'b');
     const sagas = [await src.getSaga(done), await src.getSaga(open)];
     const ledger = await src.ledger('tftp');
+    const lagging = await src.laggingBackends();
     await src.close();
     // A running job whose script and output hold NUL: PostgreSQL keeps them as bytes.
     const spool = openJobStore(tmp.dir);
@@ -50,7 +52,7 @@ describe('proxy-proxy state migrate', () => {
     const run = migrateCli(tmp.dir, url);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/: sagas 2, saga_results 4, ledger 2, ledger_applied 1, rex_parents 0, rex_jobs 1, rex_output 1, .*; 1 unfinished saga\(s\)/);
+    expect(run.stdout).toMatch(/: sagas 2, saga_results 4, ledger 2, ledger_applied 1, lagging_backends 1, rex_parents 0, rex_jobs 1, rex_output 1, .*; 1 unfinished saga\(s\)/);
 
     const pgStore = await PgStateStore.open({ url, poolSize: 2 });
     cleanups.push(() => pgStore.close());
@@ -60,6 +62,7 @@ describe('proxy-proxy state migrate', () => {
     const pgSpool = new PgJobStore(pgStore.pool, { instanceId: 'after-migrate' });
     expect(await pgSpool.task('t1')).toMatchObject({ script, state: 'running' });
     expect(await pgSpool.output('t1')).toEqual(output);
+    expect(await pgStore.laggingBackends()).toEqual(lagging);
     // Versions and ids go on past the copied ones.
     expect(await pgStore.putDesired({ feature: 'tftp', key: 'k', op: 'put', request })).toBe(v2 + 1);
     expect(await pgStore.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['a'] })).toBeGreaterThan(open);

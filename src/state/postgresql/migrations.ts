@@ -135,4 +135,17 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
     name: 'remote-execution spool of a cluster',
     sql: PG_SPOOL_CLUSTER,
   },
+  {
+    version: 8,
+    name: 'lagging backends kept with the state',
+    sql: `
+      -- Shared by every instance: a backend one instance caught up is current for all of them.
+      CREATE TABLE lagging_backends (
+        feature TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        PRIMARY KEY (feature, backend)
+      );
+    `,
+  },
 ];

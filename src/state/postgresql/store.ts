@@ -4,8 +4,9 @@
 // across instances, as on SQLite.
 import type pg from 'pg';
 import type { MigrateResult } from '../migration.js';
-import type { BackendResult, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
-import { AdvisoryKeyLocks } from './advisory-locks.js';
+import type { BackendResult, LaggingMark, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
+import { AdvisoryClaims, AdvisoryKeyLocks } from './advisory-locks.js';
+import { ChannelListener } from './channel-listener.js';
 import { DB_NOW_MS, newInstanceId } from './instances.js';
 import { migratePostgres } from './migrate.js';
 import { createPool, inTransaction, type PoolSettings } from './pool.js';
@@ -26,10 +27,20 @@ export interface PgStateStoreOptions {
   lockPool?: pg.Pool;
 }
 
+/** Where a change of a lagging mark is announced to every instance. */
+export const LAGGING_CHANNEL = 'proxy_proxy_lagging';
+
+/** Entries of `feature` ($1) that `backend` ($2) has not applied: its catch-up backlog. */
+const BACKLOG_OF = `SELECT 1 FROM ledger l
+  LEFT JOIN ledger_applied a ON a.feature = l.feature AND a.key = l.key AND a.backend = $2
+  WHERE l.feature = $1 AND l.version > COALESCE(a.version, 0)`;
+
 
 export class PgStateStore implements StateStore {
   /** Per-key write order across every instance on this database. */
   readonly keyLocks: AdvisoryKeyLocks;
+  /** One instance at a time (catch-up of a backend), on the key locks' pool. */
+  readonly claims: AdvisoryClaims;
   /** Owner of the sagas this store begins; the daemon's heartbeat row has the same id. */
   readonly instanceId: string;
   private readonly now: () => number;
@@ -46,6 +57,7 @@ export class PgStateStore implements StateStore {
     this.instanceId = options.instanceId ?? newInstanceId();
     this.lockPool = options.lockPool;
     this.keyLocks = new AdvisoryKeyLocks(options.lockPool ?? pool);
+    this.claims = new AdvisoryClaims(options.lockPool ?? pool);
   }
 
   /** Connects, brings the schema up to date, and returns the store. */
@@ -277,6 +289,40 @@ export class PgStateStore implements StateStore {
       if (rows.length > 0) await c.query('DELETE FROM ledger_applied WHERE feature = $1 AND key = ANY($2::text[])', [feature, rows.map((r) => r.key)]);
       return rows.length;
     });
+  }
+
+  // --- lagging backends ---
+
+  async laggingBackends(): Promise<LaggingMark[]> {
+    const { rows } = await this.pool.query<LaggingMark>('SELECT feature, backend, since FROM lagging_backends ORDER BY feature, backend');
+    return rows;
+  }
+
+  async markLagging(feature: string, backend: string): Promise<void> {
+    // One statement: the others hear of it once it is committed, and only when it is new.
+    await this.pool.query(
+      `WITH added AS (INSERT INTO lagging_backends (feature, backend, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING feature, backend)
+       SELECT pg_notify('${LAGGING_CHANNEL}', feature || ' ' || backend) FROM added`,
+      [feature, backend, this.now()],
+    );
+  }
+
+  async clearLagging(feature: string, backend: string): Promise<boolean> {
+    // One statement, one snapshot: a write whose ledger entry commits after it marks the backend
+    // again; one that committed before is in the backlog read here, and the mark stays.
+    const { rows } = await this.pool.query<{ behind: boolean; told: number }>(
+      `WITH backlog AS (SELECT EXISTS (${BACKLOG_OF}) AS behind),
+            gone AS (DELETE FROM lagging_backends WHERE feature = $1 AND backend = $2 AND NOT (SELECT behind FROM backlog) RETURNING feature, backend),
+            told AS (SELECT pg_notify('${LAGGING_CHANNEL}', feature || ' ' || backend) FROM gone)
+       SELECT (SELECT behind FROM backlog) AS behind, (SELECT COUNT(*)::int FROM told) AS told`,
+      [feature, backend],
+    );
+    return !rows[0]!.behind;
+  }
+
+  watchLagging(onChange: (change?: string) => void, onProblem: (message: string) => void): { stop(): Promise<void> } {
+    const config: pg.ClientConfig = { connectionString: this.pool.options.connectionString, keepAlive: true, application_name: 'proxy-proxy lagging marks' };
+    return new ChannelListener(config, LAGGING_CHANNEL, { onNotify: onChange, onConnected: () => onChange(), onProblem }).start();
   }
 
   /** Idempotent, as the SQLite driver's. */

@@ -221,4 +221,18 @@ export const MIGRATIONS: readonly Migration[] = [
     // instance, and its TEXT holds any string, NUL included.
     sql: '-- nothing on SQLite',
   },
+  {
+    version: 8,
+    name: 'lagging backends kept with the state',
+    sql: `
+      -- A backend behind the ledger on a feature (it missed writes, was reset, or is new): it
+      -- serves no reads of the feature until catch-up has replayed its backlog.
+      CREATE TABLE lagging_backends (
+        feature TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (feature, backend)
+      );
+    `,
+  },
 ];

@@ -5,8 +5,10 @@ import type Database from 'better-sqlite3';
 import type { MigrateResult } from './migrate.js';
 import { openConnection, type ConnectionOptions } from './connection.js';
 import { SqliteWriter } from './writer.js';
+import { LocalClaims } from '../local-claims.js';
 import type {
   BackendResult,
+  LaggingMark,
   LedgerEntry,
   SagaRecord,
   SagaStatus,
@@ -86,12 +88,18 @@ function prepareStatements(db: Database.Database) {
     deleteTombstone: db.prepare<[string, string, number]>("DELETE FROM ledger WHERE feature = ? AND key = ? AND version = ? AND op = 'delete'"),
     deleteApplied: db.prepare<[string, string]>('DELETE FROM ledger_applied WHERE feature = ? AND key = ?'),
     forgetApplied: db.prepare<[string, string]>('DELETE FROM ledger_applied WHERE feature = ? AND backend = ?'),
+
+    lagging: db.prepare<[], LaggingMark>('SELECT feature, backend, since FROM lagging_backends ORDER BY feature, backend'),
+    markLagging: db.prepare<[string, string, number]>('INSERT INTO lagging_backends (feature, backend, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    unmarkLagging: db.prepare<[string, string]>('DELETE FROM lagging_backends WHERE feature = ? AND backend = ?'),
   };
 }
 
 export class SqliteStateStore implements StateStore {
   /** Schema version before and after this open (they differ when the file was upgraded). */
   readonly migrated: MigrateResult;
+  /** One process owns the file: claims are kept in memory. */
+  readonly claims = new LocalClaims();
   private readonly db: Database.Database;
   private readonly now: () => number;
   private readonly sql: ReturnType<typeof prepareStatements>;
@@ -247,6 +255,24 @@ export class SqliteStateStore implements StateStore {
         pruned++;
       }
       return pruned;
+    });
+  }
+
+  // --- lagging backends ---
+
+  async laggingBackends(): Promise<LaggingMark[]> {
+    return this.sql.lagging.all();
+  }
+
+  async markLagging(feature: string, backend: string): Promise<void> {
+    this.write(() => this.sql.markLagging.run(feature, backend, this.now()));
+  }
+
+  async clearLagging(feature: string, backend: string): Promise<boolean> {
+    return this.write(() => {
+      if (this.sql.backlogSize.get(backend, feature)!.n > 0) return false;
+      this.sql.unmarkLagging.run(feature, backend);
+      return true;
     });
   }
 
