@@ -5,7 +5,7 @@
 // an instance that is gone.
 // Claims (one instance at a time does a piece of work, e.g. the catch-up of one backend) are the
 // same kind of lock in the two-key space, which never meets the one-key space of the key locks.
-import type pg from 'pg';
+import pg from 'pg';
 import type { ClusterClaims, SharedKeyLocks } from '../store.js';
 
 /** First key of every claim; the second is a hash of its name. */
@@ -54,41 +54,87 @@ export class AdvisoryKeyLocks implements SharedKeyLocks {
   }
 }
 
-/** A session advisory lock per claim, on a pooled connection kept for as long as it is held. */
+/**
+ * Claims as session advisory locks on one dedicated connection of this instance: any number of
+ * claims at once cost one connection, and never wait for a pooled one (a catch-up holding its
+ * claim takes key locks from the pool). A session's locks are re-entrant, so the names held
+ * here are also kept in a set: within the process a claim has one holder too. When the
+ * connection dies its locks go with it; the next claim opens a new one.
+ */
 export class AdvisoryClaims implements ClusterClaims {
-  constructor(readonly pool: pg.Pool) {}
+  private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
+  /** Bumped when the connection is lost: a release of an older one has nothing to unlock. */
+  private generation = 0;
+  private readonly held = new Set<string>();
+  private closed = false;
+
+  constructor(private readonly config: pg.ClientConfig) {}
 
   async tryHold(name: string): Promise<(() => Promise<void>) | undefined> {
-    const client = await this.pool.connect();
-    let lost: Error | undefined;
-    const onError = (err: Error): void => void (lost ??= err);
-    client.on('error', onError);
+    if (this.held.has(name) || this.closed) return undefined;
+    this.held.add(name);
+    let client: pg.Client;
+    let generation: number;
     let ok: boolean;
     try {
+      client = await this.connection();
+      generation = this.generation;
       ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [CLAIM_CLASS, name])).rows[0]!.ok;
     } catch (err) {
-      client.off('error', onError);
-      client.release(err as Error);
+      this.held.delete(name);
       throw err;
     }
     if (!ok) {
-      client.off('error', onError);
-      client.release();
+      this.held.delete(name);
       return undefined;
     }
     let released = false;
     return async () => {
       if (released) return;
       released = true;
-      client.off('error', onError);
-      if (lost) return client.release(lost);
-      try {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [CLAIM_CLASS, name]);
-        client.release();
-      } catch (err) {
-        // Unknown whether the lock went: drop the connection, which releases it for sure.
-        client.release(err as Error);
-      }
+      this.held.delete(name);
+      if (generation !== this.generation) return;
+      // Unknown whether the lock went: drop the connection, which releases it for sure.
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [CLAIM_CLASS, name]).catch(() => this.drop(client));
     };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const c = this.client;
+    if (c) this.drop(c);
+    await c?.end().catch(() => undefined);
+  }
+
+  private connection(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      const c = new pg.Client(this.config);
+      c.on('error', () => this.drop(c));
+      c.on('end', () => this.drop(c));
+      try {
+        await c.connect();
+      } catch (err) {
+        c.removeAllListeners();
+        await c.end().catch(() => undefined);
+        throw err;
+      }
+      if (this.closed) {
+        await c.end().catch(() => undefined);
+        throw new Error('claims closed');
+      }
+      this.client = c;
+      return c;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private drop(c: pg.Client): void {
+    if (this.client !== c) return;
+    this.client = undefined;
+    this.generation += 1;
+    c.on('error', () => undefined);
+    void c.end().catch(() => undefined);
   }
 }

@@ -39,7 +39,7 @@ const BACKLOG_OF = `SELECT 1 FROM ledger l
 export class PgStateStore implements StateStore {
   /** Per-key write order across every instance on this database. */
   readonly keyLocks: AdvisoryKeyLocks;
-  /** One instance at a time (catch-up of a backend), on the key locks' pool. */
+  /** One instance at a time (catch-up of a backend), on a connection of their own. */
   readonly claims: AdvisoryClaims;
   /** Owner of the sagas this store begins; the daemon's heartbeat row has the same id. */
   readonly instanceId: string;
@@ -57,7 +57,7 @@ export class PgStateStore implements StateStore {
     this.instanceId = options.instanceId ?? newInstanceId();
     this.lockPool = options.lockPool;
     this.keyLocks = new AdvisoryKeyLocks(options.lockPool ?? pool);
-    this.claims = new AdvisoryClaims(options.lockPool ?? pool);
+    this.claims = new AdvisoryClaims(dedicatedConnection(pool, 'claims'));
   }
 
   /** Connects, brings the schema up to date, and returns the store. */
@@ -321,17 +321,21 @@ export class PgStateStore implements StateStore {
   }
 
   watchLagging(onChange: (change?: string) => void, onProblem: (message: string) => void): { stop(): Promise<void> } {
-    const config: pg.ClientConfig = { connectionString: this.pool.options.connectionString, keepAlive: true, application_name: 'proxy-proxy lagging marks' };
-    return new ChannelListener(config, LAGGING_CHANNEL, { onNotify: onChange, onConnected: () => onChange(), onProblem }).start();
+    return new ChannelListener(dedicatedConnection(this.pool, 'lagging marks'), LAGGING_CHANNEL, { onNotify: onChange, onConnected: () => onChange(), onProblem }).start();
   }
 
   /** Idempotent, as the SQLite driver's. */
   async close(): Promise<void> {
-    if (this.ownsPool && !this.closed) {
-      this.closed = true;
-      await Promise.all([this.pool.end(), this.lockPool?.end()]);
-    }
+    if (this.closed) return;
+    this.closed = true;
+    // The claims' connection is the store's own, whoever owns the pools.
+    await Promise.all([this.claims.close(), ...(this.ownsPool ? [this.pool.end(), this.lockPool?.end()] : [])]);
   }
+}
+
+/** Settings for a connection of its own (a listener, session locks) to the pool's database. */
+function dedicatedConnection(pool: pg.Pool, purpose: string): pg.ClientConfig {
+  return { connectionString: pool.options.connectionString, keepAlive: true, application_name: `proxy-proxy ${purpose}` };
 }
 
 /** A URL without its password, for messages. */
