@@ -85,6 +85,14 @@ export interface FakeForeman {
   results: Map<string, CallbackEntry['data']>;
   /** Answer the next `n` callback POSTs with `status`. */
   fail(n: number, status?: number): void;
+  /**
+   * Callback POSTs wait for their answer until release(). One whose connection closes meanwhile
+   * (its sender died) is answered never and recorded nowhere: its sender never learned of it.
+   */
+  hold(): void;
+  release(): void;
+  /** The POSTs waiting for an answer: the client's CN, the Foreman task ids, whether its connection closed. */
+  held(): { cn: string | undefined; taskIds: string[]; closed: boolean }[];
   close(): Promise<void>;
 }
 
@@ -93,6 +101,8 @@ export async function startFakeForeman(world: World): Promise<FakeForeman> {
   const results = new Map<string, CallbackEntry['data']>();
   let failures = 0;
   let failStatus = 500;
+  let holding = false;
+  const waiting: { cn: string | undefined; taskIds: string[]; closed: boolean; answer(): void }[] = [];
   const server = https.createServer(
     { cert: world.foreman.cert, key: world.foreman.key, ca: world.ca, requestCert: true, rejectUnauthorized: true },
     (req, res) => {
@@ -103,13 +113,19 @@ export async function startFakeForeman(world: World): Promise<FakeForeman> {
           res.writeHead(404).end();
           return;
         }
-        const status = failures > 0 ? failStatus : 200;
-        if (failures > 0) failures -= 1;
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { callbacks?: CallbackEntry[] };
         const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN as string | undefined;
-        posts.push({ status, cn, accept: req.headers.accept, body });
-        if (status === 200) for (const e of body.callbacks ?? []) results.set(e.callback.task_id, e.data);
-        res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{"message":"processing"}' : '{}');
+        const answer = () => {
+          const status = failures > 0 ? failStatus : 200;
+          if (failures > 0) failures -= 1;
+          posts.push({ status, cn, accept: req.headers.accept, body });
+          if (status === 200) for (const e of body.callbacks ?? []) results.set(e.callback.task_id, e.data);
+          res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{"message":"processing"}' : '{}');
+        };
+        if (!holding) return answer();
+        const entry = { cn, taskIds: (body.callbacks ?? []).map((e) => e.callback.task_id), closed: false, answer };
+        res.once('close', () => (entry.closed = true));
+        waiting.push(entry);
       });
     },
   );
@@ -122,6 +138,14 @@ export async function startFakeForeman(world: World): Promise<FakeForeman> {
       failures = n;
       failStatus = status;
     },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const w of waiting.splice(0)) if (!w.closed) w.answer();
+    },
+    held: () => waiting.map(({ cn, taskIds, closed }) => ({ cn, taskIds, closed })),
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
@@ -278,7 +302,7 @@ export interface Doorbell {
 }
 
 /** Longest a script waits at a `gate` line. */
-const GATE_MAX_MS = 60_000;
+const GATE_MAX_MS = 120_000;
 
 /** How a test host treats a cancel message: stop the script (exit 143), or carry on. */
 export type CancelMode = 'obey' | 'ignore';

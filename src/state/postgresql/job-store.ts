@@ -38,6 +38,14 @@ export interface PgJobStoreOptions {
 
 /** An operation of a group threw: the group is run again with each operation on its own. */
 class OpFailed extends Error {}
+/** The group lost a deadlock or a serialization race: it is run again whole. */
+class Conflict extends Error {
+  constructor(override readonly cause: unknown) {
+    super('transaction conflict');
+  }
+}
+const CONFLICT_ATTEMPTS = 4;
+const isConflict = (err: unknown): boolean => ['40P01', '40001'].includes((err as { code?: string } | null)?.code ?? '');
 
 
 export class PgJobStore implements JobStore {
@@ -64,41 +72,43 @@ export class PgJobStore implements JobStore {
    * The operations run one after the other with no savepoint between them (each would cost two
    * round trips): operations that throw are rare. When one does, the whole transaction is
    * rolled back and run again with each operation in its own savepoint, so that only that one
-   * is undone. Operations only touch the database, so running one twice changes nothing.
+   * is undone. A deadlock (two transactions locking the same jobs in another order) undoes the
+   * whole transaction, which runs again. Operations only touch the database, so running one
+   * again changes nothing but the outcome.
    */
   async transactPlanned<T>(plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, barrier: boolean): Promise<Settled<T>[]> {
-    try {
-      return await this.inTransaction(async (_client, tx) => {
-        const settled: Settled<T>[] = [];
-        for (const op of await plan(tx)) {
-          try {
-            settled.push({ ok: true, value: await op(tx) });
-          } catch (error) {
-            // The connection is gone: the whole group is lost, not this op alone.
-            if (isConnectionError(error)) throw error;
-            throw new OpFailed();
-          }
+    let isolated = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.inTransaction((client, tx) => this.runOps(client, tx, plan, isolated), barrier);
+      } catch (err) {
+        if (err instanceof Conflict && attempt < CONFLICT_ATTEMPTS) continue;
+        if (err instanceof OpFailed && !isolated) {
+          isolated = true;
+          continue;
         }
-        return settled;
-      }, barrier);
-    } catch (err) {
-      if (!(err instanceof OpFailed)) throw err;
-    }
-    return this.inTransaction(async (client, tx) => {
-      const settled: Settled<T>[] = [];
-      for (const op of await plan(tx)) {
-        await client.query('SAVEPOINT job_op');
-        try {
-          settled.push({ ok: true, value: await op(tx) });
-          await client.query('RELEASE SAVEPOINT job_op');
-        } catch (error) {
-          if (isConnectionError(error)) throw error;
-          await client.query('ROLLBACK TO SAVEPOINT job_op; RELEASE SAVEPOINT job_op');
-          settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
-        }
+        throw err instanceof Conflict ? err.cause : err;
       }
-      return settled;
-    }, barrier);
+    }
+  }
+
+  private async runOps<T>(client: pg.PoolClient, tx: PgChanges, plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, isolated: boolean): Promise<Settled<T>[]> {
+    const settled: Settled<T>[] = [];
+    for (const op of await plan(tx)) {
+      if (isolated) await client.query('SAVEPOINT job_op');
+      try {
+        settled.push({ ok: true, value: await op(tx) });
+        if (isolated) await client.query('RELEASE SAVEPOINT job_op');
+      } catch (error) {
+        // The connection is gone: the whole group is lost, not this op alone.
+        if (isConnectionError(error)) throw error;
+        if (isConflict(error)) throw new Conflict(error);
+        if (!isolated) throw new OpFailed();
+        await client.query('ROLLBACK TO SAVEPOINT job_op; RELEASE SAVEPOINT job_op');
+        settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    }
+    return settled;
   }
 
   insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number) {
@@ -188,19 +198,23 @@ export class PgJobStore implements JobStore {
   /**
    * One statement over three disjoint sets of rows: fetched jobs whose host last talked to a
    * gone instance become orphans (its next report may have died with it), and that instance's
-   * callback leases and back-offs and its doorbell claims are due now.
+   * callback leases and back-offs and its doorbell claims are due now. Rows a live instance has
+   * locked are being changed by it: skipped, and looked at again next time.
    */
   async takeOver(now: number, orphanTimeoutMs: number): Promise<TakeOver> {
     const res = await this.query(
       `WITH orphaned AS (
-         UPDATE rex_jobs SET orphan_since = $1, orphan_due = $1::bigint + $2
-         WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND served_by <> $3 AND ${gone('served_by')} RETURNING 1),
+         UPDATE rex_jobs SET orphan_since = $1, orphan_due = $1::bigint + $2 WHERE task_id IN (
+           SELECT task_id FROM rex_jobs WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND served_by <> $3 AND ${gone('served_by')}
+           FOR UPDATE SKIP LOCKED) RETURNING 1),
        callbacks AS (
-         UPDATE rex_jobs SET callback_due = $1, callback_owner = NULL
-         WHERE callback_state = 'pending' AND callback_due > $1 AND callback_owner <> $3 AND ${gone('callback_owner')} RETURNING 1),
+         UPDATE rex_jobs SET callback_due = $1, callback_owner = NULL WHERE task_id IN (
+           SELECT task_id FROM rex_jobs WHERE callback_state = 'pending' AND callback_due > $1 AND callback_owner <> $3 AND ${gone('callback_owner')}
+           FOR UPDATE SKIP LOCKED) RETURNING 1),
        doorbells AS (
-         UPDATE rex_jobs SET notify_at = $1, rung_by = NULL
-         WHERE state IN ${PICKUP} AND notify_at > $1 AND rung_by <> $3 AND ${gone('rung_by')} RETURNING 1)
+         UPDATE rex_jobs SET notify_at = $1, rung_by = NULL WHERE task_id IN (
+           SELECT task_id FROM rex_jobs WHERE state IN ${PICKUP} AND notify_at > $1 AND rung_by <> $3 AND ${gone('rung_by')}
+           FOR UPDATE SKIP LOCKED) RETURNING 1)
        SELECT (SELECT COUNT(*) FROM orphaned) AS orphaned, (SELECT COUNT(*) FROM callbacks) AS callbacks, (SELECT COUNT(*) FROM doorbells) AS doorbells`,
       [now, orphanTimeoutMs, this.instanceId],
     );
@@ -282,7 +296,14 @@ export class PgJobStore implements JobStore {
 
   async rescheduleDoorbells(taskIds: string[], at: number): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.query('UPDATE rex_jobs SET notify_at = $1 WHERE task_id = ANY($2) AND notify_at IS NOT NULL', [at, taskIds]);
+    // A row locked meanwhile is being fetched (or finished): skipped, not waited for. Waiting
+    // on rows in another order than the transaction holding them would deadlock; a skipped
+    // one keeps the unconfirmed retry time markRinging set.
+    await this.query(
+      `UPDATE rex_jobs SET notify_at = $1 WHERE task_id IN (
+         SELECT task_id FROM rex_jobs WHERE task_id = ANY($2) AND notify_at IS NOT NULL FOR UPDATE SKIP LOCKED)`,
+      [at, taskIds],
+    );
   }
 
   async dueCancels(limit: number): Promise<DoorbellTarget[]> {
@@ -292,7 +313,12 @@ export class PgJobStore implements JobStore {
 
   async cancelsPublished(taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.query('UPDATE rex_jobs SET cancel_publish = 0 WHERE task_id = ANY($1) AND cancel_publish = 1', [taskIds]);
+    // Skipped when locked (see rescheduleDoorbells): the cancel is then published once more.
+    await this.query(
+      `UPDATE rex_jobs SET cancel_publish = 0 WHERE task_id IN (
+         SELECT task_id FROM rex_jobs WHERE task_id = ANY($1) AND cancel_publish = 1 FOR UPDATE SKIP LOCKED)`,
+      [taskIds],
+    );
   }
 
   duePickups(now: number, limit: number): Promise<string[]> {
