@@ -16,7 +16,9 @@ import { DriftScheduler } from './converge/drift/drift-schedule.js';
 import { featureByName } from './features/index.js';
 import { openPluginStore, openStateStore } from './state/open-store.js';
 import { InstanceRegistry, newInstanceId } from './state/postgresql/instances.js';
-import { PgStateStore } from './state/postgresql/store.js';
+import { dedicatedConnection, PgStateStore } from './state/postgresql/store.js';
+import { PgLeaderElection } from './state/postgresql/leader-election.js';
+import { SoleLeader, type Leadership } from './state/leadership.js';
 import type { PluginStore } from './state/plugin-store.js';
 import { PgPluginStore } from './state/postgresql/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
@@ -62,6 +64,8 @@ export class Daemon {
   readonly drift: DriftScheduler;
   /** The cluster's instances (state.driver: postgresql); runtime operations apply to all of them. */
   cluster: ClusterMembership | undefined;
+  /** Whether this instance runs the cluster's chores (drift schedule, clean-up); set by start(). */
+  leadership: Leadership | undefined;
   /** Where the other instances reach this one's runtime API (set by start()). */
   runtimeUrl: string | null = null;
   /** The remote-execution spool, when rex.enabled (created by start()). */
@@ -174,6 +178,25 @@ export class Daemon {
         onError: (err) => this.logger.warn(`instance heartbeat: ${err.message}`),
       });
     }
+    // One instance of a cluster runs its chores; a lone instance runs them all the time.
+    if (!this.leadership) {
+      const store = this.openedStore;
+      const lease = this.config.state.lease_ms;
+      this.leadership =
+        store instanceof PgStateStore
+          ? new PgLeaderElection(dedicatedConnection(store.pool, 'leader'), store.pool, {
+              selfId: store.instanceId,
+              retryMs: Math.floor(lease / 5),
+              checkTimeoutMs: Math.floor(lease / 2),
+              idleTimeoutMs: lease,
+              onChange: (leading, why) =>
+                leading
+                  ? this.logger.info(`cluster: this instance leads the cluster's chores (drift schedule, clean-up)`)
+                  : this.logger.warn(`cluster: this instance no longer leads the cluster's chores: ${why}`),
+            })
+          : new SoleLeader(this.cluster?.selfId ?? 'local');
+    }
+    this.leadership.start();
     // Task owners and OpenSCAP reports live where the rest of the state does: with a shared
     // database every instance of the cluster sees them.
     this.pluginStore ??= this.openedStore instanceof PgStateStore ? new PgPluginStore(this.openedStore.pool) : openPluginStore(this.config.state_dir);
@@ -318,6 +341,7 @@ export class Daemon {
     await this.rex?.stop(bound);
     await this.openscap?.stop();
     await driftStopped;
+    await this.leadership?.stop();
     await this.cluster?.leave();
     await this.converge.stop();
     await this.current.stop();

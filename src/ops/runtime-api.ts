@@ -17,6 +17,7 @@ import { renderMain, renderStatusPage } from './status-page.js';
 import type { StatusHistory } from './status-history.js';
 import { answeredLocally } from '../features/index.js';
 import { applyOnPeers, type ClusterDirectory, type ClusterMembership, type InstanceOutcome } from './cluster-ops.js';
+import type { Leadership } from '../state/leadership.js';
 
 /**
  * What the runtime API reads and acts on: the daemon, seen only through what it needs (so that
@@ -33,6 +34,7 @@ export interface RuntimeApiHost {
   readonly traffic: Pick<TrafficWindow, 'summary'>;
   readonly history: Pick<StatusHistory, 'view'>;
   readonly cluster: ClusterMembership | undefined;
+  readonly leadership: Pick<Leadership, 'leaderId'> | undefined;
   readonly runtimeUrl: string | null;
   readonly rex: RexService | undefined;
 }
@@ -207,7 +209,7 @@ export async function statusDocument(daemon: RuntimeApiHost) {
     })),
     convergence: await daemon.converge.status(),
     traffic: daemon.traffic.summary(),
-    cluster: daemon.cluster && (await clusterStatus(daemon.cluster)),
+    cluster: daemon.cluster && (await clusterStatus(daemon.cluster, daemon.leadership)),
     rex: daemon.rex && {
       jobs: await daemon.rex.store.countByState(),
       mqtt: daemon.rex.mqttConnected ? 'connected' : 'disconnected',
@@ -227,11 +229,25 @@ export async function statusDocument(daemon: RuntimeApiHost) {
   };
 }
 
-/** Every instance of the cluster from the heartbeat rows, or why they could not be read. */
-async function clusterStatus(cluster: ClusterDirectory): Promise<unknown> {
+/**
+ * Every instance of the cluster from the heartbeat rows, and the one that leads (null: none),
+ * or why they could not be read.
+ */
+async function clusterStatus(cluster: ClusterDirectory, leadership: Pick<Leadership, 'leaderId'> | undefined): Promise<unknown> {
+  let instances: Awaited<ReturnType<ClusterDirectory['instances']>>;
   try {
-    return { self: cluster.selfId, instances: await cluster.instances() };
+    instances = await cluster.instances();
   } catch (err) {
     return { self: cluster.selfId, error: `cannot read the cluster's instances: ${(err as Error).message}` };
   }
+  let leader: string | null | undefined;
+  try {
+    const id = (await leadership?.leaderId()) ?? null;
+    // The database may know the leader's id cut short (a connection name holds 63 bytes).
+    leader = id && (instances.find((i) => i.id === id) ?? instances.find((i) => i.id.startsWith(id)))?.id;
+    leader ??= id;
+  } catch {
+    leader = undefined;
+  }
+  return { self: cluster.selfId, instances, ...(leader === undefined ? {} : { leader }) };
 }

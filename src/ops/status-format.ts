@@ -22,6 +22,8 @@ interface StatusDoc {
   cluster?: {
     self: string;
     instances?: { id: string; runtimeUrl: string | null; lastHeartbeat: number; leaseUntil: number; live: boolean }[];
+    /** The instance that runs the cluster's chores; null: none now; absent: not known. */
+    leader?: string | null;
     error?: string;
   };
   rex?: RexStatus;
@@ -106,5 +108,13 @@ function clusterLines(cluster: NonNullable<StatusDoc['cluster']>, now: number): 
     const lease = i.live ? `live, ${span(i.leaseUntil - now)} left` : `expired ${span(now - i.leaseUntil)} ago`;
     rows.push([`${i.id}${i.id === cluster.self ? ' (this one)' : ''}`, i.runtimeUrl ?? '-', `${span(now - i.lastHeartbeat)} ago`, lease]);
   }
-  return [textTable(rows)];
+  const out = [textTable(rows)];
+  if (cluster.leader !== undefined) {
+    out.push(
+      cluster.leader === null
+        ? "leader: none (the drift schedule and the clean-up wait for one)"
+        : `leader: ${cluster.leader}${cluster.leader === cluster.self ? ' (this one)' : ''} (runs the drift schedule and the clean-up)`,
+    );
+  }
+  return out;
 }

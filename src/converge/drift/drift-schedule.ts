@@ -1,7 +1,8 @@
 // Runs the drift check inside the daemon: on the config's node-cron schedule (drift.schedule,
 // repairing when drift.repair), and on demand for the runtime API. Runs never overlap: an API
 // call waits for the run in progress, a scheduled tick that finds one running is skipped.
-// Every run is logged: one line per difference and per repair, then a summary.
+// Every run is logged: one line per difference and per repair, then a summary. In a cluster the
+// schedule is the cluster's, not each instance's: only the leader runs it (state/leadership.ts).
 import cron, { type ScheduledTask } from 'node-cron';
 import type { DriftConfig } from '../../config/types.js';
 import type { Logger } from '../../ops/logger.js';
@@ -10,6 +11,8 @@ import { driftLogLines, type DriftReport } from './drift-report.js';
 
 export interface DriftHost extends DriftContext {
   readonly logger: Logger;
+  /** Scheduled runs happen where this leads (absent: always). */
+  readonly leadership?: { readonly isLeader: boolean };
 }
 
 export class DriftScheduler {
@@ -62,6 +65,10 @@ export class DriftScheduler {
   }
 
   private async tick(): Promise<void> {
+    if (this.host.leadership && !this.host.leadership.isLeader) {
+      this.host.logger.debug('drift schedule: another instance leads the cluster and runs it');
+      return;
+    }
     if (this.running) {
       this.host.logger.debug('drift schedule: a check is still running, this one is skipped');
       return;

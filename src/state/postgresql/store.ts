@@ -334,7 +334,7 @@ export class PgStateStore implements StateStore {
 }
 
 /** Settings for a connection of its own (a listener, session locks) to the pool's database. */
-function dedicatedConnection(pool: pg.Pool, purpose: string): pg.ClientConfig {
+export function dedicatedConnection(pool: pg.Pool, purpose: string): pg.ClientConfig {
   return { connectionString: pool.options.connectionString, keepAlive: true, application_name: `proxy-proxy ${purpose}` };
 }
 
