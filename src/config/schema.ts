@@ -237,7 +237,7 @@ const rexSchema = {
       default: null,
     },
     lost_report_timeout: seconds(
-      'A job that was fetched and unfinished when proxy-proxy stopped (or was killed) and from whose host nothing has come since the restart ends after this long with EXCEPTION and "No report from the host since proxy-proxy restarted at <time>": its exit may have been posted while nothing listened, and hosts never retry. Any report from the host first cancels this. The default (a day, Foreman\'s default time_to_pickup) leaves silent long scripts alone; lower it when jobs are known to be short. An execution_timeout_interval still applies on its own.',
+      'A job that was fetched and unfinished when proxy-proxy stopped (or was killed), or whose host talked to a cluster instance that is gone (its lease expired), and from whose host nothing has come since ends after this long with EXCEPTION and "No report from the host since proxy-proxy restarted at <time> (or found the instance that served the job gone)": its exit may have been posted while nothing listened, and hosts never retry. Any report from the host first cancels this. The default (a day, Foreman\'s default time_to_pickup) leaves silent long scripts alone; lower it when jobs are known to be short. An execution_timeout_interval still applies on its own.',
       1,
       86400,
     ),
