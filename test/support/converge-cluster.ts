@@ -119,6 +119,10 @@ export interface ClusterConfig {
   responseTimeoutMs?: number;
   /** Extra top-level YAML (health_check, passive_ejection, compensation_retry…). */
   extra?: string;
+  /** Default 0 (a free port); a fixed one lets a restarted daemon come back at the same address. */
+  httpPort?: number;
+  /** Default DEBUG. */
+  logLevel?: string;
 }
 
 export function clusterYaml(c: ClusterConfig): string {
@@ -126,9 +130,9 @@ export function clusterYaml(c: ClusterConfig): string {
     .map((s) => `  ${s.name}:\n    url: ${s.url}\n    connect_timeout_ms: 300\n    response_timeout_ms: ${c.responseTimeoutMs ?? 2000}\n`)
     .join('');
   return `bind_host: 127.0.0.1
-http_port: 0
+http_port: ${c.httpPort ?? 0}
 state_dir: ${c.stateDir}
-log_level: DEBUG
+log_level: ${c.logLevel ?? 'DEBUG'}
 shutdown_timeout_ms: 1000
 ${c.extra ?? ''}
 backends:
