@@ -1,6 +1,7 @@
 // Keeps the backends of replicated features holding what Foreman was told they hold:
 // - the ledger records each successful write's intended value per object key;
-// - sagas left open by a crash are finished (every target applied it) or compensated;
+// - sagas left open by a crash are finished (every target applied it; one instance only) or
+//   compensated;
 // - failed compensations are retried with back-off until they succeed;
 // - a backend that missed writes (down, rebuilt, newly added) is caught up from the ledger,
 //   and is not used for reads of that feature until it has. The lagging marks are shared by
@@ -239,7 +240,12 @@ export class Convergence implements SagaHost {
     const results = record.targets.map((t) => record.results[t]?.outcome ?? 'pending');
     const applied = record.targets.filter((t) => record.results[t]?.outcome === 'applied');
     const complete = results.every((o) => o === 'applied' || o === 'deferred') && applied.length > 0;
-    if (complete && rebuilt) {
+    // On a state several instances share, another one may have written the saga's keys since
+    // its owner died (its key locks died with it): completing it would put an older value back
+    // in the ledger over a newer one. Foreman never got a success for an open saga (a write is
+    // answered once its saga is closed), so there it is undone: its keys converge to the ledger.
+    const shared = this.store.keyLocks !== undefined;
+    if (complete && rebuilt && !shared) {
       const saga = Saga.fromRecord(this, record, rebuilt);
       // As for a live write: keys that depend on a snapshot are read off a target that is current.
       let basis: string | undefined;
@@ -258,7 +264,8 @@ export class Convergence implements SagaHost {
       this.logger.warn(`saga ${record.id} (${record.route}) ${why}: applied on every target, completed`);
     } else {
       await this.store.setSagaStatus(record.id, 'compensating');
-      this.logger.warn(`saga ${record.id} (${record.route}) ${why}: not applied everywhere, compensating`);
+      const state = complete && rebuilt ? 'applied on every target, but its keys may have been written since by another instance' : 'not applied everywhere';
+      this.logger.warn(`saga ${record.id} (${record.route}) ${why}: ${state}, compensating`);
     }
   }
 

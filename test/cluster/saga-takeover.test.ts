@@ -100,4 +100,51 @@ describe('an instance killed with sagas open: a survivor settles them after its 
       await store.close();
     }
   }, 120_000);
+
+  it('a write the dead instance had applied everywhere, overwritten by a later write through the survivor, does not come back in the ledger at the take-over', async () => {
+    const base = tempDir('pp-takeover-');
+    const url = await freshDatabase();
+    sims = await startSims(['sim-a', 'sim-b', 'sim-c'], base);
+    const file = join(base, 'b.yaml');
+    const extra = `${CHECKS}\nstate: { driver: postgresql, url: "${url}", pool_size: 8, lease_ms: ${LEASE_MS}, takeover_interval_ms: 250 }`;
+    writeFileSync(file, clusterYaml({ sims, stateDir: join(base, 'state-b'), features: '  tftp: { policy: replicate, on_backend_down: catch_up, min_success: 2 }\n', extra }));
+    const b = await startDaemonProcess(file);
+    daemons.push(b);
+    const path = `/tftp/PXELinux/${mac(9)}`;
+    expect((await b.http.post(path, { pxeconfig: 'first\n' })).status).toBe(200);
+
+    // What instance A left when it was killed: its write of "dead instance's" applied on every
+    // backend, the saga still open (A died before closing it), A's lease still running.
+    const ghost = await PgStateStore.open({ url, poolSize: 2 }, { instanceId: 'ghost' });
+    try {
+      await ghost.pool.query(`INSERT INTO instances (id, runtime_url, started_at, heartbeat_at, lease_until) VALUES ('ghost', NULL, 0, 0, (extract(epoch FROM clock_timestamp()) * 1000)::bigint + 600000)`);
+      const body = new URLSearchParams({ pxeconfig: "dead instance's\n" }).toString();
+      const targets = sims.map((s) => s.name);
+      const id = await ghost.beginSaga({
+        feature: 'tftp',
+        route: 'tftp.create',
+        request: { method: 'POST', path, query: '', body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': 'ghost-1' } },
+        targets,
+      });
+      for (const s of sims) expect((await client(s.url).post(path, { pxeconfig: "dead instance's\n" })).status).toBe(200);
+      for (const t of targets) await ghost.recordResult(id, t, { outcome: 'applied', detail: '200' });
+
+      // Then Foreman writes the key again through B, and is told it succeeded.
+      expect((await b.http.post(path, { pxeconfig: 'last\n' })).status).toBe(200);
+      // A's lease runs out: B takes the saga over.
+      await ghost.pool.query(`UPDATE instances SET lease_until = 0 WHERE id = 'ghost'`);
+      await b.waitForLine(/left open by an instance that is gone/, 20_000);
+      await waitSettled(b.http, 20_000, 'after the take-over');
+
+      // Every backend holds the write Foreman was last told succeeded, and so does the ledger.
+      const held = await Promise.all(sims.map(async (s) => (await s.view()).tftp[fileOf(9)]));
+      expect(held).toEqual(['last\n', 'last\n', 'last\n']);
+      const entry = (await ghost.ledger('tftp')).find((e) => e.key.endsWith(mac(9)))!;
+      expect(new URLSearchParams(entry.request.body).get('pxeconfig')).toBe('last\n');
+      const drift = JSON.parse((await b.http.post('/proxy_proxy/drift')).body) as { inStep: boolean; findings: unknown[] };
+      expect([drift.inStep, drift.findings]).toEqual([true, []]);
+    } finally {
+      await ghost.close();
+    }
+  }, 120_000);
 });
