@@ -1,5 +1,6 @@
 // One smart proxy behind proxy-proxy: a keep-alive undici pool (mTLS when configured), its
 // health, and the one method the policies use to talk to it.
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -50,7 +51,12 @@ export class Backend {
    * Aborted when the backend is marked down (failed checks or passive ejection), then replaced:
    * every call in flight at that moment stops waiting at once; later calls get the new one.
    */
-  private downSignal = new AbortController();
+  private downSignal = listenedByMany(new AbortController());
+  /**
+   * A caller's signal joined with downSignal, per caller signal: requests share deadline
+   * signals (http/deadline-signals.ts), so one join serves many calls. Replaced with downSignal.
+   */
+  private joined = new WeakMap<AbortSignal, AbortSignal>();
   /** Replaced when a reloaded runtime takes this backend over. */
   onStateChange: StateListener;
 
@@ -94,17 +100,13 @@ export class Backend {
    * any HTTP status is an answer. Live outcomes feed passive ejection.
    */
   async send(req: OutgoingRequest, opts: SendOptions = {}): Promise<BackendAnswer> {
-    const down = this.downSignal.signal;
-    const signal = opts.signal ? AbortSignal.any([down, opts.signal]) : down;
+    const signal = opts.signal ? this.joinedWith(opts.signal) : this.downSignal.signal;
     try {
-      const res = await this.pool.request({
-        method: req.method,
-        path: req.path,
-        headers: req.headers,
-        body: req.body,
-        signal,
-        ...(opts.timeoutMs === undefined ? {} : { headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs }),
-      });
+      const res = await this.pool.request(
+        opts.timeoutMs === undefined
+          ? { method: req.method, path: req.path, headers: req.headers, body: req.body, signal }
+          : { method: req.method, path: req.path, headers: req.headers, body: req.body, signal, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs },
+      );
       const body = Buffer.from(await res.body.arrayBuffer());
       const answer: BackendAnswer = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
       if (res.statusCode >= 500 && res.statusCode !== 501) this.health.recordLiveFailure(`HTTP ${res.statusCode}`);
@@ -118,10 +120,22 @@ export class Backend {
     }
   }
 
+  private joinedWith(signal: AbortSignal): AbortSignal {
+    let both = this.joined.get(signal);
+    if (!both) {
+      both = AbortSignal.any([this.downSignal.signal, signal]);
+      // Every call sharing the caller's signal listens to this one.
+      setMaxListeners(0, both);
+      this.joined.set(signal, both);
+    }
+    return both;
+  }
+
   /** Marked down: calls in flight stop waiting now (a read moves on, a write may have applied). */
   private releaseInFlight(why: string): void {
     const current = this.downSignal;
-    this.downSignal = new AbortController();
+    this.downSignal = listenedByMany(new AbortController());
+    this.joined = new WeakMap();
     current.abort(backendDownError(this.name, why));
   }
 
@@ -134,11 +148,18 @@ export class Backend {
   }
 }
 
+/** Every call in flight listens to it: no leak warning past ten of them. */
+function listenedByMany(c: AbortController): AbortController {
+  setMaxListeners(0, c.signal);
+  return c;
+}
+
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? v.join(', ') : v;
+    out[k] = typeof v === 'string' ? v : v.join(', ');
   }
   return out;
 }

@@ -21,9 +21,11 @@ const HOP_BY_HOP = new Set([
 /** End-to-end headers of the client's request, with request ids and X-Forwarded-For set. */
 export function forwardHeaders(call: IncomingCall, requestId: string, clientAddress: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(call.headers)) {
+  const headers = call.headers;
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined || HOP_BY_HOP.has(k)) continue;
-    out[k] = Array.isArray(v) ? v.join(', ') : v;
+    out[k] = typeof v === 'string' ? v : v.join(', ');
   }
   out['x-request-id'] = requestId;
   const xff = out['x-forwarded-for'];
@@ -55,9 +57,18 @@ export function ownRequest(call: BackendCall, requestId: string): OutgoingReques
 
 const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'date']);
 
+/** Names already spelled, by lower-case name: backends send the same few on every answer. */
+const spelled = new Map<string, string>();
+
 /** A header name as WEBrick writes every one: each word capitalised, WWW and TE in capitals. */
 function webrickName(name: string): string {
-  return name.replace(/\bwww|^te$|\b\w/g, (m) => m.toUpperCase());
+  let out = spelled.get(name);
+  if (out === undefined) {
+    out = name.replace(/\bwww|^te$|\b\w/g, (m) => m.toUpperCase());
+    // Bounded: a backend sending ever new names must not grow it without end.
+    if (spelled.size < 1000) spelled.set(name, out);
+  }
+  return out;
 }
 
 /**
@@ -67,7 +78,7 @@ function webrickName(name: string): string {
  */
 export function responseHeaders(headers: Record<string, string>, bodyLength: number): Record<string, string | number> {
   const out: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(headers)) if (!RESPONSE_SKIP.has(k)) out[webrickName(k)] = v;
+  for (const k in headers) if (!RESPONSE_SKIP.has(k)) out[webrickName(k)] = headers[k]!;
   // Keeps the backend's position when it sent one.
   out['Content-Length'] = bodyLength;
   return out;

@@ -10,9 +10,14 @@ export class BodyTooLarge extends Error {
 
 const EMPTY = Buffer.alloc(0);
 
+/** False for a request without a body (Foreman's GETs): neither chunked nor a length above 0. */
+export function carriesBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+}
+
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   // Most requests (Foreman's GETs) carry no body: skip the stream machinery for them.
-  if (req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0') {
+  if (!carriesBody(req)) {
     req.resume();
     return Promise.resolve(EMPTY);
   }

@@ -8,18 +8,18 @@ import { incomingCall, isFormBody } from '../features/incoming-call.js';
 import type { Runtime } from '../runtime.js';
 import type { Convergence } from '../converge/convergence.js';
 import { isRuntimeApiPath, type ApiAnswer } from '../ops/runtime-api.js';
-import { DeadlineReached } from '../backends/call-error.js';
 import { dispatch } from '../fanout/dispatch.js';
 import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
 import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
-import type { Logger } from '../ops/logger.js';
+import { infoWriter, type InfoWriter, type Logger } from '../ops/logger.js';
 import type { LogBuffer } from '../ops/log-buffer.js';
 import { reportedVersion, runningFeatures, v2Features, versionDocument } from '../root/advertise.js';
 import { hasPeerCertificate, peerCommonName, type Scheme } from './listeners.js';
 import { errorAnswer, HTML_TYPE, JSON_TYPE, notFoundAnswer, writeNative, type NativeAnswer } from './native-answer.js';
-import { BodyTooLarge, readBody } from './request-body.js';
+import { BodyTooLarge, carriesBody, readBody } from './request-body.js';
+import { DeadlineSignals } from './deadline-signals.js';
 import { parseRequestTarget } from './request-target.js';
-import { checkTrustedClient, plainAddress, type ClientIdentity, type NameResolver } from './trusted-hosts.js';
+import { ConnectionTrust, plainAddress, type ClientIdentity, type NameResolver } from './trusted-hosts.js';
 
 const METHODS = new Set<string>(['GET', 'POST', 'PUT', 'DELETE']);
 
@@ -34,6 +34,12 @@ interface Served {
 
 export class RequestHandler {
   private active = 0;
+  private readonly closed = () => {
+    this.active -= 1;
+  };
+  private readonly trust: ConnectionTrust;
+  private readonly deadlines = new DeadlineSignals();
+  private readonly requestLog: InfoWriter;
   /** Sees every answered request (metrics, recent traffic). */
   observer: ((record: { status: number; feature?: string; route?: string; policy?: string; attempts?: Attempt[] }, ms: number) => void) | undefined;
   /** The runtime operations API (/proxy_proxy/…), answered before any smart-proxy route. */
@@ -45,9 +51,12 @@ export class RequestHandler {
     private readonly runtime: () => Runtime,
     private readonly logger: Logger,
     private readonly logs: LogBuffer,
-    private readonly resolver: NameResolver,
+    resolver: NameResolver,
     private readonly converge: Convergence,
-  ) {}
+  ) {
+    this.trust = new ConnectionTrust(resolver);
+    this.requestLog = infoWriter(logger);
+  }
 
   get inFlight(): number {
     return this.active;
@@ -55,38 +64,44 @@ export class RequestHandler {
 
   readonly listener = (req: IncomingMessage, res: ServerResponse, scheme: Scheme): void => {
     this.active += 1;
-    res.once('close', () => (this.active -= 1));
+    // 'close' comes once per response.
+    res.on('close', this.closed);
+    void this.handle(req, res, scheme);
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse, scheme: Scheme): Promise<void> {
     const started = performance.now();
     const requestId = headerValue(req, 'x-request-id') ?? randomUUID();
-    this.serve(req, res, scheme, requestId, started).then(
-      (served) => this.logLine(req, requestId, served, started),
-      (err: unknown) => {
-        this.logger.error(`unexpected failure serving ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`, { request_id: requestId });
-        if (!res.headersSent) {
-          const rt = this.runtime();
-          writeNative(res, errorAnswer(req.headers, 500, (err as Error).message), `foreman-proxy/${reportedVersion(rt.config, rt.catalog)}`, false);
-        }
-        else res.destroy();
-      },
-    );
-  };
+    let served: Served;
+    try {
+      served = await this.serve(req, res, scheme, requestId, started);
+    } catch (err) {
+      this.logger.error(`unexpected failure serving ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`, { request_id: requestId });
+      if (!res.headersSent) {
+        const rt = this.runtime();
+        writeNative(res, errorAnswer(req.headers, 500, (err as Error).message), `foreman-proxy/${reportedVersion(rt.config, rt.catalog)}`, false);
+      } else res.destroy();
+      return;
+    }
+    this.logLine(req, requestId, served, started);
+  }
 
   private async serve(req: IncomingMessage, res: ServerResponse, scheme: Scheme, requestId: string, started: number): Promise<Served> {
     const rt = this.runtime();
     const cfg = rt.config;
-    const server = `foreman-proxy/${reportedVersion(cfg, rt.catalog)}`;
     const headOnly = req.method === 'HEAD';
     let method = headOnly ? 'GET' : (req.method ?? 'GET');
     const { path, rawQuery } = parseRequestTarget(req.url ?? '/');
     const identity = clientIdentity(req, scheme);
     const answer = (a: NativeAnswer, extra: Partial<Served> = {}): Served => {
-      writeNative(res, a, server, headOnly);
+      writeNative(res, a, serverHeader(rt), headOnly);
       return { status: a.status, ...extra };
     };
 
     let body: Buffer;
     try {
-      body = await readBody(req, this.bodyLimit(rt, method, path) ?? cfg.max_body_bytes);
+      // Only a request with a body needs its route's limit before reading.
+      body = await readBody(req, carriesBody(req) ? (this.bodyLimit(rt, method, path) ?? cfg.max_body_bytes) : cfg.max_body_bytes);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         res.setHeader('Connection', 'close');
@@ -109,7 +124,7 @@ export class RequestHandler {
 
     if (method === 'GET' && (path === '/features' || path === '/version' || path === '/v2/features')) {
       if (path === '/v2/features') {
-        const refusal = await checkTrustedClient(cfg, identity, '/features', this.resolver);
+        const refusal = await this.trust.check(cfg, identity, '/features', req.socket);
         if (refusal) return answer(errorAnswer(req.headers, 403, refusal));
       }
       const doc =
@@ -133,7 +148,9 @@ export class RequestHandler {
 
     const auth = route.auth ?? module.auth;
     if (auth === 'trusted') {
-      const refusal = await checkTrustedClient(cfg, identity, match.pathInModule, this.resolver);
+      // Decided without waiting when the connection's caller is known already.
+      const check = this.trust.check(cfg, identity, match.pathInModule, req.socket);
+      const refusal = typeof check === 'object' ? await check : check;
       if (refusal) return answer(errorAnswer(req.headers, 403, refusal), { ...traits, note: 'refused' });
     } else if (auth === 'client-certificate' && identity.https && !identity.hasCert) {
       // A backend would accept proxy-proxy's own certificate in the host's place.
@@ -178,10 +195,6 @@ export class RequestHandler {
     if (module.localOnly) return answer(notFoundAnswer(), traits);
 
     const feature = rt.features.get(module.name)!;
-    // Foreman gives up after its proxy_request_timeout: whatever is still pending at the
-    // deadline is settled (as a timeout) so that it gets an answer first.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new DeadlineReached(cfg.request_deadline_ms)), Math.max(0, cfg.request_deadline_ms - (performance.now() - started)));
     const outcome = await dispatch({
       call,
       route,
@@ -190,12 +203,16 @@ export class RequestHandler {
       outgoing: passThrough(call, forwardHeaders(call, requestId, plainAddress(identity.remoteAddress)), override !== undefined),
       attempts: [],
       converge: this.converge,
-      deadline: deadline.signal,
+      // Foreman gives up after its proxy_request_timeout: whatever is still pending at the
+      // deadline is settled (as a timeout) so that it gets an answer first.
+      deadline: this.deadlines.signal(started, cfg.request_deadline_ms),
       snapshotTimeoutMs: cfg.snapshot_timeout_ms,
-    }).finally(() => clearTimeout(timer));
+    });
     if (outcome.warning) this.logger.error(`${route.name}: ${outcome.warning}`, { request_id: requestId, feature: module.name });
     if (outcome.notice) this.logger.warn(`${route.name}: ${outcome.notice}`, { request_id: requestId, feature: module.name });
-    return { ...this.writeOutcome(res, req, outcome, server, headOnly), ...traits, attempts: outcome.attempts };
+    traits.status = this.writeOutcome(res, req, outcome, rt, headOnly);
+    traits.attempts = outcome.attempts;
+    return traits as Served;
   }
 
   /** A service route's own body limit (dynflow launches carry scripts), found before reading. */
@@ -218,24 +235,26 @@ export class RequestHandler {
     return service && { service, route: match.route };
   }
 
-  private writeOutcome(res: ServerResponse, req: IncomingMessage, outcome: PolicyOutcome, server: string, headOnly: boolean): Served {
+  /** Writes the policy's answer; returns its status. */
+  private writeOutcome(res: ServerResponse, req: IncomingMessage, outcome: PolicyOutcome, rt: Runtime, headOnly: boolean): number {
     const a = outcome.answer;
     if (a.kind === 'error') {
-      writeNative(res, errorAnswer(req.headers, a.status, a.message), server, headOnly);
-      return { status: a.status };
+      writeNative(res, errorAnswer(req.headers, a.status, a.message), serverHeader(rt), headOnly);
+      return a.status;
     }
     res.writeHead(a.answer.status, responseHeaders(a.answer.headers, a.answer.body.length));
     res.end(headOnly ? undefined : a.answer.body);
-    return { status: a.answer.status };
+    return a.answer.status;
   }
 
   private logLine(req: IncomingMessage, requestId: string, served: Served, started: number): void {
     const ms = Math.round((performance.now() - started) * 100) / 100;
     this.observer?.(served, ms);
-    const tried = (served.attempts ?? []).map((a) => `${a.backend}:${a.phase === 'send' ? '' : `${a.phase}:`}${a.outcome}:${a.ms}ms`);
+    let tried = '';
+    for (const a of served.attempts ?? []) tried += `${tried ? ' ' : ''}${a.backend}:${a.phase === 'send' ? '' : `${a.phase}:`}${a.outcome}:${a.ms}ms`;
     const where = served.feature ? ` ${served.feature}/${served.policy}` : '';
-    const msg = `${req.method} ${req.url} ${served.status} ${ms}ms${where}${tried.length ? ` [${tried.join(' ')}]` : ''}`;
-    this.logger.info(msg, {
+    const msg = `${req.method} ${req.url} ${served.status} ${ms}ms${where}${tried ? ` [${tried}]` : ''}`;
+    this.requestLog(msg, {
       request_id: requestId,
       session_id: headerValue(req, 'x-session-id'),
       method: req.method,
@@ -248,6 +267,11 @@ export class RequestHandler {
       backends: served.attempts,
     });
   }
+}
+
+/** `Server:` of the answers proxy-proxy writes itself: the version a backend reported. */
+function serverHeader(rt: Runtime): string {
+  return `foreman-proxy/${reportedVersion(rt.config, rt.catalog)}`;
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

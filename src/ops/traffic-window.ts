@@ -2,20 +2,18 @@
 // "latency" mean now, not since start-up.
 import type { RequestRecord } from './metrics.js';
 
-interface Sample {
-  status: number;
-  ms: number;
-}
-
 export interface TrafficSummary {
   requests: number;
   errors: number;
   p50ms: number | null;
 }
 
-/** A fixed ring per feature: observing is O(1) on the request path. */
+/** A fixed ring per feature: observing is two stores on the request path, nothing allocated. */
 interface Ring {
-  items: Sample[];
+  status: Uint16Array;
+  ms: Float64Array;
+  /** Samples held, up to the ring's size. */
+  length: number;
   next: number;
   /** Answers and 5xx answers since start: the status history takes differences of these. */
   seen: number;
@@ -37,12 +35,12 @@ export class TrafficWindow {
   observe(r: RequestRecord, ms: number): void {
     if (!r.feature) return;
     let ring = this.samples.get(r.feature);
-    if (!ring) this.samples.set(r.feature, (ring = { items: [], next: 0, seen: 0, errors: 0 }));
+    if (!ring) this.samples.set(r.feature, (ring = { status: new Uint16Array(this.size), ms: new Float64Array(this.size), length: 0, next: 0, seen: 0, errors: 0 }));
     ring.seen += 1;
     if (r.status >= 500) ring.errors += 1;
-    const sample = { status: r.status, ms };
-    if (ring.items.length < this.size) ring.items.push(sample);
-    else ring.items[ring.next] = sample;
+    ring.status[ring.next] = r.status;
+    ring.ms[ring.next] = ms;
+    if (ring.length < this.size) ring.length += 1;
     ring.next = (ring.next + 1) % this.size;
   }
 
@@ -54,20 +52,20 @@ export class TrafficWindow {
   latest(feature: string, n: number): number[] {
     const ring = this.samples.get(feature);
     if (!ring || n <= 0) return [];
-    const k = Math.min(n, ring.items.length);
+    const k = Math.min(n, ring.length);
     const out: number[] = [];
-    for (let i = 1; i <= k; i++) out.push(ring.items[(ring.next - i + ring.items.length) % ring.items.length]!.ms);
+    for (let i = 1; i <= k; i++) out.push(ring.ms[(ring.next - i + ring.length) % ring.length]!);
     return out;
   }
 
   summary(): Record<string, TrafficSummary> {
     const out: Record<string, TrafficSummary> = {};
-    for (const [feature, { items: list }] of this.samples) {
-      const sorted = list.map((s) => s.ms).sort((a, b) => a - b);
+    for (const [feature, ring] of this.samples) {
+      const sorted = ring.ms.slice(0, ring.length).sort();
       out[feature] = {
-        requests: list.length,
+        requests: ring.length,
         // 4xx are Foreman's and the backends' business (validation, conflicts); 5xx are ours.
-        errors: list.filter((s) => s.status >= 500).length,
+        errors: ring.status.subarray(0, ring.length).filter((s) => s >= 500).length,
         p50ms: sorted.length ? Math.round(sorted[Math.floor((sorted.length - 1) / 2)]! * 100) / 100 : null,
       };
     }
