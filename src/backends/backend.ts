@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendConfig, HealthCheckConfig, PassiveEjectionConfig } from '../config/types.js';
 import type { BackendAnswer, HttpMethod } from '../features/route.js';
 import { backendDownError, classifyCallError } from './call-error.js';
+import { exchange } from './exchange.js';
 import { HealthState, type BackendState } from './health-state.js';
 
 export interface OutgoingRequest {
@@ -102,14 +103,15 @@ export class Backend {
   async send(req: OutgoingRequest, opts: SendOptions = {}): Promise<BackendAnswer> {
     const signal = opts.signal ? this.joinedWith(opts.signal) : this.downSignal.signal;
     try {
-      const res = await this.pool.request(
+      const res = await exchange(
+        this.pool,
         opts.timeoutMs === undefined
-          ? { method: req.method, path: req.path, headers: req.headers, body: req.body, signal }
-          : { method: req.method, path: req.path, headers: req.headers, body: req.body, signal, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs },
+          ? { method: req.method, path: req.path, headers: req.headers, body: req.body }
+          : { method: req.method, path: req.path, headers: req.headers, body: req.body, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs },
+        signal,
       );
-      const body = Buffer.from(await res.body.arrayBuffer());
-      const answer: BackendAnswer = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
-      if (res.statusCode >= 500 && res.statusCode !== 501) this.health.recordLiveFailure(`HTTP ${res.statusCode}`);
+      const answer: BackendAnswer = { status: res.status, headers: flattenHeaders(res.headers), body: res.body };
+      if (res.status >= 500 && res.status !== 501) this.health.recordLiveFailure(`HTTP ${res.status}`);
       else this.health.recordLiveSuccess();
       return answer;
     } catch (err) {
