@@ -15,7 +15,7 @@ export class BenchClient {
     this.pool = new Pool(origin, { connections, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
   }
 
-  async send(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<Timed> {
+  async send(method: 'GET' | 'POST' | 'DELETE', path: string, form?: Record<string, string>): Promise<Timed> {
     const body = form ? new URLSearchParams(form).toString() : undefined;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body) headers['content-type'] = 'application/x-www-form-urlencoded';

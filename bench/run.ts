@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { cleanupAll, installExitHooks, startWatchdog } from './cleanup.js';
 import { loadNow, machineInfo } from './machine.js';
-import { parseArgs, SECTIONS, USAGE, UsageError, type SectionName } from './options.js';
+import { NOT_BY_DEFAULT, parseArgs, SECTIONS, USAGE, UsageError, type SectionName } from './options.js';
 import { BENCHMARKS_MD } from './paths.js';
 import { renderResults, verdictLine, writeResults, writeSectionResults } from './report.js';
 import { cluster } from './sections/cluster.js';
@@ -13,6 +13,7 @@ import { footprint } from './sections/footprint.js';
 import { passThrough } from './sections/passthrough.js';
 import { profile } from './sections/profile.js';
 import { rexScale } from './sections/rex-scale.js';
+import { soak } from './sections/soak.js';
 import type { BenchOptions, SectionResult } from './types.js';
 
 const RUNNERS: Record<SectionName, (o: BenchOptions) => Promise<SectionResult>> = {
@@ -23,6 +24,7 @@ const RUNNERS: Record<SectionName, (o: BenchOptions) => Promise<SectionResult>> 
   profile,
   'rex-scale': rexScale,
   cluster,
+  soak,
 };
 
 async function main(): Promise<number> {
@@ -35,15 +37,17 @@ async function main(): Promise<number> {
     return 64;
   }
   installExitHooks();
-  startWatchdog(cli.quick ? 180_000 : 20 * 60_000);
+  // The soak runs as long as asked, plus set-up and the final checks.
+  const soakMs = cli.only?.has('soak') ? ((cli.soakMinutes ?? (cli.quick ? 3 : 30)) + 10) * 60_000 : 0;
+  startWatchdog((cli.quick ? 180_000 : 20 * 60_000) + soakMs);
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-  const opts: BenchOptions = { quick: cli.quick, only: cli.only, haproxy: cli.haproxy, install: cli.install, rexHosts: cli.rexHosts, rexProfile: cli.rexProfile, log };
+  const opts: BenchOptions = { quick: cli.quick, only: cli.only, haproxy: cli.haproxy, install: cli.install, rexHosts: cli.rexHosts, rexProfile: cli.rexProfile, soakMinutes: cli.soakMinutes, log };
 
   const loadAtStart = loadNow();
   const results: SectionResult[] = [];
   const failures: string[] = [];
   for (const name of SECTIONS) {
-    if (cli.only && !cli.only.has(name)) continue;
+    if (cli.only ? !cli.only.has(name) : NOT_BY_DEFAULT.has(name)) continue;
     log(`${name}…`);
     try {
       results.push(await RUNNERS[name](opts));

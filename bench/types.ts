@@ -11,6 +11,8 @@ export interface BenchOptions {
   rexHosts?: number[];
   /** One more rex-scale run at the largest size under --cpu-prof. */
   rexProfile?: boolean;
+  /** Length of the soak section, minutes. */
+  soakMinutes?: number;
   log: (line: string) => void;
 }
 
