@@ -205,7 +205,7 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
   const until = t0 + minutes * 60_000;
   const sample = async () => {
     const files = stateFiles(daemon.dir);
-    const heap = await metric(daemon.port, 'nodejs_heap_size_used_bytes');
+    const heap = (await metric(daemon.port, 'proxy_proxy_nodejs_heap_size_used_bytes')) ?? (await metric(daemon.port, 'nodejs_heap_size_used_bytes'));
     samples.push({
       atS: Math.round((Date.now() - t0) / 1000),
       rssMiB: ifAlive(rssMiB, pid),
