@@ -120,6 +120,8 @@ export interface SimFleetOptions {
   processes: number;
   hostsPerConnection: number;
   readyTimeoutMs: number;
+  /** Scripts run in process, no fork per job (the daemon's capacity, not the simulators'). */
+  emulateScripts?: boolean;
 }
 
 // Most events are the happy path; only these are parsed.
@@ -145,6 +147,7 @@ export async function startSimFleet(w: RexWorld, o: SimFleetOptions): Promise<Si
       ...['--json-events', '--broker', o.brokerUrl, '--ca', w.world.pki.caCert, '--cert-dir', w.certDir],
       ...['--mqtt-cert', w.simMqtt.cert, '--mqtt-key', w.simMqtt.key, '--hosts-per-connection', String(o.hostsPerConnection)],
       ...['--hosts', String(count), '--first-index', String(first), '--workdir', workdir],
+      ...(o.emulateScripts ? ['--emulate-scripts'] : []),
     ]);
     children.push(child);
     let stderr = '';

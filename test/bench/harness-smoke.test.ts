@@ -58,10 +58,19 @@ describe('bench harness', () => {
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
     expect(report.failures).toEqual([]);
     const rex = report.sections.find((s) => s.name === 'rex-scale')!;
-    const five = rex.data['5'] as unknown as Record<string, number | boolean>;
-    expect(five).toMatchObject({ hosts: 5, complete: true, lost: 0, wrong: 0 });
-    for (const k of ['totalS', 'peakRssMiB', 'daemonCpuMsPerJob', 'callbackPosts']) expect(five[k]).toBeGreaterThan(0);
-    expect(rex.verdicts).toHaveLength(3);
+    // A run with a fork per job and one with the scripts in the simulators' process.
+    for (const [key, emulated] of [['5', false], ['5-in-process', true]] as const) {
+      const five = rex.data[key] as unknown as Record<string, number | boolean>;
+      expect(five).toMatchObject({ hosts: 5, emulated, complete: true, lost: 0, wrong: 0 });
+      for (const k of ['totalS', 'peakRssMiB', 'daemonCpuMsPerJob', 'callbackPosts']) expect(five[k]).toBeGreaterThan(0);
+    }
+    expect(rex.verdicts.map((v) => v.target)).toEqual([
+      'REX, 5 hosts (scripts in process): launch → last result at Foreman',
+      'REX, 5 hosts: jobs lost or with a wrong result',
+      'REX, 5 hosts: proxy-proxy CPU per job',
+      'REX, 5 hosts: written to storage per job',
+      'REX, 5 hosts: proxy-proxy peak RSS',
+    ]);
     for (const v of rex.verdicts) expect(v.measured).toMatch(/\d/);
     expect(benchDirs().filter((d) => !before.has(d))).toEqual([]);
   }, 60_000);

@@ -45,6 +45,7 @@ export function startSimHosts(opts: SimHostOptions, events: EventSink): RunningS
     dataHost: opts.dataHost,
     yggd: opts.yggd,
     httpTimeoutMs: opts.httpTimeoutMs,
+    emulateScripts: opts.emulateScripts,
   };
 
   const identities = new Map<string, { cert: Buffer; key: Buffer }>();

@@ -37,6 +37,8 @@ export interface SimHostOptions {
   keepaliveSeconds: number;
   jsonEvents: boolean;
   quiet: boolean;
+  /** echo/exit scripts run in process, no fork (a bench of the daemon's capacity). */
+  emulateScripts: boolean;
 }
 
 export { UsageError };
@@ -62,7 +64,7 @@ const VALUE_OPTIONS = new Set([
   'reconnect-ms',
   'keepalive',
 ]);
-const FLAG_OPTIONS = new Set(['json-events', 'quiet', 'mqtt-host-certs']);
+const FLAG_OPTIONS = new Set(['json-events', 'quiet', 'mqtt-host-certs', 'emulate-scripts']);
 
 export const SIM_HOST_USAGE = `usage: sim-host --broker URL --cert-dir DIR [options]
   --broker URL              mqtt://host:port or mqtts://host:port
@@ -86,6 +88,8 @@ export const SIM_HOST_USAGE = `usage: sim-host --broker URL --cert-dir DIR [opti
   --workdir DIR             where script temp files are written (default: the OS temp dir)
   --reconnect-ms N          broker reconnect interval (default 1000)
   --keepalive S             MQTT keepalive (default 30)
+  --emulate-scripts         run scripts made only of echo lines and exit N in process, without
+                            forking /bin/sh (others still fork); for benches of the daemon
   --json-events             one JSON line per event on stdout
   --quiet                   no text log on stderr`;
 
@@ -148,6 +152,7 @@ export function parseSimHostArgs(argv: string[]): SimHostOptions {
     keepaliveSeconds: integer('keepalive', raw.get('keepalive') ?? '30', 0),
     jsonEvents: raw.get('json-events') === 'true',
     quiet: raw.get('quiet') === 'true',
+    emulateScripts: raw.get('emulate-scripts') === 'true',
   };
 }
 

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { emulateScript } from './emulated-script.js';
 import type { EventSink } from './events.js';
 import type { DataMessage } from './messages.js';
 import { chunkOutput, exitUpdate, outputUpdate, UpdateAggregator, type V1Update } from './updates.js';
@@ -58,6 +59,8 @@ export interface WorkerContext {
   post(returnUrl: string, job: string, updates: V1Update[]): Promise<void>;
   /** Every script child of the process, so a shutdown can kill them. */
   children: Set<ChildProcess>;
+  /** Run echo/exit scripts in process instead of forking /bin/sh (emulated-script.ts). */
+  emulateScripts?: boolean;
   stopping(): boolean;
 }
 
@@ -162,6 +165,14 @@ export class ForemanWorker {
       aggregator.add(outputUpdate('stderr', message));
       await finish(PRE_START_ERROR_EXIT_CODE, null);
     };
+
+    const emulated = this.ctx.emulateScripts ? emulateScript(script.toString('utf8')) : undefined;
+    if (emulated) {
+      events({ event: 'started', host, job, pid: undefined, effectiveUser: msg.metadata.effective_user ?? '' });
+      if (emulated.stdout) chunkOutput('stdout', Buffer.from(emulated.stdout)).forEach((u) => aggregator.add(u));
+      await finish(emulated.exitCode, null);
+      return;
+    }
 
     const file = join(this.ctx.workdir, `ygg_rex${randomInt(1e9)}`);
     try {
