@@ -29,7 +29,7 @@ import { TrafficWindow } from './ops/traffic-window.js';
 import { StatusHistory, type BackendReading, type StripState } from './ops/status-history.js';
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
-import { servedLocally } from './features/index.js';
+import { answeredLocally } from './features/index.js';
 import { spoolOnPool, type SharedSpool } from './state/postgresql/open-spool.js';
 import { advertisedRuntimeUrl, type ClusterMembership } from './ops/cluster-ops.js';
 import { OPERATIONS as HOSTED_OPERATIONS } from './rex/launch-input.js';
@@ -251,7 +251,7 @@ export class Daemon {
     this.drift.configure(this.config.drift);
     this.history.start();
     const features = Object.values(this.config.features).map((f) =>
-      servedLocally(f.name) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
+      answeredLocally(f.name, f.backends.length) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
     );
     this.logger.info(`proxy-proxy started: ${features.join(' ')}`);
   }

@@ -1,7 +1,7 @@
 // `proxy-proxy check-config FILE`: validate a file without starting anything, the way an
 // administrator checks an edit before SIGHUP (as `haproxy -c` or `nginx -t`).
 import { readFileSync } from 'node:fs';
-import { servedLocally } from '../features/index.js';
+import { answeredLocally } from '../features/index.js';
 import { ConfigError, formatProblem, parseConfig } from './load.js';
 import type { Config, FeatureConfig } from './types.js';
 import { deepChecks } from './deep-checks.js';
@@ -76,7 +76,7 @@ function describeFeature(feature: FeatureConfig, allBackends: string[]): string 
   if (feature.enabled === 'http' || feature.enabled === 'https') notes.push(`${feature.enabled} only`);
   if (feature.order === 'round_robin') notes.push('round robin');
   if (feature.backends.length > 0 && feature.backends.join() !== allBackends.join()) notes.push(feature.backends.join(' '));
-  const how = servedLocally(feature.name) ? 'local' : feature.policy;
+  const how = answeredLocally(feature.name, feature.backends.length) ? 'local' : feature.policy;
   return `${feature.name} ${how}${notes.length ? ` (${notes.join('; ')})` : ''}`;
 }
 

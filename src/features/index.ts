@@ -50,12 +50,6 @@ export function configurableFeatures(): FeatureModule[] {
   return ALL_FEATURES.filter((m) => !m.rex || m.forwards);
 }
 
-/** Answered by proxy-proxy itself (logs, and the remote-execution modules the spool hosts). */
-export function servedLocally(name: string): boolean {
-  const m = featureByName(name);
-  return m !== undefined && (m.localOnly === true || m.rex === true);
-}
-
 /**
  * Does proxy-proxy answer this configured feature itself (the status says `local`)? Local-only
  * modules always (dynflow forwards only what it does not host); a remote-execution module while

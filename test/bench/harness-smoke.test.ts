@@ -26,7 +26,7 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
 
 interface Report {
   failures: string[];
-  sections: { name: string; verdicts: { measured: string }[]; data: Record<string, { p50Ms: number } | number> }[];
+  sections: { name: string; verdicts: { target: string; measured: string }[]; data: Record<string, { p50Ms: number } | number> }[];
 }
 
 describe('bench harness', () => {
