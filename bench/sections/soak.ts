@@ -193,7 +193,7 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
     backends: Object.fromEntries(sims.map((s) => [s.name, s.url])),
     features: `  tftp: ${catchUp}\n  dhcp: ${catchUp}\n`,
     backendExtra: 'response_timeout_ms: 5000',
-    extra: `${rexYaml(w, broker.tlsUrl!, httpsPort)}saga_retention: ${retentionS}s\n`,
+    extra: `${rexYaml(w, broker.tlsUrl!, httpsPort)}saga_retention: ${retentionS}\n`,
   });
   const pid = daemon.child.pid!;
   const fleet = await startSimFleet(w, { brokerUrl: broker.tlsUrl!, hosts: REX_HOSTS, processes: 1, hostsPerConnection: REX_HOSTS, readyTimeoutMs: 60_000 });
