@@ -168,7 +168,16 @@ export class Daemon {
 
   async start(): Promise<void> {
     // The sagas it begins carry the id of its heartbeat row: a survivor takes them over once its lease expires.
-    this.openedStore ??= await openStateStore(this.config, { instanceId: this.cluster?.selfId });
+    // A shared database away at start does not stop the instance (docs/high-availability.md): it
+    // starts without it, refuses what must be recorded, and opens the store once it is back.
+    this.openedStore ??= await openStateStore(this.config, {
+      instanceId: this.cluster?.selfId,
+      waitForDatabase: {
+        onWaiting: (reason) =>
+          this.logger.warn(`state database unavailable: ${reason}; replicated writes and REX launches are refused (503) until it is back, failover and primary features work`),
+        onReady: (m) => this.logger.info(`state database reachable: schema version ${m.to}${m.from === m.to ? '' : ` (migrated from ${m.from})`}`),
+      },
+    });
     // With a shared database every instance keeps a heartbeat row there (instances.ts).
     if (!this.cluster && this.openedStore instanceof PgStateStore) {
       this.cluster = new InstanceRegistry(this.openedStore.pool, {

@@ -13,6 +13,7 @@
 import type { Backend, OutgoingRequest, SendOptions } from '../backends/backend.js';
 import type { BackendAnswer, BackendCall, IncomingCall, RouteSpec } from '../features/route.js';
 import type { Logger } from '../ops/logger.js';
+import { isStateUnavailable } from '../state/unavailable.js';
 import type { Runtime } from '../runtime.js';
 import type { LedgerEntry, SagaRecord, StateStore } from '../state/store.js';
 import type { FeatureInspector } from '../features/drift-inspector.js';
@@ -54,6 +55,10 @@ export class Convergence implements SagaHost {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private nextTakeOver = 0;
+  /** start() has read what it reads from the state (see readState). */
+  private stateRead = false;
+  /** The state database's last reported unavailability ('' while it answers). */
+  private problem = '';
 
   constructor(
     private readonly openStore: () => StateStore,
@@ -174,11 +179,23 @@ export class Convergence implements SagaHost {
 
   async start(): Promise<void> {
     this.stopped = false;
+    // A state database away at start does not keep the instance from starting: what it would
+    // read now is read on the first round that reaches it (nothing can be written before).
+    await this.readState().catch((err: Error) => {
+      if (!isStateUnavailable(err)) throw err;
+      this.problem = err.message;
+      this.logger.warn(`convergence: ${err.message}; open sagas and lagging marks are read once it is back`);
+    });
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  /** What a start reads from the state: lagging marks, sagas a crash left open, backlogs. */
+  private async readState(): Promise<void> {
     await this.lagging.start();
     await this.recover();
     await this.scanBacklogs();
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
-    this.timer.unref();
+    this.stateRead = true;
   }
 
   async stop(): Promise<void> {
@@ -273,14 +290,20 @@ export class Convergence implements SagaHost {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      if (!this.stateRead) await this.readState();
       if (Date.now() >= this.nextTakeOver) {
         this.nextTakeOver = Date.now() + this.runtime().config.state.takeover_interval_ms;
         await this.takeOver();
       }
       await this.retryCompensations();
       await this.catchUp();
+      if (this.problem) this.logger.info('convergence: the state database is reachable again');
+      this.problem = '';
     } catch (err) {
-      this.logger.error(`convergence: ${(err as Error).stack ?? String(err)}`);
+      // An unreachable database is one line per distinct reason, not four a second.
+      if (!isStateUnavailable(err)) this.logger.error(`convergence: ${(err as Error).stack ?? String(err)}`);
+      else if ((err as Error).message !== this.problem) this.logger.warn(`convergence: ${(err as Error).message}`);
+      if (isStateUnavailable(err)) this.problem = (err as Error).message;
     } finally {
       this.ticking = false;
     }

@@ -8,6 +8,7 @@
 // meanwhile) surely never got the write: it counts as down for this write. A backend still
 // catching up on the feature is left out of writes (it gets the new value from the ledger), so
 // that a key it is behind on can never make it veto a valid write.
+import { describeUnavailable } from '../state/unavailable.js';
 import type { Backend } from '../backends/backend.js';
 import type { BackendAnswer } from '../features/route.js';
 import type { BackendOutcome } from '../state/store.js';
@@ -71,7 +72,7 @@ export async function runReplicatedWrite(ctx: RequestContext): Promise<PolicyOut
     if (ctx.deadline.aborted && !progress.sent) {
       return refuse(`${feature.name} write refused, nothing was written: an earlier write to the same object was still running at the deadline`);
     }
-    const why = (err as { code?: string }).code ?? (err as Error).message;
+    const why = describeUnavailable(err) ?? (err as { code?: string }).code ?? (err as Error).message;
     if (!progress.sent) return refuse(`${feature.name} write refused, nothing was written: the state store cannot record it (${why})`);
     return refuse(
       `${feature.name} write not confirmed: the state store failed while it was sent (${why}); it is settled from the saga log once the store is back`,

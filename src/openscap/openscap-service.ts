@@ -3,6 +3,7 @@
 // smart_proxy_openscap posts it; Foreman's later reads and deletes are answered from the store
 // (docs/plugin-protocols.md §3). A report is marked `sending` before its POST: a process that
 // stops mid-POST leaves it `unknown` (visible, not re-posted), so Foreman never gets it twice.
+import { isStateUnavailable } from '../state/unavailable.js';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { classifyCallError } from '../backends/call-error.js';
@@ -37,7 +38,12 @@ export class OpenscapService implements ModuleService {
   constructor(private readonly deps: OpenscapDeps) {}
 
   async start(): Promise<void> {
-    const orphaned = await this.deps.store.orphanedArfSends();
+    // The state database away at start: the scan retries what needs it every SCAN_MS.
+    const orphaned = await this.deps.store.orphanedArfSends().catch((err: Error) => {
+      if (!isStateUnavailable(err)) throw err;
+      this.deps.logger.warn(`openscap: ${err.message}; reports are refused until it is back`);
+      return 0;
+    });
     if (orphaned > 0) {
       this.deps.logger.warn(`openscap: ${orphaned} report(s) were being posted to Foreman when proxy-proxy stopped; not posted again (Foreman may have them): check Foreman`);
     }

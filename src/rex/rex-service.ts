@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config, RexConfig, TlsFiles } from '../config/types.js';
 import type { Logger } from '../ops/logger.js';
+import { isStateUnavailable } from '../state/unavailable.js';
 import { EXECUTING_STATES, PICKUP_STATES, type DeadlineKind, type DueDeadline, type JobChanges, type JobStore } from '../state/job-store.js';
 import { openJobStore } from '../state/open-store.js';
 import type { SharedSpool } from '../state/postgresql/open-spool.js';
@@ -23,8 +24,6 @@ import { RexStats } from './rex-stats.js';
 /** Jobs whose deadlines are handled per tick; more come back at once. */
 const PER_TICK = 500;
 const PRUNE_EVERY_MS = 60_000;
-/** How often a shared spool is searched for what instances that are gone left (a lease is 10 s). */
-const TAKE_OVER_EVERY_MS = 2_000;
 
 type Fired = { kind: DeadlineKind; outcome: 'finished' | 'stopping' | 'none' };
 
@@ -40,6 +39,9 @@ export class RexService {
   private active = false;
   private lastPrune = 0;
   private lastTakeOver = 0;
+  private startedAt = 0;
+  /** markOrphans and releaseCallbacks of the start have run (see resume). */
+  private resumed = false;
   private schedulerProblem = '';
   private listening: { stop(): Promise<void> } | undefined;
   private readonly dynflowContext: DynflowContext;
@@ -123,16 +125,13 @@ export class RexService {
     this.doorbell = doorbell;
     this.link.onConnect(() => doorbell.kick());
     this.link.start();
-    // Jobs a host was running when the last process ended: their exit may have been posted
-    // while nothing listened. They stop holding rate-limit slots now, and end after
-    // lost_report_timeout unless their host reports first (docs/remote-execution.md).
-    const startedAt = Date.now();
-    const orphaned = await this.store.markOrphans(startedAt, rex.lost_report_timeout * 1000);
-    if (orphaned > 0) {
-      this.logger.warn(
-        `remote execution: ${orphaned} job(s) were running when proxy-proxy stopped; each ends with EXCEPTION unless its host reports within ${rex.lost_report_timeout} s`,
-      );
-    }
+    this.startedAt = Date.now();
+    // With the state database away at start the spool resumes once it is back (the scheduler
+    // tries on every round); until then launches are refused and hosts are told to come back.
+    await this.resume().catch((err: Error) => {
+      if (!isStateUnavailable(err)) throw err;
+      this.logger.warn(`remote execution: ${err.message}; launches are refused (503) until it is back, and the spool resumes then`);
+    });
     this.active = true;
     this.deadlines.start();
     // Another instance launched, finished or stopped a job: act now rather than on the next round.
@@ -143,13 +142,29 @@ export class RexService {
       },
       (message) => this.logger.warn(`remote execution: ${message}`),
     );
+    this.callbacks.kick(0);
+    const open = await this.store.countJobs('unfinished').then(String, () => 'not yet known:');
+    this.logger.info(`remote execution: pull-mqtt spool ready (${open} unfinished job(s)), doorbells via ${rex.mqtt.broker === 'embedded' ? this.broker!.url : rex.mqtt.broker}`);
+  }
+
+  /** What a start owes the spool before anything else: once, at start or as soon as the spool is reachable. */
+  private async resume(): Promise<void> {
+    const rex = this.rex;
+    // Jobs a host was running when the last process ended: their exit may have been posted
+    // while nothing listened. They stop holding rate-limit slots now, and end after
+    // lost_report_timeout unless their host reports first (docs/remote-execution.md).
+    const orphaned = await this.store.markOrphans(this.startedAt, rex.lost_report_timeout * 1000);
+    if (orphaned > 0) {
+      this.logger.warn(
+        `remote execution: ${orphaned} job(s) were running when proxy-proxy stopped; each ends with EXCEPTION unless its host reports within ${rex.lost_report_timeout} s`,
+      );
+    }
     // Callbacks owed from before a restart go out now, including those a killed process had
     // leased for a POST it never finished.
     const owed = await this.store.releaseCallbacks(Date.now());
     if (owed > 0) this.logger.info(`remote execution: ${owed} result(s) owed to Foreman from before the restart`);
+    this.resumed = true;
     this.callbacks.kick(0);
-    const open = await this.store.countJobs('unfinished');
-    this.logger.info(`remote execution: pull-mqtt spool ready (${open} unfinished job(s)), doorbells via ${rex.mqtt.broker === 'embedded' ? this.broker!.url : rex.mqtt.broker}`);
   }
 
   /**
@@ -213,7 +228,8 @@ export class RexService {
   /** The scheduler's round: what gone instances left, deadlines, then doorbells and callbacks due, then housekeeping. */
   private async tick(now: number): Promise<{ next: number | undefined; more: boolean }> {
     const rex = this.rex;
-    if (now - this.lastTakeOver >= TAKE_OVER_EVERY_MS) {
+    if (!this.resumed) await this.resume();
+    if (now - this.lastTakeOver >= this.config().state.takeover_interval_ms) {
       this.lastTakeOver = now;
       await this.takeOver(now);
     }

@@ -3,6 +3,7 @@
 // doorbell schedule, the deadlines, the output, the callbacks still owed. SQLite implements it
 // on the same file as the saga log (sqlite/job-store.ts), PostgreSQL on a database several
 // instances share (postgresql/job-store.ts). Times are epoch milliseconds.
+import { StateUnavailableError } from './unavailable.js';
 
 /**
  * A job's life (docs/protocol/rex-pull.md §2.2): stored, rung, fetched, first update, exit (or
@@ -154,9 +155,9 @@ export interface DueCallback {
  * recorded. Callers refuse what needs the spool (503) and try again later; the store
  * reconnects by itself.
  */
-export class SpoolUnavailableError extends Error {
-  constructor(message: string) {
-    super(`remote-execution spool unavailable: ${message}`);
+export class SpoolUnavailableError extends StateUnavailableError {
+  constructor(reason: string) {
+    super(reason);
     this.name = 'SpoolUnavailableError';
   }
 }

@@ -5,7 +5,7 @@ import { openSqliteStateStore, prepareStateFile } from './sqlite/open.js';
 import type { SqliteStoreOptions } from './sqlite/store.js';
 import { SqliteJobStore } from './sqlite/job-store.js';
 import { SqlitePluginStore } from './sqlite-plugin-store.js';
-import { PgStateStore } from './postgresql/store.js';
+import { PgStateStore, type PgStateStoreOptions } from './postgresql/store.js';
 import type { StateStore } from './store.js';
 
 export { STATE_FILE_NAME, stateFilePath } from './sqlite/open.js';
@@ -17,10 +17,16 @@ export interface StateLocation {
 }
 
 /** Opens the configured driver and brings its schema up to date. */
-export async function openStateStore(cfg: StateLocation, options: SqliteStoreOptions & { instanceId?: string } = {}): Promise<StateStore> {
+export async function openStateStore(
+  cfg: StateLocation,
+  options: SqliteStoreOptions & Pick<PgStateStoreOptions, 'instanceId' | 'waitForDatabase'> = {},
+): Promise<StateStore> {
   if (cfg.state?.driver === 'postgresql') {
     if (!cfg.state.url) throw new Error('state.url is needed with state.driver: postgresql');
-    return PgStateStore.open({ url: cfg.state.url, poolSize: cfg.state.pool_size }, { now: options.now, instanceId: options.instanceId });
+    return PgStateStore.open(
+      { url: cfg.state.url, poolSize: cfg.state.pool_size },
+      { now: options.now, instanceId: options.instanceId, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) },
+    );
   }
   return openSqliteStateStore(cfg.state_dir, options);
 }

@@ -50,7 +50,7 @@ describe('REX spool on PostgreSQL', () => {
     const refused = await launch([{ taskId: randomUUID(), host: host.cn, script: 'echo lost' }]);
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('5');
-    expect(refused.json.error).toMatch(/^remote-execution spool unavailable: /);
+    expect(refused.json.error).toMatch(/^state database unavailable: /);
     const hostClient = client(rex.url, await world.host(host.cn));
     try {
       // Held for a while in case the database comes straight back, then refused: empty body.

@@ -2,6 +2,7 @@
 // shared by the store (job-store.ts) and the changes a group transaction runs (job-changes.ts).
 import { EXECUTING_STATES, PICKUP_STATES, SpoolUnavailableError, type DoorbellTarget, type ExitStatus, type JobRecord, type JobState } from '../job-store.js';
 import { DB_NOW_MS } from './instances.js';
+import { isStateUnavailable, unavailableReason } from '../unavailable.js';
 
 export const JOB_COLUMNS =
   'task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url, state, output_state, delivery, ' +
@@ -108,17 +109,10 @@ export function toRecord(r: JobRow): JobRecord {
   };
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE']);
-
 /** The server is gone or refuses connections (not a bad statement): worth waiting out. */
-export function isConnectionError(err: unknown): boolean {
-  if (err instanceof SpoolUnavailableError) return true;
-  const { code, message } = (err ?? {}) as { code?: string; message?: string };
-  if (code && (NETWORK_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended/i.test(message ?? '');
-}
+export const isConnectionError = isStateUnavailable;
 
 export function asUnavailable(err: unknown): unknown {
-  if (err instanceof SpoolUnavailableError || !isConnectionError(err)) return err;
-  return new SpoolUnavailableError((err as Error).message || String((err as { code?: string }).code));
+  if (err instanceof SpoolUnavailableError || !isStateUnavailable(err)) return err;
+  return new SpoolUnavailableError(unavailableReason(err));
 }

@@ -247,14 +247,19 @@ export class PgJobStore implements JobStore {
     );
   }
 
-  /** Only jobs whose host last talked to this instance, to a gone one, or to nobody known. */
+  /**
+   * Only jobs whose host last talked to this instance, to a gone one, or to nobody known, and
+   * that have been silent since the start (when the database was away at start, hosts may have
+   * reported through this instance before this runs).
+   */
   async markOrphans(restartedAt: number, timeoutMs: number): Promise<number> {
     // Orphans of an earlier restart keep their start, and take the bound configured now (a
     // disjoint set of rows: they have orphan_since).
     const res = await this.query(
       `WITH rebound AS (UPDATE rex_jobs SET orphan_due = orphan_since + $1 WHERE orphan_due IS NOT NULL)
        UPDATE rex_jobs SET orphan_since = $2, orphan_due = $2::bigint + $1
-       WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND (served_by IS NULL OR served_by = $3 OR ${gone('served_by')})`,
+       WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND COALESCE(reported_at, 0) < $2
+         AND (served_by IS NULL OR served_by = $3 OR ${gone('served_by')})`,
       [timeoutMs, restartedAt, this.instanceId],
     );
     return res.rowCount ?? 0;

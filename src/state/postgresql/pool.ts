@@ -1,6 +1,7 @@
 // The connection pool every PostgreSQL store of one daemon shares. int8 columns (epoch ms,
 // versions, ids) come back as JavaScript numbers: every value we store stays far below 2^53.
 import pg from 'pg';
+import { StateUnavailableError } from '../unavailable.js';
 
 export interface PoolSettings {
   url: string;
@@ -46,4 +47,26 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   } finally {
     client.release();
   }
+}
+
+/**
+ * The pool as the stores see it while the database is not usable yet (unreachable at start, its
+ * schema not brought up to date): queries and connections are refused at once with
+ * StateUnavailableError and `closedBecause()`'s reason, so that nothing runs on a schema that is
+ * not there. Once it returns undefined the pool works as itself.
+ */
+export function gatedPool(pool: pg.Pool, closedBecause: () => string | undefined): pg.Pool {
+  return new Proxy(pool, {
+    get(target, prop) {
+      if (prop === 'query' || prop === 'connect') {
+        return (...args: unknown[]) => {
+          const reason = closedBecause();
+          if (reason !== undefined) return Promise.reject(new StateUnavailableError(reason));
+          return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

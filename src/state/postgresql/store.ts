@@ -9,7 +9,8 @@ import { AdvisoryClaims, AdvisoryKeyLocks } from './advisory-locks.js';
 import { ChannelListener } from './channel-listener.js';
 import { DB_NOW_MS, newInstanceId } from './instances.js';
 import { migratePostgres } from './migrate.js';
-import { createPool, inTransaction, type PoolSettings } from './pool.js';
+import { createPool, gatedPool, inTransaction, type PoolSettings } from './pool.js';
+import { isStateUnavailable, unavailableReason } from '../unavailable.js';
 import { FINISHED, LEDGER_COLUMNS, SAGA_COLUMNS, UNFINISHED, toEntry, toSaga, unknownSaga, type LedgerRow, type ResultRow, type SagaRow } from '../state-rows.js';
 
 export interface PgStateStoreOptions {
@@ -25,7 +26,20 @@ export interface PgStateStoreOptions {
    * hold all N connections and wait for an (N+1)th forever. Default: the store's pool.
    */
   lockPool?: pg.Pool;
+  /**
+   * With these, open() does not fail when the database cannot be reached: the store refuses
+   * everything with StateUnavailableError until it has connected and brought the schema up to
+   * date, which it keeps trying by itself. Without, open() fails (the CLI's commands, tests).
+   */
+  waitForDatabase?: {
+    /** The database is not usable (at first, and whenever the reason changes). */
+    onWaiting(reason: string): void;
+    onReady(migrated: MigrateResult): void;
+  };
 }
+
+/** Between two attempts to reach a database that was away at start. */
+const OPEN_RETRY_MS = { first: 500, max: 5_000 };
 
 /** Where a change of a lagging mark is announced to every instance. */
 export const LAGGING_CHANNEL = 'proxy_proxy_lagging';
@@ -60,17 +74,50 @@ export class PgStateStore implements StateStore {
     this.claims = new AdvisoryClaims(dedicatedConnection(pool, 'claims'));
   }
 
-  /** Connects, brings the schema up to date, and returns the store. */
-  static async open(settings: PoolSettings, options: PgStateStoreOptions = {}): Promise<PgStateStore & { migrated: MigrateResult }> {
+  /**
+   * Connects, brings the schema up to date, and returns the store. `migrated` is undefined when
+   * the database could not be reached and options.waitForDatabase lets the store open anyway.
+   */
+  static async open(settings: PoolSettings, options: PgStateStoreOptions = {}): Promise<PgStateStore & { migrated: MigrateResult | undefined }> {
     const pool = createPool(settings);
     const lockPool = createPool({ ...settings, applicationName: `${settings.applicationName ?? 'proxy-proxy'} key locks` });
+    const where = `state database ${redact(settings.url)}`;
+    let reason: string | undefined;
     try {
-      const migrated = await migratePostgres(pool, `state database ${redact(settings.url)}`);
+      const migrated = await migratePostgres(pool, where);
       return Object.assign(new PgStateStore(pool, { ownsPool: true, lockPool, ...options }), { migrated });
     } catch (err) {
-      await Promise.all([pool.end(), lockPool.end()]).catch(() => undefined);
-      throw err;
+      if (!options.waitForDatabase || !isStateUnavailable(err)) {
+        await Promise.all([pool.end(), lockPool.end()]).catch(() => undefined);
+        throw err;
+      }
+      reason = `${redact(settings.url)} not reached yet (${unavailableReason(err)})`;
     }
+    // Away at start: the instance starts all the same, and refuses what needs the state until
+    // the schema is there (a half-migrated or missing schema must not be written to).
+    const waiting = options.waitForDatabase;
+    const store = new PgStateStore(
+      gatedPool(pool, () => reason),
+      { ownsPool: true, lockPool, ...options },
+    );
+    waiting.onWaiting(reason);
+    void (async () => {
+      for (let wait = OPEN_RETRY_MS.first; !store.closed; wait = Math.min(wait * 2, OPEN_RETRY_MS.max)) {
+        await new Promise((r) => setTimeout(r, wait).unref());
+        if (store.closed) return;
+        try {
+          const migrated = await migratePostgres(pool, where);
+          reason = undefined;
+          waiting.onReady(migrated);
+          return;
+        } catch (err) {
+          const now = `${redact(settings.url)} not usable yet (${unavailableReason(err)})`;
+          if (now !== reason) waiting.onWaiting(now);
+          reason = now;
+        }
+      }
+    })();
+    return Object.assign(store, { migrated: undefined });
   }
 
   // --- saga log ---
