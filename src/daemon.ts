@@ -19,6 +19,8 @@ import { InstanceRegistry, newInstanceId } from './state/postgresql/instances.js
 import { dedicatedConnection, PgStateStore } from './state/postgresql/store.js';
 import { PgLeaderElection } from './state/postgresql/leader-election.js';
 import { SoleLeader, type Leadership } from './state/leadership.js';
+import { RetentionChore } from './state/retention.js';
+import { retentionTasks } from './state/retention-tasks.js';
 import type { PluginStore } from './state/plugin-store.js';
 import { PgPluginStore } from './state/postgresql/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
@@ -41,6 +43,8 @@ export interface DaemonOptions {
   resolver?: NameResolver;
   /** Quiet logger for in-process tests. */
   silent?: boolean;
+  /** Between two runs of the retention clean-up, ms (tests shorten it). */
+  cleanupIntervalMs?: number;
   /** The cluster this instance belongs to (the postgresql state driver's instances table). */
   cluster?: ClusterMembership;
   /** How often the status page's history is sampled (default 10 s); tests shorten it. */
@@ -66,6 +70,8 @@ export class Daemon {
   cluster: ClusterMembership | undefined;
   /** Whether this instance runs the cluster's chores (drift schedule, clean-up); set by start(). */
   leadership: Leadership | undefined;
+  /** Prunes what is past its retention, on the leader (started by start()). */
+  retention: RetentionChore | undefined;
   /** Where the other instances reach this one's runtime API (set by start()). */
   runtimeUrl: string | null = null;
   /** The remote-execution spool, when rex.enabled (created by start()). */
@@ -258,6 +264,21 @@ export class Daemon {
     // A database that is away now does not stop the instance: the heartbeat keeps trying.
     await this.cluster?.join(this.runtimeUrl).catch((err: Error) => this.logger.warn(`cluster: instance row not written yet: ${err.message}`));
     this.drift.configure(this.config.drift);
+    this.retention = new RetentionChore({
+      tasks: () =>
+        retentionTasks({
+          config: this.current.config,
+          store: this.store,
+          plugins: this.pluginStore,
+          jobs: this.rex?.store,
+          instances: this.cluster instanceof InstanceRegistry ? this.cluster : undefined,
+          pruneTombstones: () => this.converge.pruneTombstones(),
+        }),
+      leadership: this.leadership,
+      logger: this.logger,
+      intervalMs: this.options.cleanupIntervalMs,
+    });
+    this.retention.start();
     this.history.start();
     const features = Object.values(this.config.features).map((f) =>
       answeredLocally(f.name, f.backends.length) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
@@ -332,8 +353,9 @@ export class Daemon {
 
   private async doStop(): Promise<void> {
     const bound = this.config.shutdown_timeout_ms;
-    // A drift run in progress is cut short rather than waited for.
+    // A drift run in progress is cut short rather than waited for; a clean-up ends after its statement.
     const driftStopped = this.drift.stop();
+    const retentionStopped = this.retention?.stop();
     this.history.stop();
     this.logger.info(`stopping: no new connections, waiting up to ${bound} ms for ${this.handler.inFlight} in-flight request(s)`);
     const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
@@ -350,6 +372,7 @@ export class Daemon {
     await this.rex?.stop(bound);
     await this.openscap?.stop();
     await driftStopped;
+    await retentionStopped;
     await this.leadership?.stop();
     await this.cluster?.leave();
     await this.converge.stop();

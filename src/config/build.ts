@@ -44,6 +44,9 @@ export function buildConfig(valid: unknown, source?: string): Config {
     // Relative to the file, not to wherever the daemon happens to be started from.
     state_dir: resolve(source === undefined ? '.' : dirname(source), data.state_dir),
     state: { ...data.state },
+    saga_retention: data.saga_retention,
+    dynflow_task_retention: data.dynflow_task_retention,
+    openscap_report_retention: data.openscap_report_retention,
     drift: { ...data.drift },
     compensation_retry: { ...data.compensation_retry },
     // Compared case-insensitively, as trusted_hosts (CNs; IPv6 hex digits).

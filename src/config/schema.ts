@@ -439,8 +439,28 @@ export const configSchema = {
           100,
           2000,
         ),
+        instance_retention: seconds(
+          "postgresql only: how long the heartbeat row of an instance that is gone (its lease ran out) stays listed by `proxy-proxy status` before the clean-up removes it. What the instance left open is taken over when its lease runs out, not when its row goes.",
+          60,
+          86400,
+        ),
       },
     },
+    saga_retention: seconds(
+      "How long a finished replicated write (saga: completed or compensated) stays in the saga log, counted from its last change; open writes and pending compensations are never removed. A longer time keeps each write's targets, snapshots and per-backend outcomes for investigation (saga ids appear in the logs); it costs about 1 KB per write, so at 10 writes a second the default keeps some 6 million sagas (about 6 GB). The leader of a cluster (the one instance with SQLite) removes them in small batches every few minutes.",
+      60,
+      604800,
+    ),
+    dynflow_task_retention: seconds(
+      "How long proxy-proxy remembers which backend owns a dynflow task it forwarded (counted from the launch); Foreman's later calls about the task (status, cancel) are sent there. After that, calls about the task are answered as for an unknown task (404). smart_proxy_dynflow itself forgets finished tasks after its execution_plan_cleaner_age (1 day by default), so a longer time only matters for tasks that run longer.",
+      3600,
+      604800,
+    ),
+    openscap_report_retention: seconds(
+      "How long an OpenSCAP report that Foreman has (or refused, or that may have reached it) is kept for Foreman's reads of the full report, counted from the upload; Foreman deletes it sooner when it deletes the report itself. Reports still to be sent are never removed. Longer keeps old full reports viewable in Foreman at the cost of their size (a compressed ARF report is some 100 KB-1 MB).",
+      86400,
+      7776000,
+    ),
     drift: {
       description:
         'Drift check: compares what the backends hold with the desired-state ledger of replicated features.',

@@ -174,6 +174,12 @@ export interface Config {
   /** Directory of the SQLite state file (saga log, desired-state ledger). */
   state_dir: string;
   state: StateConfig;
+  /** Seconds a finished saga is kept in the log (from its last change). */
+  saga_retention: number;
+  /** Seconds the owner of a forwarded dynflow task is remembered (from its launch). */
+  dynflow_task_retention: number;
+  /** Seconds an OpenSCAP report Foreman has is kept for its reads (from its upload). */
+  openscap_report_retention: number;
   drift: DriftConfig;
   /** Back-off for retrying a compensation that failed. */
   compensation_retry: RetryConfig;
@@ -196,4 +202,6 @@ export interface StateConfig {
   lease_ms: number;
   /** postgresql only: how often the sagas of instances whose lease ran out are looked for. */
   takeover_interval_ms: number;
+  /** postgresql only: seconds a gone instance's heartbeat row is kept. */
+  instance_retention: number;
 }

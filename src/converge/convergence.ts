@@ -205,6 +205,22 @@ export class Convergence implements SagaHost {
     await this.lagging.stop();
   }
 
+  /**
+   * Removes the tombstones every backend of their feature holds, in the features that have no
+   * write left to settle or undo (a compensation retried later reads the ledger to know a key is
+   * gone; without its tombstone it would fall back to a snapshot that may predate the delete).
+   * Returns how many.
+   */
+  async pruneTombstones(): Promise<number> {
+    const unsettled = new Set((await this.store.unfinishedSagas()).map((s) => s.feature));
+    let pruned = 0;
+    for (const f of this.runtime().features.values()) {
+      if (f.policy !== 'replicate' || unsettled.has(f.name)) continue;
+      pruned += await this.store.pruneTombstones(f.name, f.backends.map((b) => b.name));
+    }
+    return pruned;
+  }
+
   /** Backends of replicated features that are behind the ledger (e.g. newly added ones). */
   async scanBacklogs(): Promise<void> {
     for (const f of this.runtime().features.values()) {

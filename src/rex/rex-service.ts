@@ -23,7 +23,6 @@ import { RexStats } from './rex-stats.js';
 
 /** Jobs whose deadlines are handled per tick; more come back at once. */
 const PER_TICK = 500;
-const PRUNE_EVERY_MS = 60_000;
 
 type Fired = { kind: DeadlineKind; outcome: 'finished' | 'stopping' | 'none' };
 
@@ -37,7 +36,6 @@ export class RexService {
   private link: MqttLink | undefined;
   private doorbell: Doorbell | undefined;
   private active = false;
-  private lastPrune = 0;
   private lastTakeOver = 0;
   private startedAt = 0;
   /** markOrphans and releaseCallbacks of the start have run (see resume). */
@@ -225,9 +223,8 @@ export class RexService {
     return { rateLimit: mqtt.rate_limit, ttlMs: mqtt.ttl * 1000, resendMs: mqtt.resend_interval * 1000, silentSlotMs: mqtt.silent_slot_timeout * 1000 };
   }
 
-  /** The scheduler's round: what gone instances left, deadlines, then doorbells and callbacks due, then housekeeping. */
+  /** The scheduler's round: what gone instances left, deadlines, then doorbells and callbacks due. */
   private async tick(now: number): Promise<{ next: number | undefined; more: boolean }> {
-    const rex = this.rex;
     if (!this.resumed) await this.resume();
     if (now - this.lastTakeOver >= this.config().state.takeover_interval_ms) {
       this.lastTakeOver = now;
@@ -258,11 +255,7 @@ export class RexService {
     if (finished) this.callbacks.kick();
     this.doorbell?.kick();
     this.callbacks.kick();
-    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
-      this.lastPrune = now;
-      const pruned = await this.store.prune(now - rex.retention * 1000, 5000);
-      if (pruned > 0) this.logger.debug(`remote execution: forgot ${pruned} finished job(s) older than ${rex.retention} s`);
-    }
+    // Finished jobs past rex.retention are pruned by the daemon's retention clean-up (state/retention.ts), on the leader.
     const next = await this.store.nextDue();
     if (this.schedulerProblem) this.logger.info('remote execution scheduler: the spool is reachable again');
     this.schedulerProblem = '';

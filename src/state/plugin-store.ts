@@ -35,8 +35,8 @@ export interface PluginStore {
   taskOwners(taskIds: string[]): Promise<Map<string, string>>;
   /** Forwarded tasks per backend (status page). */
   countTasksByBackend(): Promise<Record<string, number>>;
-  /** Forgets task mappings recorded before `before`. */
-  pruneTaskOwners(before: number): Promise<number>;
+  /** Forgets task mappings recorded before `before`, at most `limit` of them (default: all). */
+  pruneTaskOwners(before: number, limit?: number): Promise<number>;
 
   /** Spools one upload durably; the local id. */
   addArfReport(r: Pick<ArfReport, 'cname' | 'policyId' | 'date' | 'digest' | 'body'>, now: number): Promise<number>;
@@ -54,6 +54,11 @@ export interface PluginStore {
   /** After a restart: reports left `sending` by a stopped process become `unknown`; how many. */
   orphanedArfSends(): Promise<number>;
   deleteArfReport(id: number): Promise<boolean>;
+  /**
+   * Removes reports uploaded before `before` whose trip to Foreman is over (sent, rejected,
+   * unknown), at most `limit` of them (default: all); queued and sending ones stay.
+   */
+  pruneArfReports(before: number, limit?: number): Promise<number>;
   countArfReports(): Promise<Record<ArfReport['state'], number>>;
   close(): Promise<void>;
 }

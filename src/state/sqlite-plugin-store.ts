@@ -73,8 +73,14 @@ export class SqlitePluginStore implements PluginStore {
     return Object.fromEntries(rows.map((r) => [r.backend, r.n]));
   }
 
-  async pruneTaskOwners(before: number): Promise<number> {
-    return this.writer.write(() => this.db.prepare<[number]>('DELETE FROM dynflow_task_owners WHERE created_at < ?').run(before).changes);
+  async pruneTaskOwners(before: number, limit = -1): Promise<number> {
+    // LIMIT -1: no limit.
+    return this.writer.write(
+      () =>
+        this.db
+          .prepare<[number, number]>('DELETE FROM dynflow_task_owners WHERE task_id IN (SELECT task_id FROM dynflow_task_owners WHERE created_at < ? ORDER BY created_at LIMIT ?)')
+          .run(before, limit).changes,
+    );
   }
 
   async addArfReport(r: Pick<ArfReport, 'cname' | 'policyId' | 'date' | 'digest' | 'body'>, now: number): Promise<number> {
@@ -145,6 +151,17 @@ export class SqlitePluginStore implements PluginStore {
 
   async deleteArfReport(id: number): Promise<boolean> {
     return this.writer.write(() => this.db.prepare<[number]>('DELETE FROM arf_reports WHERE id = ?').run(id).changes === 1);
+  }
+
+  async pruneArfReports(before: number, limit = -1): Promise<number> {
+    return this.writer.write(
+      () =>
+        this.db
+          .prepare<[number, number]>(
+            `DELETE FROM arf_reports WHERE id IN (SELECT id FROM arf_reports WHERE created_at < ? AND state IN ('sent', 'rejected', 'unknown') ORDER BY created_at LIMIT ?)`,
+          )
+          .run(before, limit).changes,
+    );
   }
 
   async countArfReports(): Promise<Record<ArfReport['state'], number>> {

@@ -139,8 +139,11 @@ export interface StateStore {
    * atomically for this one: each is returned to exactly one claimer. [] on SQLite.
    */
   claimOrphanedSagas(): Promise<SagaRecord[]>;
-  /** Drop finished sagas older than the given epoch ms; returns how many. */
-  pruneSagas(olderThan: number): Promise<number>;
+  /**
+   * Drop finished sagas (and their results) last changed before the given epoch ms, at most
+   * `limit` of them (default: all); returns how many.
+   */
+  pruneSagas(olderThan: number, limit?: number): Promise<number>;
 
   // --- desired-state ledger ---
   /**

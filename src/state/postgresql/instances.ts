@@ -118,6 +118,20 @@ export class InstanceRegistry {
     }));
   }
 
+  /**
+   * Removes the rows of instances whose lease ran out more than `retentionMs` ago (by the
+   * database's clock), at most `limit` of them; how many. What they left open was taken over
+   * when their lease ran out: a missing row counts as gone, as an expired one.
+   */
+  async forgetGone(retentionMs: number, limit: number): Promise<number> {
+    const r = await this.pool.query(
+      `DELETE FROM instances WHERE id IN (
+         SELECT id FROM instances WHERE lease_until < ${DB_NOW_MS} - $1 AND id <> $2 ORDER BY lease_until LIMIT $3)`,
+      [retentionMs, this.selfId, limit],
+    );
+    return r.rowCount ?? 0;
+  }
+
   /** A clean stop gives the lease up at once: the others need not wait for it to run out. */
   async leave(): Promise<void> {
     clearInterval(this.timer);

@@ -148,4 +148,12 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'indexes for the retention clean-up',
+    sql: `
+      -- Reports past openscap_report_retention are found without reading every report body.
+      CREATE INDEX arf_reports_created ON arf_reports (created_at);
+    `,
+  },
 ];

@@ -79,8 +79,12 @@ export class PgPluginStore implements PluginStore {
     return Object.fromEntries(r.rows.map((row) => [row.backend, num(row.n)]));
   }
 
-  async pruneTaskOwners(before: number): Promise<number> {
-    return (await this.pool.query('DELETE FROM dynflow_task_owners WHERE created_at < $1', [before])).rowCount ?? 0;
+  async pruneTaskOwners(before: number, limit?: number): Promise<number> {
+    const r = await this.pool.query(
+      'DELETE FROM dynflow_task_owners WHERE task_id IN (SELECT task_id FROM dynflow_task_owners WHERE created_at < $1 ORDER BY created_at LIMIT $2)',
+      [before, limit ?? null],
+    );
+    return r.rowCount ?? 0;
   }
 
   async addArfReport(r: Pick<ArfReport, 'cname' | 'policyId' | 'date' | 'digest' | 'body'>, now: number): Promise<number> {
@@ -140,6 +144,14 @@ export class PgPluginStore implements PluginStore {
 
   async deleteArfReport(id: number): Promise<boolean> {
     return (await this.pool.query('DELETE FROM arf_reports WHERE id = $1', [id])).rowCount === 1;
+  }
+
+  async pruneArfReports(before: number, limit?: number): Promise<number> {
+    const r = await this.pool.query(
+      `DELETE FROM arf_reports WHERE id IN (SELECT id FROM arf_reports WHERE created_at < $1 AND state IN ('sent', 'rejected', 'unknown') ORDER BY created_at LIMIT $2)`,
+      [before, limit ?? null],
+    );
+    return r.rowCount ?? 0;
   }
 
   async countArfReports(): Promise<Record<ArfReport['state'], number>> {

@@ -248,8 +248,13 @@ export class PgStateStore implements StateStore {
     return rows.map((row) => toSaga(row, row.results ?? []));
   }
 
-  async pruneSagas(olderThan: number): Promise<number> {
-    return (await this.pool.query(`DELETE FROM sagas WHERE status IN ${FINISHED} AND updated_at < $1`, [olderThan])).rowCount ?? 0;
+  async pruneSagas(olderThan: number, limit?: number): Promise<number> {
+    // The results go with their saga (ON DELETE CASCADE). LIMIT NULL: no limit.
+    const r = await this.pool.query(
+      `DELETE FROM sagas WHERE id IN (SELECT id FROM sagas WHERE status IN ${FINISHED} AND updated_at < $1 ORDER BY updated_at LIMIT $2)`,
+      [olderThan, limit ?? null],
+    );
+    return r.rowCount ?? 0;
   }
 
   // --- desired-state ledger ---

@@ -55,7 +55,9 @@ function prepareStatements(db: Database.Database) {
       `SELECT r.saga_id, r.backend, r.outcome, r.detail FROM saga_results r
        JOIN sagas s ON s.id = r.saga_id WHERE s.status IN ${UNFINISHED}`,
     ),
-    pruneSagas: db.prepare<[number]>(`DELETE FROM sagas WHERE status IN ${FINISHED} AND updated_at < ?`),
+    pruneSagas: db.prepare<[number, number]>(
+      `DELETE FROM sagas WHERE id IN (SELECT id FROM sagas WHERE status IN ${FINISHED} AND updated_at < ? ORDER BY updated_at LIMIT ?)`,
+    ),
 
     nextVersion: db.prepare<[], { version: number }>('UPDATE ledger_sequence SET version = version + 1 WHERE id = 1 RETURNING version'),
     upsertDesired: db.prepare<[string, string, string, string, number, number]>(
@@ -196,8 +198,9 @@ export class SqliteStateStore implements StateStore {
     return [];
   }
 
-  async pruneSagas(olderThan: number): Promise<number> {
-    return this.sql.pruneSagas.run(olderThan).changes;
+  async pruneSagas(olderThan: number, limit = -1): Promise<number> {
+    // LIMIT -1: no limit. The results go with their saga (ON DELETE CASCADE).
+    return this.write(() => this.sql.pruneSagas.run(olderThan, limit).changes);
   }
 
   // --- desired-state ledger ---
