@@ -81,20 +81,17 @@ export class Doorbell {
     while (this.link.connected) {
       const now = Date.now();
       const s = this.settings();
-      const room = s.rateLimit === null ? ROUND : Math.min(ROUND, s.rateLimit - (await this.store.inFlight(now, now - s.silentSlotMs)));
-      if (room <= 0) return;
-      const candidates = await this.store.dueDoorbells(now, room);
-      if (candidates.length === 0) return;
-      // A claim: with several instances on one spool another may have rung some meanwhile.
-      const claimed = new Set(
-        await this.store.markRinging(
-          candidates.map((d) => d.taskId),
-          now,
-          now + s.ttlMs,
-          now + UNCONFIRMED_MS,
-        ),
-      );
-      const due = candidates.filter((d) => claimed.has(d.taskId));
+      // Counted and claimed in one step: with several instances on one spool, the limit holds
+      // for all of them together, and a doorbell another rang meanwhile is not taken.
+      const due = await this.store.claimDoorbells({
+        now,
+        limit: ROUND,
+        rateLimit: s.rateLimit,
+        silentBefore: now - s.silentSlotMs,
+        slotUntil: now + s.ttlMs,
+        retryAt: now + UNCONFIRMED_MS,
+      });
+      if (due.length === 0) return;
       const results = await Promise.allSettled(
         due.map((d) => this.link.publish(dataTopic(d.host), JSON.stringify(startMessage(d, randomBytes(8).toString('hex'), now)))),
       );
@@ -111,7 +108,7 @@ export class Doorbell {
         return;
       }
       this.lastFailure = '';
-      if (candidates.length < room) return;
+      if (due.length < ROUND) return;
     }
   }
 

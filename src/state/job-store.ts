@@ -144,6 +144,17 @@ export interface TakeOver {
   doorbells: number;
 }
 
+/** What claimDoorbells takes (times epoch ms). */
+export interface DoorbellClaim {
+  now: number;
+  limit: number;
+  rateLimit: number | null;
+  /** Fetched jobs whose host was last heard of before this hold no slot. */
+  silentBefore: number;
+  slotUntil: number;
+  retryAt: number;
+}
+
 export interface DueCallback {
   taskId: string;
   callback: unknown;
@@ -272,6 +283,13 @@ export interface JobStore extends JobChanges {
    * may have rung one meanwhile); returns the task ids taken.
    */
   markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): Promise<string[]>;
+  /**
+   * The doorbells to ring now, claimed as markRinging claims them: due jobs, oldest first, at
+   * most `limit`, and no more than leaves `rateLimit` jobs in flight (see inFlight; null: no
+   * limit). Counting and claiming are one step for the whole spool: on a shared one, instances
+   * claiming at the same moment take turns, so together they never exceed the limit.
+   */
+  claimDoorbells(claim: DoorbellClaim): Promise<DoorbellTarget[]>;
   /** Next doorbell of still unfetched jobs at `at` (a resend after a confirmed one, or a retry). */
   rescheduleDoorbells(taskIds: string[], at: number): Promise<void>;
   /** Stops whose MQTT cancel has not been confirmed by the broker yet. */

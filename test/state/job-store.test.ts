@@ -63,6 +63,30 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     expect((await store.dueDoorbells(T0 + 60_000, 10)).map((d) => d.taskId)).toEqual(['task-2']);
   });
 
+  it('claims due doorbells oldest first within the rate limit, counting the slots already held', async () => {
+    await store.insertLaunch(null, [1, 2, 3, 4, 5].map((n) => job(n)), T0);
+    const claim = (now: number, rateLimit: number | null, limit = 10) =>
+      store.claimDoorbells({ now, limit, rateLimit, silentBefore: 0, slotUntil: now + 5000, retryAt: now + 45_000 });
+    expect((await claim(T0, 2)).map((d) => [d.taskId, d.rung])).toEqual([
+      ['task-1', 0],
+      ['task-2', 0],
+    ]);
+    // Two slots held: nothing more until one is freed.
+    expect(await claim(T0 + 1000, 2)).toEqual([]);
+    await store.deliver('uuid-1', 'h1.example.test', '', T0 + 1000);
+    await store.applyUpdates('uuid-1', 'h1.example.test', '', [{ kind: 'exit', code: 0 }], T0 + 1000, 1e6);
+    expect((await claim(T0 + 1000, 2)).map((d) => d.taskId)).toEqual(['task-3']);
+    expect((await store.task('task-3'))!.state).toBe('notified');
+    // Without a limit only `limit` bounds it; the unfetched ones' slots count again once their slot ended.
+    expect((await claim(T0 + 1000, null, 1)).map((d) => d.taskId)).toEqual(['task-4']);
+    expect((await claim(T0 + 1000, null)).map((d) => d.taskId)).toEqual(['task-5']);
+    expect((await claim(T0 + 46_000, 3)).map((d) => [d.taskId, d.rung])).toEqual([
+      ['task-2', 1],
+      ['task-3', 1],
+      ['task-4', 1],
+    ]);
+  });
+
   it('frees the slot of a fetched job whose host is silent past the bound or since a restart, and takes it back on a report', async () => {
     await store.insertLaunch(null, [job(1), job(2), job(3)], T0);
     await store.markRinging(['task-1', 'task-2', 'task-3'], T0, T0 + 1000, T0 + 45_000);

@@ -161,6 +161,25 @@ describe('one spool, several instances (PostgreSQL)', () => {
     expect((await b.dueDoorbells(T0 + 1000, 10)).map((d) => d.taskId)).toEqual(['task-5']);
   });
 
+  it('keeps the rate limit over the whole cluster: instances claiming doorbells at the same moment never exceed it together', async () => {
+    const instances = ['a', 'b', 'c', 'd'].map((id) => spool.open(id));
+    await instances[0]!.insertLaunch(null, Array.from({ length: 300 }, (_, i) => job(i)), T0);
+    const claim = (s: (typeof instances)[number], now: number) =>
+      s.claimDoorbells({ now, limit: 1000, rateLimit: 50, silentBefore: 0, slotUntil: now + 5000, retryAt: now + 45_000 });
+    // Round after round, all at once: each round's claims together fill the room that is left, no more.
+    let claimed = 0;
+    for (const [round, now] of [T0, T0 + 1, T0 + 2].entries()) {
+      const got = (await Promise.all(instances.map((s) => claim(s, now)))).map((r) => r.length);
+      claimed += got.reduce((a, n) => a + n, 0);
+      expect([round, claimed]).toEqual([round, 50]);
+    }
+    expect(await instances[1]!.inFlight(T0 + 2, 0)).toBe(50);
+    // Slots run out: the next 50 go, to whichever instances ask.
+    const later = (await Promise.all(instances.map((s) => claim(s, T0 + 6000)))).flat();
+    expect(later).toHaveLength(50);
+    expect(new Set(later.map((d) => d.taskId)).size).toBe(50);
+  });
+
   it('gives each due deadline to one instance; a peer skips the jobs another holds instead of waiting', async () => {
     const a = spool.open('a');
     const b = spool.open('b');

@@ -24,6 +24,7 @@ import {
   type ParentRecord,
   type Settled,
   type TakeOver,
+  type DoorbellClaim,
 } from '../job-store.js';
 import { PgChanges } from './job-changes.js';
 import { asUnavailable, EXECUTING, gone, isConnectionError, JOB_COLUMNS, num, ORDER, PICKUP, pgText, TARGET_COLUMNS, toRecord, toTarget, type JobRow, type TargetRow } from './job-rows.js';
@@ -45,6 +46,8 @@ class Conflict extends Error {
   }
 }
 const CONFLICT_ATTEMPTS = 4;
+/** Doorbell claims with a rate limit take turns on this (class, key) advisory lock. */
+const RATE_LIMIT_LOCK = [0x7072, 1] as const;
 const isConflict = (err: unknown): boolean => ['40P01', '40001'].includes((err as { code?: string } | null)?.code ?? '');
 
 
@@ -299,6 +302,36 @@ export class PgJobStore implements JobStore {
     return taskIds.filter((id) => taken.has(id));
   }
 
+  /**
+   * One statement counts the jobs in flight and claims what the limit leaves room for. With a
+   * limit, claimers take turns on a transaction advisory lock taken before the statement
+   * starts: its snapshot then sees every claim committed before, so the count is never stale.
+   */
+  async claimDoorbells(c: DoorbellClaim): Promise<DoorbellTarget[]> {
+    const limited = c.rateLimit !== null;
+    // Without a limit the count is not made (a CASE branch not taken is not evaluated).
+    const room = `CASE WHEN $3::bigint IS NULL THEN $2::bigint ELSE GREATEST(0, LEAST($2::bigint, $3::bigint - (
+           (SELECT COUNT(*) FROM rex_jobs WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND COALESCE(reported_at, updated_at) >= $4::bigint)
+           + (SELECT COUNT(*) FROM rex_jobs WHERE slot_until > $1)))) END`;
+    return this.inTransaction(
+      async (client) => {
+        const res = await client.query(
+          `WITH due AS (SELECT task_id FROM rex_jobs WHERE notify_at <= $1 ORDER BY notify_at, ${ORDER} LIMIT ${room} FOR UPDATE SKIP LOCKED)
+           UPDATE rex_jobs j SET state = CASE WHEN j.state = 'ready_for_pickup' THEN 'notified' ELSE j.state END,
+             output_state = CASE WHEN j.state = 'ready_for_pickup' THEN 'notified' ELSE j.state END,
+             slot_until = $5, notify_at = $6, doorbells = j.doorbells + 1, updated_at = $1, rung_by = $7
+           FROM due WHERE j.task_id = due.task_id
+           RETURNING j.task_id, j.job_uuid, j.host, j.base_url, j.effective_user, j.doorbells - 1 AS doorbells, j.created_at, j.seq`,
+          [c.now, c.limit, c.rateLimit, c.silentBefore, c.slotUntil, c.retryAt, this.instanceId],
+        );
+        const rows = res.rows as (TargetRow & { created_at: number | string; seq: number | string })[];
+        return rows.sort((a, b) => num(a.created_at) - num(b.created_at) || num(a.seq) - num(b.seq)).map(toTarget);
+      },
+      false,
+      limited ? `SELECT pg_advisory_xact_lock(${RATE_LIMIT_LOCK.join(', ')})` : undefined,
+    );
+  }
+
   async rescheduleDoorbells(taskIds: string[], at: number): Promise<void> {
     if (taskIds.length === 0) return;
     // A row locked meanwhile is being fetched (or finished): skipped, not waited for. Waiting
@@ -448,7 +481,7 @@ export class PgJobStore implements JobStore {
    * wait for the WAL flush (nothing outside relies on it before the next durable one). BEGIN
    * and the announcements with COMMIT go in one round trip each.
    */
-  private async inTransaction<T>(work: (client: pg.PoolClient, tx: PgChanges) => Promise<T>, durable = true): Promise<T> {
+  private async inTransaction<T>(work: (client: pg.PoolClient, tx: PgChanges) => Promise<T>, durable = true, prelude?: string): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -469,7 +502,7 @@ export class PgJobStore implements JobStore {
     );
     let broken: Error | undefined;
     try {
-      await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
+      await client.query(`BEGIN;${durable ? '' : ' SET LOCAL synchronous_commit = off;'}${prelude ? ` ${prelude};` : ''}`);
       try {
         const result = await work(client, tx);
         // Delivered to listeners at COMMIT, not at all on a rollback; once per kind per transaction.

@@ -30,6 +30,7 @@ import {
   type DeadlineKind,
   type DueDeadline,
   type TakeOver,
+  type DoorbellClaim,
 } from '../job-store.js';
 
 interface JobRow {
@@ -381,6 +382,17 @@ class SyncSpool {
     return this.write(() => taskIds.filter((id) => this.sql.markRinging.run(slotUntil, retryAt, now, id, now).changes > 0));
   }
 
+  claimDoorbells(c: DoorbellClaim): DoorbellTarget[] {
+    // One writer: the count and the claim cannot be split by another.
+    return this.write(() => {
+      const room = c.rateLimit === null ? c.limit : Math.min(c.limit, c.rateLimit - this.inFlight(c.now, c.silentBefore));
+      if (room <= 0) return [];
+      const due = this.dueDoorbells(c.now, room);
+      const taken = new Set(this.markRinging(due.map((d) => d.taskId), c.now, c.slotUntil, c.retryAt));
+      return due.filter((d) => taken.has(d.taskId));
+    });
+  }
+
   rescheduleDoorbells(taskIds: string[], at: number): void {
     this.write(() => {
       for (const id of taskIds) this.sql.reschedule.run(at, id);
@@ -647,6 +659,9 @@ export class SqliteJobStore implements JobStore {
   }
   markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number) {
     return this.turn.run(() => this.spool.markRinging(taskIds, now, slotUntil, retryAt));
+  }
+  claimDoorbells(claim: DoorbellClaim) {
+    return this.turn.run(() => this.spool.claimDoorbells(claim));
   }
   rescheduleDoorbells(taskIds: string[], at: number) {
     return this.turn.run(() => this.spool.rescheduleDoorbells(taskIds, at));
