@@ -18,9 +18,15 @@ export class ChannelListener {
       onNotify: (payload: string) => void;
       onConnected: () => void;
       onProblem?: (message: string) => void;
+      /** Names the listener in problem messages (default: '<channel> notifications'). */
+      label?: string;
     },
   ) {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a plain channel name: ${channel}`);
+  }
+
+  private get label(): string {
+    return this.handlers.label ?? `${this.channel} notifications`;
   }
 
   start(): this {
@@ -49,7 +55,7 @@ export class ChannelListener {
     try {
       await client.connect();
       await client.query(`LISTEN ${this.channel}`);
-      if (this.failures > 0) this.handlers.onProblem?.(`${this.channel} notifications: listening again`);
+      if (this.failures > 0) this.handlers.onProblem?.(`${this.label}: listening again`);
       this.failures = 0;
       this.handlers.onConnected();
     } catch (err) {
@@ -63,7 +69,7 @@ export class ChannelListener {
     client.removeAllListeners();
     client.on('error', () => undefined);
     void client.end().catch(() => undefined);
-    if (this.failures === 0) this.handlers.onProblem?.(`${this.channel} notifications: ${err.message}; reconnecting`);
+    if (this.failures === 0) this.handlers.onProblem?.(`${this.label}: ${err.message}; reconnecting`);
     const wait = Math.min(10_000, 250 * 2 ** Math.min(this.failures, 10));
     this.failures += 1;
     this.timer = setTimeout(() => void this.open(), wait);

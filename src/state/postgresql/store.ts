@@ -373,7 +373,7 @@ export class PgStateStore implements StateStore {
   }
 
   watchLagging(onChange: (change?: string) => void, onProblem: (message: string) => void): { stop(): Promise<void> } {
-    return new ChannelListener(dedicatedConnection(this.pool, 'lagging marks'), LAGGING_CHANNEL, { onNotify: onChange, onConnected: () => onChange(), onProblem }).start();
+    return new ChannelListener(dedicatedConnection(this.pool, 'lagging marks'), LAGGING_CHANNEL, { onNotify: onChange, onConnected: () => onChange(), onProblem, label: 'notifications' }).start();
   }
 
   /** Idempotent, as the SQLite driver's. */
