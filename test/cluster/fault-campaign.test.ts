@@ -12,11 +12,11 @@ import { PgStateStore } from '../../src/state/postgresql/store.js';
 import { clusterYaml, startSims, tempDir, type ManagedSim } from '../support/converge-cluster.js';
 import { CampaignInstance } from '../support/campaign/instances.js';
 import { campaignOps, campaignPlan, campaignSeed } from '../support/campaign/options.js';
-import { errorKinds, runCampaign } from '../support/campaign/run.js';
+import { errorKinds, latency, runCampaign } from '../support/campaign/run.js';
 import { freshDatabase } from '../support/postgres.js';
 
 const SEED = campaignSeed();
-const OPS = campaignOps(200);
+const OPS = campaignOps(150);
 const FAULT_RATE = 0.12;
 const KILLS = 4;
 
@@ -75,7 +75,7 @@ state: { driver: postgresql, url: "${url}", pool_size: 8, lease_ms: 1500, takeov
     if (process.env.PP_VERBOSE) process.stdout.write(errorKinds(report.answers) + '\n');
     process.stdout.write(
       `cluster fault campaign seed ${SEED}: ${OPS} ops in ${report.batches} batches, ${report.faults} faults, ${report.kills} kill -9 (${report.lost} answers lost, ` +
-        `${report.recovered} sagas settled at restart, ${report.takenOver} taken over), answers ${JSON.stringify(counts)}; ${report.opMs} ms in requests, ${report.settleMs} ms settling, ${report.checkpoints} checkpoints\n`,
+        `${report.recovered} sagas settled at restart, ${report.takenOver} taken over), answers ${JSON.stringify(counts)}, ${latency(report.answers)}; ${report.opMs} ms in requests, ${report.settleMs} ms settling, ${report.checkpoints} checkpoints (${report.survivorCheckpoints} with an instance away)\n`,
     );
   }, 240_000);
 });

@@ -16,7 +16,7 @@ import { clusterYaml, startSims, tempDir, type ManagedSim } from '../support/con
 import { runCli } from './cli-process.js';
 import { CampaignInstance } from '../support/campaign/instances.js';
 import { campaignOps, campaignPlan, campaignSeed } from '../support/campaign/options.js';
-import { errorKinds, runCampaign } from '../support/campaign/run.js';
+import { errorKinds, latency, runCampaign } from '../support/campaign/run.js';
 
 const SEED = campaignSeed();
 const OPS = campaignOps(300);
@@ -68,7 +68,7 @@ compensation_retry: { base_ms: 100, max_ms: 1000 }`,
     if (process.env.PP_VERBOSE) process.stdout.write(errorKinds(report.answers) + '\n');
     process.stdout.write(
       `fault campaign seed ${SEED}: ${OPS} ops in ${report.batches} batches, ${report.faults} faults, ${report.kills} kill -9 (${report.lost} answers lost, ` +
-        `${report.recovered} sagas settled at restart), answers ${JSON.stringify(counts)}; ${report.opMs} ms in requests, ${report.settleMs} ms settling, ${report.checkpoints} checkpoints\n`,
+        `${report.recovered} sagas settled at restart), answers ${JSON.stringify(counts)}, ${latency(report.answers)}; ${report.opMs} ms in requests, ${report.settleMs} ms settling, ${report.checkpoints} checkpoints\n`,
     );
   }, 240_000);
 });
