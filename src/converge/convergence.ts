@@ -115,24 +115,31 @@ export class Convergence implements SagaHost {
    */
   async verifyReturned(backend: Backend, inspectorOf: (feature: string) => FeatureInspector | undefined, timeoutMs: number): Promise<ProbeResult[]> {
     const results: ProbeResult[] = [];
+    // Every feature is held back from catch-up from the start, not only the one being probed:
+    // a feature caught up while the one before it is probed would refill part of what was lost,
+    // and its own check would then find too few keys missing to see the reset.
+    const features: { feature: string; inspector: FeatureInspector; id: string }[] = [];
     for (const f of this.runtime().features.values()) {
       const inspector = inspectorOf(f.name);
       if (f.policy !== 'replicate' || !inspector || !f.backends.includes(backend)) continue;
       const id = `${f.name}\0${backend.name}`;
       if (this.probing.has(id)) continue;
       this.probing.add(id);
+      features.push({ feature: f.name, inspector, id });
+    }
+    for (const { feature, inspector, id } of features) {
       try {
         // Not while another instance (or this one) catches it up or probes it: one probe sees
         // the backend as the last catch-up left it.
-        const release = await this.holdClaim(catchUpClaim(f.name, backend.name), PROBE_CLAIM_WAIT_MS);
+        const release = await this.holdClaim(catchUpClaim(feature, backend.name), PROBE_CLAIM_WAIT_MS);
         if (!release) {
-          if (!this.stopped) this.logger.warn(`backend ${backend.name}: reset check of ${f.name} skipped, another instance held it for ${PROBE_CLAIM_WAIT_MS} ms`, { backend: backend.name, feature: f.name });
+          if (!this.stopped) this.logger.warn(`backend ${backend.name}: reset check of ${feature} skipped, another instance held it for ${PROBE_CLAIM_WAIT_MS} ms`, { backend: backend.name, feature: feature });
           continue;
         }
         try {
           const r = await probeReset(this.store, inspector, backend, timeoutMs);
           results.push(r);
-          if (r.reset) await this.resync(f.name, backend.name, `came back without ${r.missing} of ${r.checked} sampled key(s) it held`);
+          if (r.reset) await this.resync(feature, backend.name, `came back without ${r.missing} of ${r.checked} sampled key(s) it held`);
         } finally {
           await release();
         }

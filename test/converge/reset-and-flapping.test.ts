@@ -91,6 +91,30 @@ describe('reset, stale and flapping backends', () => {
     expect([drift.code, drift.stdout]).toEqual([0, expect.stringMatching(/0 difference\(s\).*in step/)]);
   });
 
+  it('a backend rebuilt while behind on one feature: that feature is not caught up before its reset check, which then still finds it empty', async () => {
+    // Checks patient enough for the slow answers below: slow is not down.
+    const { a, b } = await cluster('health_check: { interval_ms: 100, timeout_ms: 2000, rise: 1, fall: 1 }');
+    const ok = async (p: Promise<{ status: number; body: string }>) => expect((await p).status).toBe(200);
+    await ok(api!.post('/tftp/PXEGrub2/00:16:3e:00:0a:01', { pxeconfig: 'grub config\n' }));
+    await ok(api!.post(`/dhcp/${NET}`, { mac: '52:54:00:ee:00:01', ip: '192.0.2.61', hostname: 'r1.example.test' }));
+    // In maintenance, sim-b misses the next reservation: it is behind on dhcp only.
+    await ok(api!.post('/proxy_proxy/backends/sim-b/maintenance'));
+    await ok(api!.post(`/dhcp/${NET}`, { mac: '52:54:00:ee:00:02', ip: '192.0.2.62', hostname: 'r2.example.test' }));
+    // Rebuilt meanwhile: back empty, and slow, so that its reset checks (tftp first) take a while.
+    await b.stop();
+    await wipe(b);
+    await b.startAgain();
+    await b.faults({ delay_ms: 400 });
+    await ok(api!.post('/proxy_proxy/backends/sim-b/enable'));
+    await waitSettled(api!, 20_000, 'sim-b back after its rebuild');
+    await b.faults({ clear: true });
+    // Had the missed reservation been caught up first, the dhcp check would have found one of
+    // two reservations missing, no majority, and left the other out for good.
+    expect(await b.view()).toEqual(await a.view());
+    const logs = (daemon!.logs.query(undefined) as { logs: { message: string }[] }).logs.map((l) => l.message);
+    expect(logs.filter((m) => /backend sim-b: resync of (tftp|dhcp) from the whole ledger/.test(m))).toHaveLength(2);
+  });
+
   it('a drift run finds a backend wiped behind the daemon\'s back, resyncs it and says it is not verified yet; resync BACKEND pushes the whole ledger with progress', async () => {
     // Wiped in place (the simulator's reset): the process never stops, its checks never fail.
     const { a, b, url } = await cluster(FAST_CHECKS);

@@ -236,3 +236,8 @@ export function drawPlan(o: PlanOptions): Step[] {
   }
   return steps;
 }
+
+/** Operations in a plan (a replayed plan file sets its own length). */
+export function planLength(plan: Step[]): number {
+  return plan.reduce((n, s) => n + (s.kind === 'batch' ? s.ops.length : 0), 0);
+}

@@ -245,8 +245,14 @@ export async function runCampaign(setup: CampaignSetup): Promise<CampaignReport>
     for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
     const e = err as Error;
     writeFileSync(setup.planFile, JSON.stringify(plan, null, 1));
+    const logFiles = instances.map((inst) => {
+      const file = setup.planFile.replace(/\.json$/, `-${inst.name}.log`);
+      writeFileSync(file, inst.lines().join('\n') + '\n');
+      return file;
+    });
     e.message =
       `seed ${setup.seed} (replay: PP_SEED=${setup.seed}, or PP_PLAN=${setup.planFile}), ${answers.length} answers ${JSON.stringify(counts)}\n${e.message}\n` +
+      `proxy-proxy logs: ${logFiles.join(' ')}\n` +
       `error answers by kind:\n${errorKinds(answers)}\n` +
       `proxy-proxy warnings (last 15 per instance):\n  ${instances.flatMap(warnings).join('\n  ')}\n` +
       `faults and kills (last 40):\n  ${log.slice(-40).join('\n  ')}\nlast answers:\n  ${answers
