@@ -4,12 +4,14 @@ export type SectionName = (typeof SECTIONS)[number];
 /** Long runs that only --only starts. */
 export const NOT_BY_DEFAULT: ReadonlySet<SectionName> = new Set(['soak']);
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--no-haproxy] [--no-install] [--rex-hosts N,…] [--rex-profile] [--soak-minutes N] [--write] [--json FILE]
+export const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--no-haproxy] [--no-install] [--rex-hosts N,…] [--rex-state sqlite,postgresql] [--rex-profile] [--soak-minutes N] [--write] [--json FILE]
   --quick       tiny sizes, one round: checks the harness, numbers are rough
   --only LIST   run only these sections (comma-separated, or repeat the flag)
   --no-haproxy  leave HAProxy out of the pass-through comparison
   --no-install  never apt-get install wrk, haproxy or mosquitto
   --rex-hosts N,…  fleet sizes of the rex-scale section (default 1000,10000; quick 50)
+  --rex-state LIST  state drivers of rex-scale's in-process run at its largest size (default
+                sqlite,postgresql: the same fleet on each, the time compared)
   --rex-profile one more rex-scale run at the largest size with the daemon under --cpu-prof
   --soak-minutes N  length of the soak section (default 30; quick 3). The soak runs only when
                 named: --only soak
@@ -26,13 +28,14 @@ export interface CliOptions {
   json: string | undefined;
   rexHosts: number[] | undefined;
   rexProfile: boolean;
+  rexState: ('sqlite' | 'postgresql')[] | undefined;
   soakMinutes: number | undefined;
 }
 
 export class UsageError extends Error {}
 
 export function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = { quick: false, only: undefined, haproxy: true, install: true, write: false, json: undefined, rexHosts: undefined, rexProfile: false, soakMinutes: undefined };
+  const o: CliOptions = { quick: false, only: undefined, haproxy: true, install: true, write: false, json: undefined, rexHosts: undefined, rexProfile: false, rexState: undefined, soakMinutes: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -52,6 +55,11 @@ export function parseArgs(argv: string[]): CliOptions {
     else if (a === '--write') o.write = true;
     else if (a === '--json') o.json = value();
     else if (a === '--rex-profile') o.rexProfile = true;
+    else if (a === '--rex-state') {
+      const drivers = value().split(',');
+      for (const d of drivers) if (d !== 'sqlite' && d !== 'postgresql') throw new UsageError(`--rex-state: not a state driver: ${d} (sqlite, postgresql)`);
+      o.rexState = drivers as ('sqlite' | 'postgresql')[];
+    }
     else if (a === '--soak-minutes') {
       const n = Number(value());
       if (!Number.isFinite(n) || n < 2 || n > 24 * 60) throw new UsageError('--soak-minutes: a number of minutes from 2 to 1440');

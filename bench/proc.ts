@@ -1,7 +1,7 @@
 // Child processes the bench starts: spawn and wait for their "listening" line, free loopback
 // ports, and what /proc says about a process (RSS, CPU time).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { track } from './cleanup.js';
@@ -92,6 +92,29 @@ export function cpuMs(pid: number): number {
   // Fields after the ")" that ends the command name; utime and stime are the 14th and 15th.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+}
+
+/**
+ * CPU of a process and all it ran: its own, its children's that ended (cutime, cstime) and its
+ * live children's, ms. For a server that forks a process per connection (PostgreSQL).
+ */
+export function treeCpuMs(pid: number): number {
+  const fields = (p: number | string) => {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  const own = fields(pid);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = fields(entry);
+      if (Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks * TICK_MS;
 }
 
 /** Bytes the process caused to be written to storage so far (/proc/<pid>/io write_bytes). */

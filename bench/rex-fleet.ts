@@ -99,9 +99,10 @@ export interface RexDaemonProcess extends DaemonProcess {
   httpsUrl: string;
 }
 
-export async function startRexDaemonProcess(w: RexWorld, brokerUrl: string, nodeArgs: string[] = []): Promise<RexDaemonProcess> {
+/** `stateYaml`: a top-level `state:` section (the postgresql driver); none: the SQLite file. */
+export async function startRexDaemonProcess(w: RexWorld, brokerUrl: string, nodeArgs: string[] = [], stateYaml = ''): Promise<RexDaemonProcess> {
   const httpsPort = await freePort();
-  const d = await startDaemon({ label: 'rex-scale', features: '', extra: rexYaml(w, brokerUrl, httpsPort), nodeArgs });
+  const d = await startDaemon({ label: 'rex-scale', features: '', extra: `${stateYaml}${rexYaml(w, brokerUrl, httpsPort)}`, nodeArgs });
   return { ...d, httpsUrl: `https://${LOOPBACK}:${httpsPort}` };
 }
 

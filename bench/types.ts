@@ -9,6 +9,8 @@ export interface BenchOptions {
   install: boolean;
   /** Fleet sizes of the rex-scale section, when not the defaults. */
   rexHosts?: number[];
+  /** State drivers of rex-scale's in-process run at the largest size (default both). */
+  rexState?: ('sqlite' | 'postgresql')[];
   /** One more rex-scale run at the largest size under --cpu-prof. */
   rexProfile?: boolean;
   /** Length of the soak section, minutes. */

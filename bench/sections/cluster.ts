@@ -2,43 +2,15 @@
 // (the same TFTP write with state in SQLite and in PostgreSQL, interleaved rounds), and what a
 // second instance on the same database adds to write throughput. PostgreSQL is a throw-away
 // cluster of the bench's own (Debian's server binaries), on loopback, as in the tests.
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import pg from 'pg';
-import type { TestCluster } from '../../test/support/postgres-cluster.mjs';
-import { onCleanup } from '../cleanup.js';
 import { startDaemon, type DaemonProcess } from '../daemon-process.js';
+import { createDatabase, startPostgres } from '../postgres.js';
 import { BenchClient } from '../http-client.js';
-import { REPO_ROOT } from '../paths.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startSims } from '../sims.js';
 import { median, percentile } from '../stats.js';
 import { fmt, markdownTable, type BenchOptions, type SectionResult } from '../types.js';
 
 const POOL_SIZE = 10;
-
-async function startPostgres(): Promise<TestCluster> {
-  // Plain ESM beside the tests, not compiled into dist/: loaded from the source tree.
-  const mod = (await import(pathToFileURL(join(REPO_ROOT, 'test', 'support', 'postgres-cluster.mjs')).href)) as {
-    startCluster(o?: { maxConnections?: number }): Promise<TestCluster>;
-  };
-  const cluster = await mod.startCluster({ maxConnections: 200 });
-  onCleanup(async () => cluster.destroy());
-  return cluster;
-}
-
-async function createDatabase(clusterUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: clusterUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(clusterUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 let macSeq = 0;
 function nextMac(): string {

@@ -2,15 +2,17 @@
 // hosts; the built daemon rings them through a real Mosquitto, simulated hosts (other processes,
 // each host its own client certificate) fetch, run and post, and the daemon's callbacks reach a
 // fake Foreman in the bench process. Launch → last result, lost jobs, the daemon's peak RSS and
-// CPU per job.
+// CPU per job. The largest fleet runs once more with scripts in process on each state driver
+// (--rex-state): SQLite, and PostgreSQL on a server of the bench's own, the times compared.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectResults, fleetJobs, launchFleet } from '../../test/rex/fleet.js';
 import { client } from '../../test/support/http-client.js';
 import { mosquittoBinary } from '../../test/support/mosquitto.js';
 import { tempDir } from '../cleanup.js';
-import { cpuMs, ifAlive, peakRssMiB, sleep, storageWriteBytes } from '../proc.js';
+import { cpuMs, ifAlive, peakRssMiB, sleep, storageWriteBytes, treeCpuMs } from '../proc.js';
+import { createDatabase, startPostgres } from '../postgres.js';
 import { summarize } from '../profile-summary.js';
 import { hostNames, prepareRexWorld, startFleetBroker, startRexDaemonProcess, startSimFleet, type RexWorld } from '../rex-fleet.js';
 import { ensureTool } from '../tools.js';
@@ -24,8 +26,20 @@ const TARGET_RSS = 300;
 const TARGET_CPU_MS = 1.0;
 const TARGET_KIB = 4;
 
+/** Where the daemon keeps the spool: its SQLite file, or a PostgreSQL database (`yaml`: its state section). */
+export interface RexState {
+  driver: 'sqlite' | 'postgresql';
+  yaml: string;
+  /** The PostgreSQL server's postmaster, whose CPU (with its backends') is taken over the run. */
+  serverPid?: number;
+}
+
+const SQLITE: RexState = { driver: 'sqlite', yaml: '' };
+const TARGET_PG_RATIO = 1.5;
+
 export interface RexRun {
   hosts: number;
+  state: RexState['driver'];
   /** Scripts ran in the simulators' process (no /bin/sh fork per job). */
   emulated: boolean;
   /** Processes the simulated hosts ran in. */
@@ -52,6 +66,8 @@ export interface RexRun {
   /** CPU s of the simulator processes and of Mosquitto over the same window as the daemon's. */
   simCpuS: number;
   brokerCpuS: number;
+  /** The PostgreSQL server (postmaster and backends), with the postgresql driver. */
+  databaseCpuS?: number;
   /** This process: the fake Foreman, the launches, reading the simulators' events. */
   benchCpuS: number;
   simProblems: number;
@@ -70,7 +86,7 @@ export function simProcesses(n: number): number {
 
 const count = (n: number) => n.toLocaleString('en-US');
 /** A run's name in notes and data: its size, and how its scripts ran. */
-const runLabel = (r: RexRun) => `${count(r.hosts)}${r.emulated ? ' (in process)' : ''}`;
+const runLabel = (r: RexRun) => `${count(r.hosts)}${r.emulated ? ' (in process)' : ''}${r.state === 'postgresql' ? ' on PostgreSQL' : ''}`;
 
 async function rexStatus(port: number): Promise<{ mqtt?: string; doorbellsSent?: number; doorbellsResent?: number } | undefined> {
   try {
@@ -82,12 +98,20 @@ async function rexStatus(port: number): Promise<{ mqtt?: string; doorbellsSent?:
 }
 
 /** One fleet: fresh broker, daemon (so VmHWM is this run's) and simulators; torn down after. */
-export async function runFleetOnce(w: RexWorld, n: number, opts: BenchOptions, nodeArgs: string[] = [], processes = simProcesses(n), emulated = false): Promise<RexRun> {
+export async function runFleetOnce(
+  w: RexWorld,
+  n: number,
+  opts: BenchOptions,
+  nodeArgs: string[] = [],
+  processes = simProcesses(n),
+  emulated = false,
+  state: RexState = SQLITE,
+): Promise<RexRun> {
   const setupStart = performance.now();
   // Generous (2.5× the target at 10,000), and the whole run stays within ~5 minutes.
   const deadlineMs = Math.min(150_000, Math.max(30_000, n * 15));
   const { broker } = await startFleetBroker(w);
-  const daemon = await startRexDaemonProcess(w, broker.tlsUrl!, nodeArgs);
+  const daemon = await startRexDaemonProcess(w, broker.tlsUrl!, nodeArgs, state.yaml);
   const foreman = client(daemon.httpsUrl, w.world.foreman);
   let sims: Awaited<ReturnType<typeof startSimFleet>> | undefined;
   try {
@@ -115,6 +139,7 @@ export async function runFleetOnce(w: RexWorld, n: number, opts: BenchOptions, n
       return {
         sims: sims!.children.reduce((a, c) => a + ifAlive(cpuMs, c.pid), 0),
         broker: ifAlive(cpuMs, broker.pid()),
+        database: ifAlive(treeCpuMs, state.serverPid),
         bench: (own.user + own.system) / 1000,
       };
     };
@@ -125,7 +150,7 @@ export async function runFleetOnce(w: RexWorld, n: number, opts: BenchOptions, n
     let launchS: number;
     let collected;
     let cpu: number;
-    let othersCpu: { sims: number; broker: number; bench: number };
+    let othersCpu: { sims: number; broker: number; database: number; bench: number };
     let writtenMiB: number;
     try {
       await launchFleet({ foreman, url: daemon.httpsUrl }, jobs);
@@ -134,7 +159,7 @@ export async function runFleetOnce(w: RexWorld, n: number, opts: BenchOptions, n
       cpu = ifAlive(cpuMs, pid) - cpu0;
       writtenMiB = (ifAlive(storageWriteBytes, pid) - written0) / 2 ** 20;
       const o = others();
-      othersCpu = { sims: o.sims - others0.sims, broker: o.broker - others0.broker, bench: o.bench - others0.bench };
+      othersCpu = { sims: o.sims - others0.sims, broker: o.broker - others0.broker, database: o.database - others0.database, bench: o.bench - others0.bench };
       sample();
     } finally {
       clearInterval(sampler);
@@ -145,6 +170,7 @@ export async function runFleetOnce(w: RexWorld, n: number, opts: BenchOptions, n
     if (exited()) opts.log(`rex-scale: proxy-proxy exited during the run (${daemon.child.exitCode ?? daemon.child.signalCode})`);
     return {
       hosts: n,
+      state: state.driver,
       emulated,
       simProcesses: processes,
       setupS,
@@ -164,6 +190,7 @@ export async function runFleetOnce(w: RexWorld, n: number, opts: BenchOptions, n
       simFinished: sims.finished(),
       simCpuS: othersCpu.sims / 1000,
       brokerCpuS: othersCpu.broker / 1000,
+      ...(state.driver === 'postgresql' ? { databaseCpuS: othersCpu.database / 1000 } : {}),
       benchCpuS: othersCpu.bench / 1000,
       simProblems: problems.count,
       simProblemSamples: problems.samples,
@@ -209,12 +236,25 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
   opts.log(`rex-scale: ${count(largest)} host certificates in ${fmt(w.certMs / 1000, 1)} s`);
   const runs: RexRun[] = [];
   // With a fork per job the simulators, not the daemon, bound the time; a last run at the
-  // largest size has them run `echo ok` in process, which measures the daemon's capacity.
-  const plan = [...sizes.map((n) => ({ n, emulated: false })), { n: largest, emulated: true }];
-  for (const { n, emulated } of plan) {
-    const how = emulated ? 'scripts in process' : 'a fork per job';
+  // largest size has them run `echo ok` in process, which measures the daemon's capacity, once
+  // per state driver (PostgreSQL: a throw-away server of the bench's own, a fresh database).
+  const drivers = opts.rexState ?? ['sqlite', 'postgresql'];
+  const plan = [
+    ...sizes.map((n) => ({ n, emulated: false, driver: 'sqlite' as const })),
+    ...drivers.map((driver) => ({ n: largest, emulated: true, driver })),
+  ];
+  let server: Awaited<ReturnType<typeof startPostgres>> | undefined;
+  for (const [i, { n, emulated, driver }] of plan.entries()) {
+    let state = SQLITE;
+    if (driver === 'postgresql') {
+      server ??= await startPostgres();
+      const url = await createDatabase(server.url, `bench_rex_${i}`);
+      const pid = Number(readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      state = { driver, yaml: `state:\n  driver: postgresql\n  url: ${url}\n`, serverPid: pid };
+    }
+    const how = `${emulated ? 'scripts in process' : 'a fork per job'}${driver === 'postgresql' ? ', state on PostgreSQL' : ''}`;
     opts.log(`rex-scale: ${count(n)} hosts, ${how}…`);
-    const r = await runFleetOnce(w, n, opts, [], simProcesses(n), emulated);
+    const r = await runFleetOnce(w, n, opts, [], simProcesses(n), emulated, state);
     opts.log(`rex-scale: ${count(n)} hosts, ${how}: ${fmt(r.totalS, 1)} s, ${r.lost} lost, ${r.wrong} wrong, peak RSS ${fmt(r.peakRssMiB, 0)} MiB, ${fmt(r.daemonCpuMsPerJob, 2)} ms CPU/job`);
     runs.push(r);
   }
@@ -240,6 +280,7 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
   const rows = runs.map((r) => [
     count(r.hosts),
     r.emulated ? 'in process' : 'sh fork',
+    r.state === 'postgresql' ? 'PostgreSQL' : 'SQLite',
     r.complete ? fmt(r.totalS, 1) : `> ${fmt(r.deadlineS, 0)} (stopped)`,
     fmt(r.hosts / r.totalS, 0),
     r.lost,
@@ -252,7 +293,9 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     r.callbackPosts,
     r.doorbellsResent ?? 'n/a',
   ]);
-  const big = runs.find((r) => r.hosts === largest && r.emulated)!;
+  const big = runs.find((r) => r.hosts === largest && r.emulated && r.state === 'sqlite') ?? runs.find((r) => r.hosts === largest && r.emulated)!;
+  const onPg = runs.find((r) => r.hosts === largest && r.emulated && r.state === 'postgresql');
+  const onSqlite = runs.find((r) => r.hosts === largest && r.emulated && r.state === 'sqlite');
   const forked = runs.find((r) => r.hosts === largest && !r.emulated)!;
   const at = `${count(largest)} hosts`;
   const verdicts: Verdict[] = [
@@ -273,15 +316,30 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     // 300 MB as the issue says; MiB is the stricter reading.
     { target: `REX, ${at}: proxy-proxy peak RSS`, measured: `${fmt(big.peakRssMiB, 0)} MiB`, goal: `≤ ${TARGET_RSS} MB`, pass: big.peakRssMiB <= TARGET_RSS },
   ];
+  if (onPg) {
+    verdicts.push({ target: `REX, ${at} on PostgreSQL: jobs lost or with a wrong result`, measured: `${onPg.lost} lost, ${onPg.wrong} wrong`, goal: '0', pass: onPg.lost === 0 && onPg.wrong === 0 });
+    if (onSqlite) {
+      const ratio = onPg.totalS / onSqlite.totalS;
+      verdicts.push({
+        target: `REX, ${at} (scripts in process): time on PostgreSQL vs SQLite`,
+        measured: onPg.complete && onSqlite.complete ? `${fmt(ratio, 2)}× (${fmt(onPg.totalS, 1)} s vs ${fmt(onSqlite.totalS, 1)} s)` : 'incomplete run',
+        goal: `≤ ${TARGET_PG_RATIO}×`,
+        pass: onPg.complete && onSqlite.complete && ratio <= TARGET_PG_RATIO,
+      });
+    }
+  }
   const notes = [
     `Mosquitto ${mosquittoVersion()} on a loopback port, TLS only (TLS 1.2, client certificate required, its CN as user name) with the ACL \`proxy-proxy mosquitto-config --acl\` derives from the daemon's config, plus one entry letting the simulator's shared connections read every host's doorbells.`,
     `Simulated hosts (\`dist/src/sim/host/main.js\`: yggd + foreman_ygg_worker) in ${runs.map((r) => `${r.simProcesses} process(es) for ${runLabel(r)}`).join(', ')}, ${HOSTS_PER_CONNECTION} hosts per MQTT connection; every host fetches its job and posts its output over HTTPS with its own certificate and EC P-256 key (${count(largest)} issued in ${fmt(w.certMs / 1000, 1)} s by parallel openssl before the runs). The job is \`${SCRIPT}\`, run by /bin/sh from a temp file (at most 32 scripts at once per process), or in the last run emulated in the simulator's process (\`--emulate-scripts\`: the same fetch, output and exit updates, no fork), so that the daemon, not the forks, bounds the time. Jobs/s per daemon core: jobs per second of the daemon's CPU time.`,
-    'proxy-proxy: the built daemon (`cli.js run`) in its own process, a fresh one per size, rex defaults (rate_limit 1000 jobs in flight, callbacks of ≤ 100 results every 250 ms), log_level INFO with the request log to a file. Foreman: a callback sink in the bench process (HTTPS, client certificates) that launches as the batch trigger does, 100 hosts per `POST /dynflow/tasks/launch`, 4 at once.',
+    'proxy-proxy: the built daemon (`cli.js run`) in its own process, a fresh one per run, state in its SQLite file or (PostgreSQL rows) in a fresh database on a throw-away PostgreSQL server of the bench\'s own on loopback (Debian\'s server, fsync off as in the tests, pool_size 10), rex defaults (rate_limit 1000 jobs in flight, callbacks of ≤ 100 results every 250 ms), log_level INFO with the request log to a file. Foreman: a callback sink in the bench process (HTTPS, client certificates) that launches as the batch trigger does, 100 hosts per `POST /dynflow/tasks/launch`, 4 at once.',
     'Time: first launch request → last result accepted by Foreman. Lost: jobs launched without a result at Foreman by the deadline; wrong: results other than exit 0 with output "ok". Peak RSS: VmHWM of the daemon process. CPU: user + system time of the daemon process from the first launch to the last result, per job. Doorbells resent: hosts rung again because they had not fetched within the resend interval.',
     `The simulated hosts, Mosquitto and the fake Foreman share the machine with the daemon, so the time is the whole system's. CPU over the same window: ${runs
-      .map((r) => `${runLabel(r)} hosts: daemon ${fmt((r.daemonCpuMsPerJob * r.hosts) / 1000, 1)} s, simulators ${fmt(r.simCpuS, 1)} s, Mosquitto ${fmt(r.brokerCpuS, 1)} s, bench process (Foreman) ${fmt(r.benchCpuS, 1)} s`)
+      .map(
+        (r) =>
+          `${runLabel(r)} hosts: daemon ${fmt((r.daemonCpuMsPerJob * r.hosts) / 1000, 1)} s, ${r.databaseCpuS === undefined ? '' : `PostgreSQL server ${fmt(r.databaseCpuS, 1)} s, `}simulators ${fmt(r.simCpuS, 1)} s, Mosquitto ${fmt(r.brokerCpuS, 1)} s, bench process (Foreman) ${fmt(r.benchCpuS, 1)} s`,
+      )
       .join('; ')}.`,
-    `Written to storage by the daemon over the run (/proc/<pid>/io write_bytes: the SQLite state file in WAL mode, the request log): ${runs
+    `Written to storage by the daemon over the run (/proc/<pid>/io write_bytes: the SQLite state file in WAL mode, the request log; on PostgreSQL the server writes the state, not counted here): ${runs
       .map((r) => `${runLabel(r)} hosts: ${fmt(r.daemonWrittenMiB, 0)} MiB`)
       .join('; ')}.`,
   ];
@@ -295,13 +353,13 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     title: 'Remote execution (pull-mqtt) at scale: Mosquitto, simulated hosts, `echo ok`',
     table: [
       markdownTable(
-        ['hosts', 'scripts', 'launch → last result s', 'jobs/s', 'jobs lost', 'wrong outputs', 'peak RSS MiB', 'daemon CPU ms/job', 'jobs/s per daemon core', 'KiB written/job', '4 KiB pages/job', 'callback POSTs', 'doorbells resent'],
+        ['hosts', 'scripts', 'state', 'launch → last result s', 'jobs/s', 'jobs lost', 'wrong outputs', 'peak RSS MiB', 'daemon CPU ms/job', 'jobs/s per daemon core', 'KiB written/job', '4 KiB pages/job', 'callback POSTs', 'doorbells resent'],
         rows,
       ),
       ...(profileTable ? ['', `CPU profile of proxy-proxy, ${at} (self time):`, '', profileTable] : []),
     ].join('\n'),
     notes,
     verdicts,
-    data: Object.fromEntries(runs.map((r) => [`${r.hosts}${r.emulated ? '-in-process' : ''}`, r])),
+    data: Object.fromEntries(runs.map((r) => [`${r.hosts}${r.emulated ? '-in-process' : ''}${r.state === 'postgresql' ? '-postgresql' : ''}`, r])),
   };
 }
