@@ -20,7 +20,7 @@ import { planLength } from '../support/campaign/plan.js';
 import { errorKinds, latency, runCampaign } from '../support/campaign/run.js';
 
 const SEED = campaignSeed();
-const OPS = campaignOps(300);
+const OPS = campaignOps(250);
 const FAULT_RATE = 0.12;
 const KILLS = 5;
 
