@@ -99,10 +99,11 @@ export class Callbacks {
       const entries: { taskId: string; json: string }[] = [];
       const chosen: DueCallback[] = [];
       let bytes = 0;
+      const bodies = await this.store.jobsWithOutput(due.map((d) => d.taskId));
       for (const d of due) {
-        const job = await this.store.task(d.taskId);
-        if (!job) continue;
-        const entry = JSON.stringify({ callback: d.callback, data: pullScriptOutput(job, await this.store.output(d.taskId)) });
+        const found = bodies.get(d.taskId);
+        if (!found) continue;
+        const entry = JSON.stringify({ callback: d.callback, data: pullScriptOutput(found.job, found.output) });
         // A job larger than the budget still goes, alone.
         if (chosen.length > 0 && bytes + entry.length > s.max_body_bytes) break;
         entries.push({ taskId: d.taskId, json: entry });

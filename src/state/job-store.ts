@@ -236,6 +236,8 @@ export interface JobStore extends JobChanges {
   // --- Foreman side ---
   parent(id: string): Promise<ParentRecord | undefined>;
   output(taskId: string): Promise<OutputItem[]>;
+  /** Jobs with their output (what a callback body holds), in few round trips; unknown ids are left out. */
+  jobsWithOutput(taskIds: string[]): Promise<Map<string, { job: JobRecord; output: OutputItem[] }>>;
   countJobs(which: 'unfinished' | 'finished' | 'all'): Promise<number>;
   /**
    * At start-up: callbacks leased by a process that is gone (or waiting out a back-off) are due

@@ -270,6 +270,52 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     ]);
   });
 
+  it('runs a group of many fetches and updates as if one after the other, however the driver batches them', async () => {
+    await store.insertLaunch(null, [1, 2, 3, 4, 5].map((n) => job(n)), T0);
+    const out = (content: string) => ({ kind: 'output' as const, stream: 'stdout', content });
+    const first = await store.transact<unknown>(
+      [
+        (tx) => tx.deliver('uuid-1', 'h1.example.test', 'a', T0),
+        // The same job fetched again in the same group: the first fetch won.
+        (tx) => tx.deliver('uuid-1', 'h1.example.test', 'b', T0),
+        (tx) => tx.deliver('uuid-2', 'h2.example.test', '', T0),
+        async (tx) => {
+          await tx.deliver('uuid-3', 'h3.example.test', '', T0);
+          return tx.applyUpdates('uuid-3', 'h3.example.test', '', [out('three\n'), { kind: 'exit', code: 3 }], T0, 1e6);
+        },
+        (tx) => tx.applyUpdates('uuid-4', 'h4.example.test', '', [out('never fetched')], T0, 1e6),
+        (tx) => tx.task('task-5'),
+      ],
+      true,
+    );
+    expect(first.map((r) => (r.ok ? r.value : r.error))).toEqual([
+      expect.objectContaining({ taskId: 'task-1', delivery: 'a', state: 'delivered' }),
+      undefined,
+      expect.objectContaining({ taskId: 'task-2', state: 'delivered' }),
+      'finished',
+      'unknown',
+      expect.objectContaining({ taskId: 'task-5', state: 'ready_for_pickup' }),
+    ]);
+    // Updates of one job in one group apply in the order asked; other jobs' alongside.
+    const second = await store.transact<unknown>(
+      [
+        (tx) => tx.applyUpdates('uuid-1', 'h1.example.test', 'a', [out('one\n')], T0 + 1, 1e6),
+        (tx) => tx.applyUpdates('uuid-1', 'h1.example.test', 'a', [out('two\n'), { kind: 'exit', code: 0 }], T0 + 2, 1e6),
+        (tx) => tx.applyUpdates('uuid-1', 'h1.example.test', 'a', [out('late\n')], T0 + 3, 1e6),
+        (tx) => tx.applyUpdates('uuid-2', 'h2.example.test', '', [out('x\n')], T0 + 1, 1e6),
+        (tx) => tx.applyUpdates('uuid-1', 'h1.example.test', 'b', [out('wrong delivery\n')], T0 + 1, 1e6),
+      ],
+      true,
+    );
+    expect(second.map((r) => r.ok && r.value)).toEqual(['accepted', 'finished', 'unknown', 'accepted', 'unknown']);
+    expect((await store.output('task-1')).map((o) => o.output)).toEqual(['one\n', 'two\n']);
+    expect(await store.task('task-1')).toMatchObject({ state: 'finished', exitStatus: 0, callbackState: 'pending' });
+    expect(await store.task('task-2')).toMatchObject({ state: 'running' });
+    expect(await store.task('task-3')).toMatchObject({ state: 'finished', exitStatus: 3 });
+    expect((await store.jobsWithOutput(['task-3', 'task-2', 'nothing'])).get('task-3')).toMatchObject({ job: { exitStatus: 3 }, output: [{ output: 'three\n' }] });
+    expect([...(await store.jobsWithOutput(['task-3', 'task-2', 'nothing'])).keys()].sort()).toEqual(['task-2', 'task-3']);
+  });
+
   it('commits a group of changes together, undoing only the one that failed', async () => {
     await store.insertLaunch(null, [job(1), job(2)], T0);
     const results = await store.transact<unknown>(

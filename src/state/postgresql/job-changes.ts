@@ -21,6 +21,25 @@ import type { SpoolEvent } from './spool-events.js';
 
 export type Run = (text: string, values?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
 
+/** A fetch, as deliver() takes it. */
+export interface DeliverRequest {
+  jobUuid: string;
+  host: string;
+  delivery: string;
+  now: number;
+}
+
+/** A host's update, as applyUpdates() takes it. */
+export interface UpdateRequest extends DeliverRequest {
+  updates: HostUpdate[];
+  maxOutputBytes: number;
+}
+
+/** The job's columns in a statement that joins rex_jobs as `j` to other rows. */
+const J_COLUMNS = JOB_COLUMNS.split(', ')
+  .map((c) => `j.${c}`)
+  .join(', ');
+
 /** Output rows as the parameters of INSERT_OUTPUT, numbered from `at`. */
 function outputParams(rows: OutputRow[]): unknown[] {
   return [rows.map((r) => r.seq), rows.map((r) => r.type), rows.map((r) => bytes(r.text)), rows.map((r) => r.atUs)];
@@ -108,32 +127,107 @@ export class PgChanges implements JobChanges {
   }
 
   async deliver(jobUuid: string, host: string, delivery: string, now: number): Promise<JobRecord | undefined> {
+    return (await this.deliverMany([{ jobUuid, host, delivery, now }]))[0];
+  }
+
+  /** Fetches of different jobs in one statement; each gets its job, or undefined (not deliverable to it). */
+  async deliverMany(reqs: DeliverRequest[]): Promise<(JobRecord | undefined)[]> {
     const res = await this.run(
-      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = $1, delivered_at = $2, updated_at = $2, reported_at = $2,
-         notify_at = NULL, slot_until = NULL, pickup_due = NULL, served_by = $5
-       WHERE job_uuid = $3 AND host = $4 AND state IN ${PICKUP}
-       RETURNING ${JOB_COLUMNS}`,
-      [delivery, now, jobUuid, host, this.instanceId],
+      `UPDATE rex_jobs j SET state = 'delivered', output_state = 'delivered', delivery = r.delivery, delivered_at = r.at, updated_at = r.at,
+         reported_at = r.at, notify_at = NULL, slot_until = NULL, pickup_due = NULL, served_by = $5
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS r(job_uuid, host, delivery, at)
+       WHERE j.job_uuid = r.job_uuid AND j.host = r.host AND j.state IN ${PICKUP}
+       RETURNING ${J_COLUMNS}`,
+      [reqs.map((r) => r.jobUuid), reqs.map((r) => r.host), reqs.map((r) => r.delivery), reqs.map((r) => r.now), this.instanceId],
     );
-    const row = res.rows[0] as JobRow | undefined;
-    return row && toRecord(row);
+    const got = new Map((res.rows as JobRow[]).map((row) => [row.job_uuid, row]));
+    return reqs.map((r) => {
+      const row = got.get(r.jobUuid);
+      return row && row.delivery === r.delivery ? toRecord(row) : undefined;
+    });
   }
 
   async applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): Promise<UpdateOutcome> {
-    const row = await this.lockTask('job_uuid', jobUuid);
-    if (!row || row.host !== host || !EXECUTING_STATES.includes(row.state) || row.delivery !== delivery) return 'unknown';
-    const { outputs, exit } = splitUpdates(updates);
-    // Heard from (through this instance): not silent, not an orphan any more.
-    if (exit) return (await this.finishRow(row, exit.code, outputs, exit.atUs, now, maxOutputBytes, { heard: true })) ? 'finished' : 'unknown';
-    const { rows, progress: p } = planOutput(progressOf(row), outputs, now, maxOutputBytes);
-    await this.run(
-      `${insertOutput('$6', 8)}
-       UPDATE rex_jobs SET state = 'running', output_state = 'running', output_seq = $1, output_bytes = $2, output_truncated = $3,
-         last_output_us = $4, updated_at = $5, reported_at = $5, orphan_since = NULL, orphan_due = NULL, served_by = $7
-       WHERE task_id = $6`,
-      [p.seq, p.bytes, p.truncated, p.lastUs, now, row.task_id, this.instanceId, ...outputParams(rows)],
+    return (await this.applyUpdatesMany([{ jobUuid, host, delivery, updates, now, maxOutputBytes }]))[0]!;
+  }
+
+  /**
+   * Updates of different jobs in two statements whatever their number: their rows locked (in
+   * task id order, as every batch locks them), then every output row, every job that goes on
+   * and every job that ended, in one statement. Heard from through this instance: not silent,
+   * not an orphan any more.
+   */
+  async applyUpdatesMany(reqs: UpdateRequest[]): Promise<UpdateOutcome[]> {
+    const locked = await this.run(`SELECT ${LOCK_COLUMNS}, job_uuid FROM rex_jobs WHERE job_uuid = ANY($1) ORDER BY task_id FOR UPDATE`, [
+      reqs.map((r) => r.jobUuid),
+    ]);
+    const rows = new Map((locked.rows as (LockedRow & { job_uuid: string })[]).map((row) => [row.job_uuid, row]));
+    const out: OutputRow[] = [];
+    const outTask: string[] = [];
+    const going = { task: [] as string[], seq: [] as number[], bytes: [] as number[], trunc: [] as number[], last: [] as number[], at: [] as number[] };
+    const ending = { ...going, task: [] as string[], exit: [] as string[], exitUs: [] as number[] };
+    const outcomes = reqs.map((r): UpdateOutcome => {
+      const row = rows.get(r.jobUuid);
+      if (!row || row.host !== r.host || !EXECUTING_STATES.includes(row.state) || row.delivery !== r.delivery) return 'unknown';
+      const { outputs, exit } = splitUpdates(r.updates);
+      const { rows: added, progress: p } = planOutput(progressOf(row), outputs, r.now, r.maxOutputBytes);
+      for (const o of added) {
+        out.push(o);
+        outTask.push(row.task_id);
+      }
+      const to = exit ? ending : going;
+      to.task.push(row.task_id);
+      to.seq.push(p.seq);
+      to.bytes.push(p.bytes);
+      to.trunc.push(p.truncated);
+      to.last.push(p.lastUs);
+      to.at.push(r.now);
+      if (!exit) return 'accepted';
+      ending.exit.push(JSON.stringify(exit.code));
+      ending.exitUs.push(Math.max(exit.atUs ?? r.now * 1000, p.lastUs + 1));
+      return 'finished';
+    });
+    if (going.task.length + ending.task.length === 0) return outcomes;
+    const res = await this.run(
+      `WITH outs AS (INSERT INTO rex_output (task_id, seq, output_type, output, at_us)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bytea[], $5::bigint[])),
+       going AS (UPDATE rex_jobs j SET state = 'running', output_state = 'running', output_seq = g.seq, output_bytes = g.bytes,
+           output_truncated = g.trunc, last_output_us = g.last, updated_at = g.at, reported_at = g.at, orphan_since = NULL, orphan_due = NULL,
+           served_by = $20
+         FROM unnest($6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[]) AS g(task_id, seq, bytes, trunc, last, at)
+         WHERE j.task_id = g.task_id),
+       ended AS (UPDATE rex_jobs j SET output_state = j.state, state = 'finished', exit_status = e.exit, exit_us = e.exit_us, output_seq = e.seq,
+           last_output_us = e.last, output_bytes = e.bytes, output_truncated = e.trunc, finished_at = e.at, updated_at = e.at, script = ''::bytea,
+           notify_at = NULL, slot_until = NULL, pickup_due = NULL, exec_due = NULL, kill_due = NULL, cancel_publish = 0, orphan_due = NULL,
+           callback_owner = NULL, callback_state = CASE WHEN j.callback IS NULL THEN 'none' ELSE 'pending' END,
+           callback_due = CASE WHEN j.callback IS NULL THEN NULL ELSE e.at END, reported_at = e.at, orphan_since = NULL, served_by = $20
+         FROM unnest($12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[])
+           AS e(task_id, exit, exit_us, seq, last, bytes, trunc, at)
+         WHERE j.task_id = e.task_id AND j.state <> 'finished'
+         RETURNING j.task_id)
+       SELECT task_id FROM ended`,
+      [
+        outTask,
+        ...outputParams(out),
+        going.task,
+        going.seq,
+        going.bytes,
+        going.trunc,
+        going.last,
+        going.at,
+        ending.task,
+        ending.exit,
+        ending.exitUs,
+        ending.seq,
+        ending.last,
+        ending.bytes,
+        ending.trunc,
+        ending.at,
+        this.instanceId,
+      ],
     );
-    return 'accepted';
+    if (res.rows.length > 0) await this.notify('finished');
+    return outcomes;
   }
 
   async endOrphan(taskId: string, debugLine: string, now: number): Promise<boolean> {

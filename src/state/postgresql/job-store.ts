@@ -27,6 +27,7 @@ import {
   type DoorbellClaim,
 } from '../job-store.js';
 import { PgChanges } from './job-changes.js';
+import { runBatched } from './job-batch.js';
 import { asUnavailable, EXECUTING, gone, isConnectionError, JOB_COLUMNS, num, ORDER, PICKUP, pgText, TARGET_COLUMNS, toRecord, toTarget, type JobRow, type TargetRow } from './job-rows.js';
 import { SPOOL_CHANNEL, type SpoolEvent } from './spool-events.js';
 
@@ -72,12 +73,13 @@ export class PgJobStore implements JobStore {
   }
 
   /**
-   * The operations run one after the other with no savepoint between them (each would cost two
-   * round trips): operations that throw are rare. When one does, the whole transaction is
-   * rolled back and run again with each operation in its own savepoint, so that only that one
-   * is undone. A deadlock (two transactions locking the same jobs in another order) undoes the
-   * whole transaction, which runs again. Operations only touch the database, so running one
-   * again changes nothing but the outcome.
+   * The operations run side by side, their fetches and updates batched (job-batch.ts), with no
+   * savepoint between them (each would cost two round trips): operations that throw are rare.
+   * When one does, the whole transaction is rolled back and run again with the operations one
+   * after the other, each in its own savepoint, so that only that one is undone. A deadlock
+   * (two transactions locking the same jobs in another order) undoes the whole transaction,
+   * which runs again. Operations only touch the database, so running one again changes nothing
+   * but the outcome.
    */
   async transactPlanned<T>(plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, barrier: boolean): Promise<Settled<T>[]> {
     let isolated = false;
@@ -96,17 +98,25 @@ export class PgJobStore implements JobStore {
   }
 
   private async runOps<T>(client: pg.PoolClient, tx: PgChanges, plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, isolated: boolean): Promise<Settled<T>[]> {
+    if (!isolated) {
+      try {
+        return (await runBatched(tx, await plan(tx))).map((value) => ({ ok: true, value }));
+      } catch (error) {
+        if (isConnectionError(error)) throw error;
+        if (isConflict(error)) throw new Conflict(error);
+        throw new OpFailed();
+      }
+    }
     const settled: Settled<T>[] = [];
     for (const op of await plan(tx)) {
-      if (isolated) await client.query('SAVEPOINT job_op');
+      await client.query('SAVEPOINT job_op');
       try {
         settled.push({ ok: true, value: await op(tx) });
-        if (isolated) await client.query('RELEASE SAVEPOINT job_op');
+        await client.query('RELEASE SAVEPOINT job_op');
       } catch (error) {
         // The connection is gone: the whole group is lost, not this op alone.
         if (isConnectionError(error)) throw error;
         if (isConflict(error)) throw new Conflict(error);
-        if (!isolated) throw new OpFailed();
         await client.query('ROLLBACK TO SAVEPOINT job_op; RELEASE SAVEPOINT job_op');
         settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
       }
@@ -157,6 +167,19 @@ export class PgJobStore implements JobStore {
       output: r.output.toString('utf8'),
       timestamp: num(r.at_us) / 1e6,
     }));
+  }
+
+  /** Two statements for any number of jobs. */
+  async jobsWithOutput(taskIds: string[]): Promise<Map<string, { job: JobRecord; output: OutputItem[] }>> {
+    const out = new Map<string, { job: JobRecord; output: OutputItem[] }>();
+    if (taskIds.length === 0) return out;
+    const jobs = await this.query(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE task_id = ANY($1)`, [taskIds]);
+    for (const row of jobs.rows as JobRow[]) out.set(row.task_id, { job: toRecord(row), output: [] });
+    const lines = await this.query('SELECT task_id, output_type, output, at_us FROM rex_output WHERE task_id = ANY($1) ORDER BY task_id, seq', [taskIds]);
+    for (const r of lines.rows as { task_id: string; output_type: string; output: Buffer; at_us: string | number }[]) {
+      out.get(r.task_id)?.output.push({ output_type: r.output_type, output: r.output.toString('utf8'), timestamp: num(r.at_us) / 1e6 });
+    }
+    return out;
   }
 
   async countJobs(which: 'unfinished' | 'finished' | 'all'): Promise<number> {

@@ -608,6 +608,16 @@ export class SqliteJobStore implements JobStore {
   output(taskId: string) {
     return this.turn.run(() => this.spool.output(taskId));
   }
+  jobsWithOutput(taskIds: string[]) {
+    return this.turn.run(() => {
+      const out = new Map<string, { job: JobRecord; output: OutputItem[] }>();
+      for (const id of taskIds) {
+        const job = this.spool.task(id);
+        if (job) out.set(id, { job, output: this.spool.output(id) });
+      }
+      return out;
+    });
+  }
   countJobs(which: 'unfinished' | 'finished' | 'all') {
     return this.turn.run(() => this.spool.countJobs(which));
   }
