@@ -1,12 +1,14 @@
 // The JobStore on PostgreSQL: one spool shared by every instance of a cluster. A job launched
 // through one instance is fetched, updated and cancelled through any other, because every
 // change is a row change guarded by the state it starts from, under the row's lock (SELECT …
-// FOR UPDATE, then the UPDATE) or in one guarded UPDATE. Claims (doorbells to ring, callbacks
-// to POST) take only rows that are still due and not locked by a peer (FOR UPDATE SKIP LOCKED),
-// so two instances never ring or report the same thing at once. A callback lease names the
-// instance that holds it and ends by itself: when an instance dies mid-POST, a survivor sends
-// the batch again once the lease has run out. Changes other instances should act on at once
-// (a launch, a finished job, a stop) are announced with NOTIFY on one channel (spool-events.ts).
+// FOR UPDATE, then the UPDATE) or in one guarded UPDATE. Claims (doorbells to ring, deadlines to
+// fire, callbacks to POST) take only rows that are still due and not locked by a peer (FOR
+// UPDATE SKIP LOCKED), so two instances never ring, end or report the same thing at once. A job
+// names the instance serving its host, the one that claimed its doorbell and the one holding
+// its callback lease: what an instance whose heartbeat lease expired left is taken over
+// (takeOver). Changes other instances should act on at once (a launch, a finished job, a stop)
+// are announced with NOTIFY on one channel (spool-events.ts). Group transactions batch what
+// their operations ask (job-batch.ts): round trips, not rows, are what a server costs.
 import type pg from 'pg';
 import {
   type DoorbellTarget,
