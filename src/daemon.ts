@@ -15,16 +15,12 @@ import { Convergence } from './converge/convergence.js';
 import { DriftScheduler } from './converge/drift/drift-schedule.js';
 import { featureByName } from './features/index.js';
 import { openPluginStore, openStateStore } from './state/open-store.js';
-import { InstanceRegistry, newInstanceId } from './state/postgresql/instances.js';
-import { dedicatedConnection, PgStateStore } from './state/postgresql/store.js';
-import { PgLeaderElection } from './state/postgresql/leader-election.js';
 import { SoleLeader, type Leadership } from './state/leadership.js';
 import { RetentionChore } from './state/retention.js';
 import { retentionTasks } from './state/retention-tasks.js';
 import type { PluginStore } from './state/plugin-store.js';
-import { PgPluginStore } from './state/postgresql/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
-import { OpenscapService } from './openscap/openscap-service.js';
+import type { OpenscapService } from './openscap/openscap-service.js';
 import { runtimeApi } from './ops/runtime-api.js';
 import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
@@ -32,7 +28,7 @@ import { StatusHistory, type BackendReading, type StripState } from './ops/statu
 import type { StateStore } from './state/store.js';
 import type { RexService } from './rex/rex-service.js';
 import { answeredLocally } from './features/index.js';
-import { spoolOnPool, type SharedSpool } from './state/postgresql/open-spool.js';
+import type { SharedSpool } from './state/postgresql/open-spool.js';
 import { advertisedRuntimeUrl, type ClusterMembership } from './ops/cluster-ops.js';
 import { OPERATIONS as HOSTED_OPERATIONS } from './rex/launch-input.js';
 
@@ -173,6 +169,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    const pg = this.config.state.driver === 'postgresql' ? await postgresParts() : undefined;
     // The sagas it begins carry the id of its heartbeat row: a survivor takes them over once its lease expires.
     // A shared database away at start does not stop the instance (docs/high-availability.md): it
     // starts without it, refuses what must be recorded, and opens the store once it is back.
@@ -184,10 +181,11 @@ export class Daemon {
         onReady: (m) => this.logger.info(`state database reachable: schema version ${m.to}${m.from === m.to ? '' : ` (migrated from ${m.from})`}`),
       },
     });
+    const shared = pg && this.openedStore instanceof pg.PgStateStore ? { pg, store: this.openedStore } : undefined;
     // With a shared database every instance keeps a heartbeat row there (instances.ts).
-    if (!this.cluster && this.openedStore instanceof PgStateStore) {
-      this.cluster = new InstanceRegistry(this.openedStore.pool, {
-        id: this.openedStore.instanceId,
+    if (!this.cluster && shared) {
+      this.cluster = new shared.pg.InstanceRegistry(shared.store.pool, {
+        id: shared.store.instanceId,
         leaseMs: this.config.state.lease_ms,
         heartbeatMs: Math.floor(this.config.state.lease_ms / 5),
         onError: (err) => this.logger.warn(`instance heartbeat: ${err.message}`),
@@ -195,26 +193,24 @@ export class Daemon {
     }
     // One instance of a cluster runs its chores; a lone instance runs them all the time.
     if (!this.leadership) {
-      const store = this.openedStore;
       const lease = this.config.state.lease_ms;
-      this.leadership =
-        store instanceof PgStateStore
-          ? new PgLeaderElection(dedicatedConnection(store.pool, 'leader'), store.pool, {
-              selfId: store.instanceId,
-              retryMs: Math.floor(lease / 5),
-              checkTimeoutMs: Math.floor(lease / 2),
-              idleTimeoutMs: lease,
-              onChange: (leading, why) =>
-                leading
-                  ? this.logger.info(`cluster: this instance leads the cluster's chores (drift schedule, clean-up)`)
-                  : this.logger.warn(`cluster: this instance no longer leads the cluster's chores: ${why}`),
-            })
-          : new SoleLeader(this.cluster?.selfId ?? 'local');
+      this.leadership = shared
+        ? new shared.pg.PgLeaderElection(shared.pg.dedicatedConnection(shared.store.pool, 'leader'), shared.store.pool, {
+            selfId: shared.store.instanceId,
+            retryMs: Math.floor(lease / 5),
+            checkTimeoutMs: Math.floor(lease / 2),
+            idleTimeoutMs: lease,
+            onChange: (leading, why) =>
+              leading
+                ? this.logger.info(`cluster: this instance leads the cluster's chores (drift schedule, clean-up)`)
+                : this.logger.warn(`cluster: this instance no longer leads the cluster's chores: ${why}`),
+          })
+        : new SoleLeader(this.cluster?.selfId ?? 'local');
     }
     this.leadership.start();
     // Task owners and OpenSCAP reports live where the rest of the state does: with a shared
     // database every instance of the cluster sees them.
-    this.pluginStore ??= this.openedStore instanceof PgStateStore ? new PgPluginStore(this.openedStore.pool) : openPluginStore(this.config.state_dir);
+    this.pluginStore ??= shared ? new shared.pg.PgPluginStore(shared.store.pool) : openPluginStore(this.config.state_dir);
     this.current.start();
     // Sagas a crash left open are settled before the first request can touch their keys.
     await this.converge.start();
@@ -227,8 +223,8 @@ export class Daemon {
       // On a shared database the spool is shared too: any instance serves any job.
       const spool =
         this.options.rexSpool ??
-        (this.openedStore instanceof PgStateStore && this.config.state.driver === 'postgresql' && this.config.state.url
-          ? spoolOnPool(this.openedStore.pool, this.config.state.url, this.cluster?.selfId ?? newInstanceId())
+        (shared && this.config.state.url
+          ? shared.pg.spoolOnPool(shared.store.pool, this.config.state.url, this.cluster?.selfId ?? shared.pg.newInstanceId())
           : undefined);
       this.rex = new RexService(() => this.current.config, this.logger, spool);
       this.handler.services.set('script', this.rex.script);
@@ -247,6 +243,8 @@ export class Daemon {
       }),
     );
     if (this.config.features.openscap && this.config.foreman_url) {
+      // Loaded only when configured: the ARF parser costs memory a daemon without it keeps.
+      const { OpenscapService } = await import('./openscap/openscap-service.js');
       this.openscap = new OpenscapService({ store: this.pluginStore, config: () => this.current.config, logger: this.logger });
       this.handler.services.set('openscap', this.openscap);
       await this.openscap.start();
@@ -271,7 +269,7 @@ export class Daemon {
           store: this.store,
           plugins: this.pluginStore,
           jobs: this.rex?.store,
-          instances: this.cluster instanceof InstanceRegistry ? this.cluster : undefined,
+          instances: pg && this.cluster instanceof pg.InstanceRegistry ? this.cluster : undefined,
           pruneTombstones: () => this.converge.pruneTombstones(),
         }),
       leadership: this.leadership,
@@ -381,4 +379,24 @@ export class Daemon {
     await this.pluginStore?.close();
     this.logger.info('stopped');
   }
+}
+
+/** The PostgreSQL driver's modules (and pg with them): loaded only when the configuration uses it. */
+async function postgresParts() {
+  const [store, instances, leader, plugins, spool] = await Promise.all([
+    import('./state/postgresql/store.js'),
+    import('./state/postgresql/instances.js'),
+    import('./state/postgresql/leader-election.js'),
+    import('./state/postgresql/plugin-store.js'),
+    import('./state/postgresql/open-spool.js'),
+  ]);
+  return {
+    PgStateStore: store.PgStateStore,
+    dedicatedConnection: store.dedicatedConnection,
+    InstanceRegistry: instances.InstanceRegistry,
+    newInstanceId: instances.newInstanceId,
+    PgLeaderElection: leader.PgLeaderElection,
+    PgPluginStore: plugins.PgPluginStore,
+    spoolOnPool: spool.spoolOnPool,
+  };
 }

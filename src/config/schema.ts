@@ -527,7 +527,7 @@ export const configSchema = {
       default: {},
       properties: {
         interval_ms: integer('Time between two checks of one backend, ms.', 1, 2000),
-        timeout_ms: integer('Time a check may take before it counts as failed, ms.', 1, 1000),
+        timeout_ms: integer('Time a backend has to accept the connection of a check, and then to answer it, before the check counts as failed, ms.', 1, 1000),
         rise: integer('Consecutive good checks before a down backend is up again.', 1, 2),
         fall: integer('Consecutive failed checks before an up backend is down.', 1, 3),
       },

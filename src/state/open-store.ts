@@ -5,7 +5,7 @@ import { openSqliteStateStore, prepareStateFile } from './sqlite/open.js';
 import type { SqliteStoreOptions } from './sqlite/store.js';
 import { SqliteJobStore } from './sqlite/job-store.js';
 import { SqlitePluginStore } from './sqlite-plugin-store.js';
-import { PgStateStore, type PgStateStoreOptions } from './postgresql/store.js';
+import type { PgStateStoreOptions } from './postgresql/store.js';
 import type { StateStore } from './store.js';
 
 export { STATE_FILE_NAME, stateFilePath } from './sqlite/open.js';
@@ -23,6 +23,8 @@ export async function openStateStore(
 ): Promise<StateStore> {
   if (cfg.state?.driver === 'postgresql') {
     if (!cfg.state.url) throw new Error('state.url is needed with state.driver: postgresql');
+    // Loaded only for this driver: pg and the driver cost memory an SQLite daemon keeps.
+    const { PgStateStore } = await import('./postgresql/store.js');
     return PgStateStore.open(
       { url: cfg.state.url, poolSize: cfg.state.pool_size },
       { now: options.now, instanceId: options.instanceId, ...(options.waitForDatabase ? { waitForDatabase: options.waitForDatabase } : {}) },
