@@ -1,5 +1,5 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) and ranks functions by self time, plus a coarse
-// split by where the code lives (proxy-proxy, undici, winston, Node's http, GC…).
+// split by where the code lives (proxy-proxy, its logging, undici, Node's http, GC…).
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
@@ -37,7 +37,7 @@ export function area(name: string, url: string): string {
   if (name === '(idle)') return 'idle';
   if (name === '(program)') return 'V8/native (program)';
   if (url.includes('node_modules/undici/')) return 'undici';
-  if (/node_modules\/(winston|logform|winston-transport|triple-beam|readable-stream|safe-stable-stringify|@colors)/.test(url)) return 'winston logging';
+  if (url.includes('/dist/src/ops/logger.js')) return 'logging';
   if (url.includes('node_modules/')) return 'other packages';
   if (url.includes('/dist/src/')) return 'proxy-proxy';
   if (/^node:(internal\/)?(_http|http|net|stream|internal\/streams|internal\/http)/.test(url) || url.startsWith('node:internal/http')) return 'node http/net/streams';

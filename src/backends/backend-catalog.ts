@@ -38,8 +38,8 @@ export class BackendCatalog {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    // Refreshes in flight finish first: close() waits for them.
-    for (const c of this.clients.values()) void c.close();
+    // Refreshes in flight finish first.
+    for (const c of this.clients.values()) c.close();
   }
 
   report(name: string): BackendReport | undefined {

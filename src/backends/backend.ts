@@ -2,7 +2,7 @@
 // health, and the one method the policies use to talk to it.
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
+import { Pool } from './undici-dispatchers.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendConfig, HealthCheckConfig, PassiveEjectionConfig } from '../config/types.js';
 import type { BackendAnswer, HttpMethod } from '../features/route.js';

@@ -1,8 +1,11 @@
-// Low-rate calls to backends (health checks, their /v2/features and /version): a small undici
-// pool of their own, so a check never waits behind forwarded traffic and a slow check cannot
-// take a forwarding connection. undici is loaded for forwarding anyway; a second HTTP client
-// library (got) cost the daemon some 20 MiB of memory for these few calls.
-import { Pool } from 'undici';
+// Low-rate calls to backends (health checks, their /v2/features and /version): node:http with a
+// small keep-alive agent of their own, so a check never waits behind forwarded traffic and a
+// slow check cannot take a forwarding connection. Not undici: its HTTP parser is WebAssembly,
+// compiled (and later optimised, some 10 MiB of compiler memory) on first use, which an idle
+// daemon then paid for its checks alone; forwarding compiles it when traffic comes. Not got
+// either (used before): some 20 MiB of a second HTTP client library for these few calls.
+import http from 'node:http';
+import https from 'node:https';
 import type { Backend } from './backend.js';
 
 export interface ControlAnswer {
@@ -10,41 +13,58 @@ export interface ControlAnswer {
   body: string;
 }
 
-/** undici's names for a connect, header or body wait that ran out; got (used before) said ETIMEDOUT. */
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
 export class ControlClient {
-  private readonly pool: Pool;
+  private readonly url: URL;
+  private readonly agent: http.Agent;
+  private inFlight = 0;
+  private closing = false;
 
-  constructor(backend: Backend, timeoutMs: number) {
+  constructor(
+    backend: Backend,
+    private readonly timeoutMs: number,
+  ) {
+    this.url = new URL(backend.origin);
     const { ca, cert, key } = backend.tls;
-    // The timeout bounds the backend's part (connecting, then the answer once the request is
-    // written), as for forwarded calls: a check does not fail because this process was busy.
-    this.pool = new Pool(backend.origin, {
-      connections: 2,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: { timeout: timeoutMs, ca, cert, key, rejectUnauthorized: true },
-    });
+    this.agent = this.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 2, ca, cert, key }) : new http.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
-  /** GET `path`; any status is an answer. Fails with code ETIMEDOUT when the backend is too slow. */
+  /**
+   * GET `path`; any status is an answer. A backend silent for longer than the timeout (while
+   * connecting, or before and while it answers) fails the call with code ETIMEDOUT.
+   */
   async get(path: string): Promise<ControlAnswer> {
+    this.inFlight += 1;
     try {
-      const res = await this.pool.request({
-        method: 'GET',
-        path,
-        headers: { accept: 'application/json', 'user-agent': 'proxy-proxy health-check' },
-      });
-      return { status: res.statusCode, body: await res.body.text() };
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code && TIMEOUT_CODES.has(code)) throw Object.assign(new Error(`GET ${path}: ${(err as Error).message}`), { code: 'ETIMEDOUT' });
-      throw err;
+      return await this.call(path);
+    } finally {
+      this.inFlight -= 1;
+      if (this.closing && this.inFlight === 0) this.agent.destroy();
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.close().catch(() => this.pool.destroy());
+  /** Idle connections close now; calls in flight finish first, as before a reload. */
+  close(): void {
+    this.closing = true;
+    if (this.inFlight === 0) this.agent.destroy();
   }
+
+  private call(path: string): Promise<ControlAnswer> {
+    const client = this.url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = client.request(
+        new URL(path, this.url),
+        { agent: this.agent, headers: { accept: 'application/json', 'user-agent': 'proxy-proxy health-check' }, timeout: this.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`GET ${path}: nothing from the backend for ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
 }

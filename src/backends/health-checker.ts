@@ -27,8 +27,8 @@ export class HealthChecker {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    // Checks in flight finish first: close() waits for them.
-    for (const c of this.clients.values()) void c.close();
+    // Checks in flight finish first.
+    for (const c of this.clients.values()) c.close();
   }
 
   async checkAll(): Promise<void> {

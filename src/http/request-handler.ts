@@ -11,7 +11,7 @@ import { isRuntimeApiPath, type ApiAnswer } from '../ops/runtime-api.js';
 import { dispatch } from '../fanout/dispatch.js';
 import type { Attempt, PolicyOutcome } from '../fanout/outcome.js';
 import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing.js';
-import { infoWriter, type InfoWriter, type Logger } from '../ops/logger.js';
+import type { Logger } from '../ops/logger.js';
 import type { LogBuffer } from '../ops/log-buffer.js';
 import { reportedVersion, runningFeatures, v2Features, versionDocument } from '../root/advertise.js';
 import { hasPeerCertificate, peerCommonName, type Scheme } from './listeners.js';
@@ -39,7 +39,6 @@ export class RequestHandler {
   };
   private readonly trust: ConnectionTrust;
   private readonly deadlines = new DeadlineSignals();
-  private readonly requestLog: InfoWriter;
   /** Sees every answered request (metrics, recent traffic). */
   observer: ((record: { status: number; feature?: string; route?: string; policy?: string; attempts?: Attempt[] }, ms: number) => void) | undefined;
   /** The runtime operations API (/proxy_proxy/…), answered before any smart-proxy route. */
@@ -55,7 +54,6 @@ export class RequestHandler {
     private readonly converge: Convergence,
   ) {
     this.trust = new ConnectionTrust(resolver);
-    this.requestLog = infoWriter(logger);
   }
 
   get inFlight(): number {
@@ -254,7 +252,7 @@ export class RequestHandler {
     for (const a of served.attempts ?? []) tried += `${tried ? ' ' : ''}${a.backend}:${a.phase === 'send' ? '' : `${a.phase}:`}${a.outcome}:${a.ms}ms`;
     const where = served.feature ? ` ${served.feature}/${served.policy}` : '';
     const msg = `${req.method} ${req.url} ${served.status} ${ms}ms${where}${tried ? ` [${tried}]` : ''}`;
-    this.requestLog(msg, {
+    this.logger.info(msg, {
       request_id: requestId,
       session_id: headerValue(req, 'x-session-id'),
       method: req.method,

@@ -6,7 +6,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { Agent, request } from 'undici';
+import { exchange } from '../backends/exchange.js';
+import { Agent } from '../backends/undici-dispatchers.js';
 import type { Config } from '../config/types.js';
 
 export interface DaemonEndpoint {
@@ -78,12 +79,13 @@ export class RuntimeClient {
 
   /** GET or POST a runtime API path; the parsed JSON answer on 200. */
   async call(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<unknown> {
-    const url = `${this.endpoint.url.replace(/\/$/, '')}/proxy_proxy/${path}`;
+    const url = new URL(`${this.endpoint.url.replace(/\/$/, '')}/proxy_proxy/${path}`);
     let res;
     try {
-      res = await request(url, {
+      res = await exchange(this.agent, {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method,
-        dispatcher: this.agent,
         headers: form ? { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' } : { accept: 'application/json' },
         body: form ? new URLSearchParams(form).toString() : undefined,
       });
@@ -91,8 +93,8 @@ export class RuntimeClient {
       const e = err as { code?: string; message?: string };
       throw new DaemonUnreachable(`cannot reach the daemon at ${this.endpoint.url}: ${e.code ?? ''} ${e.message ?? String(err)}`.trim());
     }
-    const text = await res.body.text();
-    if (res.statusCode !== 200) throw new DaemonUnreachable(`the daemon at ${this.endpoint.url} answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    const text = res.body.toString('utf8');
+    if (res.status !== 200) throw new DaemonUnreachable(`the daemon at ${this.endpoint.url} answered ${res.status}: ${text.slice(0, 300)}`);
     try {
       return JSON.parse(text);
     } catch {

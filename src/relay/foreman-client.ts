@@ -3,7 +3,8 @@
 // listener's ssl_* files. Transport failures carry Net::HTTP's words, because the relays put
 // them into the answers hosts see.
 import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
+import { exchange } from '../backends/exchange.js';
+import { Pool } from '../backends/undici-dispatchers.js';
 import type { Config } from '../config/types.js';
 
 /** Net::HTTP's open timeout is 60 s; a Foreman that does not accept a connection in 10 s is down. */
@@ -85,20 +86,13 @@ export class ForemanClient {
     const target = new URL(req.path, this.url);
     const path = `${target.pathname}${req.query ? `?${req.query}` : ''}`;
     try {
-      const res = await this.pool.request({ method: req.method, path, headers: req.headers, body: req.body, signal: req.signal });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MAX_ANSWER_BYTES) {
-          res.body.destroy();
-          throw new ForemanUnreachable(`answer larger than ${MAX_ANSWER_BYTES} bytes`);
-        }
-        chunks.push(chunk);
-      }
+      const res = await exchange(this.pool, { method: req.method, path, headers: req.headers, body: req.body }, req.signal, {
+        bytes: MAX_ANSWER_BYTES,
+        error: () => new ForemanUnreachable(`answer larger than ${MAX_ANSWER_BYTES} bytes`),
+      });
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      return { status: res.statusCode, headers, body: Buffer.concat(chunks) };
+      return { status: res.status, headers, body: res.body };
     } catch (err) {
       if (err instanceof ForemanUnreachable) throw err;
       if (req.signal?.aborted) throw new ForemanUnreachable(READ_TIMEOUT);

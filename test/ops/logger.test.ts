@@ -1,0 +1,76 @@
+// The log's lines: JSON objects with timestamp, level and message first (as winston wrote them),
+// a readable form for terminals, the level filter, silencing, and the /logs entries.
+import { describe, it, expect, afterEach, jest } from '@jest/globals';
+import { createLogger } from '../../src/ops/logger.js';
+import { LogBuffer } from '../../src/ops/log-buffer.js';
+
+/** Lines the logger writes to stdout, once its turn's batch is flushed. */
+async function captured(run: () => void): Promise<string[]> {
+  const out: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  });
+  try {
+    run();
+    // Lines are written together at the end of the event-loop turn.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    spy.mockRestore();
+  }
+  return out.join('').split('\n').filter(Boolean);
+}
+
+describe('logger', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('writes JSON lines, timestamp, level and message first, then the fields in their order', async () => {
+    const logs = new LogBuffer();
+    const logger = createLogger('INFO', logs, 'json');
+    const lines = await captured(() => {
+      logger.info('GET /dhcp 200', { request_id: 'r-1', session_id: undefined, status: 200, backends: [{ backend: 'a', ms: 1.5 }] });
+      logger.warn('no fields');
+      logger.error('odd field names', { level: 'x', message: 'y', timestamp: 'kept', n: 10n });
+    });
+    expect(lines).toHaveLength(3);
+    const first = JSON.parse(lines[0]!);
+    expect(Object.keys(first)).toEqual(['timestamp', 'level', 'message', 'request_id', 'status', 'backends']);
+    expect(first).toMatchObject({ level: 'info', message: 'GET /dhcp 200', request_id: 'r-1', status: 200, backends: [{ backend: 'a', ms: 1.5 }] });
+    expect(new Date(first.timestamp).toISOString()).toBe(first.timestamp);
+    expect(JSON.parse(lines[1]!)).toEqual({ timestamp: expect.any(String), level: 'warn', message: 'no fields' });
+    // A field cannot replace level or message; a BigInt is written as a string.
+    expect(JSON.parse(lines[2]!)).toEqual({ timestamp: 'kept', level: 'error', message: 'odd field names', n: '10' });
+    expect(logs.query()).toMatchObject({
+      logs: [
+        { level: 'INFO', message: 'GET /dhcp 200', request_id: 'r-1' },
+        { level: 'WARN', message: 'no fields' },
+        { level: 'ERROR', message: 'odd field names' },
+      ],
+    });
+  });
+
+  it('drops entries below its level, also after the level is changed', async () => {
+    const logs = new LogBuffer();
+    const logger = createLogger('WARN', logs, 'json');
+    const lines = await captured(() => {
+      logger.info('dropped');
+      logger.debug('dropped');
+      logger.log('error', 'kept');
+      logger.level = 'debug';
+      logger.debug('kept too');
+    });
+    expect(lines.map((l) => JSON.parse(l).message)).toEqual(['kept', 'kept too']);
+    expect((logs.query() as { logs: unknown[] }).logs).toHaveLength(2);
+  });
+
+  it('writes readable lines for a terminal, and a silenced console writes nothing', async () => {
+    const logger = createLogger('DEBUG', new LogBuffer(), 'text');
+    const lines = await captured(() => logger.debug('hello', { backend: 'a' }));
+    expect(lines).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z DEBUG hello \{"backend":"a"\}$/)]);
+    for (const t of logger.transports) if (t.constructor.name === 'Console') t.silent = true;
+    expect(await captured(() => logger.info('quiet'))).toEqual([]);
+  });
+});
