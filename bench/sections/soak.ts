@@ -9,7 +9,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { collectResults, fleetJobs, launchFleet } from '../../test/rex/fleet.js';
-import { startSims, type ManagedSim } from '../../test/support/converge-cluster.js';
+import { getStatus, settled, startSims, type ManagedSim } from '../../test/support/converge-cluster.js';
 import { client } from '../../test/support/http-client.js';
 import { onCleanup, tempDir } from '../cleanup.js';
 import { startDaemon, type DaemonProcess } from '../daemon-process.js';
@@ -30,6 +30,8 @@ const REX_HOSTS = 20;
 
 interface Sample {
   atS: number;
+  /** Requests answered since the previous sample, per second: the state's size follows it. */
+  reqPerS: number;
   rssMiB: number;
   heapMiB: number | undefined;
   fds: number;
@@ -193,7 +195,8 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
     backends: Object.fromEntries(sims.map((s) => [s.name, s.url])),
     features: `  tftp: ${catchUp}\n  dhcp: ${catchUp}\n`,
     backendExtra: 'response_timeout_ms: 5000',
-    extra: `${rexYaml(w, broker.tlsUrl!, httpsPort)}saga_retention: ${retentionS}\n`,
+    // REX results are kept for the same window (rex.retention continues the rex: block).
+    extra: `${rexYaml(w, broker.tlsUrl!, httpsPort)}  retention: ${retentionS}\nsaga_retention: ${retentionS}\n`,
   });
   const pid = daemon.child.pid!;
   const fleet = await startSimFleet(w, { brokerUrl: broker.tlsUrl!, hosts: REX_HOSTS, processes: 1, hostsPerConnection: REX_HOSTS, readyTimeoutMs: 60_000 });
@@ -201,13 +204,20 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
   const foreman = client(`https://${LOOPBACK}:${httpsPort}`, w.world.foreman);
 
   const samples: Sample[] = [];
+  const counts: Traffic = { sent: 0, failed: 0, failures: new Map() };
   const t0 = Date.now();
   const until = t0 + minutes * 60_000;
+  let lastSent = 0;
+  let lastAt = Date.now();
   const sample = async () => {
     const files = stateFiles(daemon.dir);
+    const now = Date.now();
+    const reqPerS = now > lastAt ? ((counts.sent - lastSent) * 1000) / (now - lastAt) : 0;
+    [lastSent, lastAt] = [counts.sent, now];
     const heap = (await metric(daemon.port, 'proxy_proxy_nodejs_heap_size_used_bytes')) ?? (await metric(daemon.port, 'nodejs_heap_size_used_bytes'));
     samples.push({
       atS: Math.round((Date.now() - t0) / 1000),
+      reqPerS,
       rssMiB: ifAlive(rssMiB, pid),
       heapMiB: heap === undefined ? undefined : heap / 2 ** 20,
       fds: readdirSync(`/proc/${pid}/fd`).length,
@@ -216,7 +226,6 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
       finishedSagas: await finishedSagas(daemon.port),
     });
   };
-  const counts: Traffic = { sent: 0, failed: 0, failures: new Map() };
   const rexJobs: ReturnType<typeof fleetJobs> = [];
   let flaps = 0;
   try {
@@ -239,12 +248,23 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
     await api.close();
   }
 
-  // The end: every REX result at Foreman, the flapping backend caught up, drift clean.
+  // The end: every REX result at Foreman, the flapping backend back in service (its ejection
+  // back-off decays while it stays up: bounded by max_ejection_ms) and caught up, drift clean.
   const collected = await collectResults(w.foreman, rexJobs, () => 'ok\n', performance.now() + 60_000);
   const config = join(daemon.dir, 'proxy-proxy.yaml');
+  const status = client(daemon.url);
+  const back = Date.now();
+  let inService = false;
+  while (!inService && Date.now() - back < 8 * 60_000) {
+    const s = await getStatus(status).catch(() => undefined);
+    inService = s !== undefined && settled(s) && s.backends.every((b) => b.state === 'up');
+    if (!inService) await sleep(1000);
+  }
+  await status.close();
+  const backInServiceS = inService ? Math.round((Date.now() - back) / 1000) : undefined;
   let drift = '';
   let driftCode = -1;
-  for (let attempt = 0; attempt < 12 && driftCode !== 0; attempt++) {
+  for (let attempt = 0; attempt < 3 && driftCode !== 0; attempt++) {
     if (attempt > 0) await sleep(5000);
     try {
       const r = await run(process.execPath, [DAEMON_MAIN, 'drift', '--config', config], { encoding: 'utf8' });
@@ -267,15 +287,16 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
   const stateGrowth = growth(from.stateMiB + from.walMiB, last.stateMiB + last.walMiB);
   const fdGrowth = last.fds - from.fds;
   const lost = rexJobs.length - collected.received;
-  const rows = samples.map((s) => [s.atS, fmt(s.rssMiB, 1), s.heapMiB === undefined ? 'n/a' : fmt(s.heapMiB, 1), s.fds, fmt(s.stateMiB, 2), fmt(s.walMiB, 2), s.finishedSagas ?? 'n/a']);
+  const rows = samples.map((s) => [s.atS, fmt(s.reqPerS, 0), fmt(s.rssMiB, 1), s.heapMiB === undefined ? 'n/a' : fmt(s.heapMiB, 1), s.fds, fmt(s.stateMiB, 2), fmt(s.walMiB, 2), s.finishedSagas ?? 'n/a']);
   return {
     name: 'soak',
     title: `Soak: ${minutes} min of mixed traffic, one backend stopped every minute`,
-    table: markdownTable(['s', 'RSS MiB', 'heap MiB', 'open fds', 'state MiB', 'WAL MiB', 'finished sagas kept'], rows),
+    table: markdownTable(['s', 'requests/s', 'RSS MiB', 'heap MiB', 'open fds', 'state MiB', 'WAL MiB', 'finished sagas kept'], rows),
     notes: [
       `${counts.sent} requests (${fmt(counts.sent / (minutes * 60), 0)}/s): 40 % TFTP writes, 10 % TFTP deletes, 20 % DHCP creates and deletes, 30 % reads; ${counts.failed} answered other than 200${counts.failures.size ? ` (${[...counts.failures].slice(0, 4).map(([k, v]) => `${v}× ${k}`).join('; ')})` : ''}.`,
       `sim-b stopped ${flaps} times for 15 s (state kept); TFTP and DHCP replicate with on_backend_down: catch_up, min_success: 1.`,
       `REX: ${rexJobs.length} jobs on ${REX_HOSTS} hosts through Mosquitto, ${collected.received} results at Foreman.`,
+      `After the traffic: sim-b ${backInServiceS === undefined ? 'not back in service within 8 min' : `back in service and caught up ${backInServiceS} s after the last stop`}.`,
       `saga_retention ${retentionS} s; growth measured from ${from.atS} s to ${last.atS} s. drift at the end (exit ${driftCode}): ${drift.split('\n').at(-1) ?? ''}`,
     ],
     verdicts: [
@@ -285,6 +306,6 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
       { target: 'soak: divergence at the end (drift)', measured: driftCode === 0 ? '0' : `exit ${driftCode}`, goal: '0', pass: driftCode === 0 },
       { target: 'soak: REX jobs lost', measured: String(lost), goal: '0', pass: lost === 0 },
     ],
-    data: { minutes, rate, retentionS, samples, traffic: { sent: counts.sent, failed: counts.failed }, flaps, rex: { launched: rexJobs.length, received: collected.received }, driftCode, drift },
+    data: { minutes, rate, retentionS, backInServiceS, samples, traffic: { sent: counts.sent, failed: counts.failed }, flaps, rex: { launched: rexJobs.length, received: collected.received }, driftCode, drift },
   };
 }
