@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   installExitHooks();
   // The soak runs as long as asked, plus set-up and the final checks.
   const soakMs = cli.only?.has('soak') ? ((cli.soakMinutes ?? (cli.quick ? 3 : 30)) + 10) * 60_000 : 0;
-  startWatchdog((cli.quick ? 180_000 : 20 * 60_000) + soakMs);
+  startWatchdog((cli.quick ? 180_000 : 40 * 60_000) + soakMs);
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const opts: BenchOptions = { quick: cli.quick, only: cli.only, haproxy: cli.haproxy, install: cli.install, rexHosts: cli.rexHosts, rexProfile: cli.rexProfile, ...(cli.rexState ? { rexState: cli.rexState } : {}), soakMinutes: cli.soakMinutes, log };
 
