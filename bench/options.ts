@@ -1,5 +1,5 @@
 // Command line of `npm run bench`.
-export const SECTIONS = ['passthrough', 'fanout', 'failover', 'footprint', 'profile', 'rex-scale', 'cluster', 'soak'] as const;
+export const SECTIONS = ['passthrough', 'fanout', 'failover', 'round-robin', 'footprint', 'profile', 'rex-scale', 'cluster', 'soak'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 /** Long runs that only --only starts. */
 export const NOT_BY_DEFAULT: ReadonlySet<SectionName> = new Set(['soak']);

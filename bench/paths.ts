@@ -18,6 +18,7 @@ export const REPO_ROOT = repoRoot();
 export const DAEMON_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli.js');
 export const RESPONDER_MAIN = join(REPO_ROOT, 'dist', 'bench', 'servers', 'responder.js');
 export const FORWARDER_MAIN = join(REPO_ROOT, 'dist', 'bench', 'servers', 'forwarder.js');
+export const MODULE_RSS_MAIN = join(REPO_ROOT, 'dist', 'bench', 'servers', 'module-rss.js');
 export const SIM_HOST_MAIN = join(REPO_ROOT, 'dist', 'src', 'sim', 'host', 'main.js');
 export const BENCHMARKS_MD = join(REPO_ROOT, 'BENCHMARKS.md');
 export const BENCH_MAIN = join(REPO_ROOT, 'dist', 'bench', 'run.js');

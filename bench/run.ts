@@ -13,6 +13,7 @@ import { footprint } from './sections/footprint.js';
 import { passThrough } from './sections/passthrough.js';
 import { profile } from './sections/profile.js';
 import { rexScale } from './sections/rex-scale.js';
+import { roundRobin } from './sections/round-robin.js';
 import { soak } from './sections/soak.js';
 import type { BenchOptions, SectionResult } from './types.js';
 
@@ -20,6 +21,7 @@ const RUNNERS: Record<SectionName, (o: BenchOptions) => Promise<SectionResult>> 
   passthrough: passThrough,
   fanout: fanOut,
   failover,
+  'round-robin': roundRobin,
   footprint,
   profile,
   'rex-scale': rexScale,

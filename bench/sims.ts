@@ -3,8 +3,8 @@
 import { startSimProcess, type SimProcess } from '../test/support/sim-process.js';
 import { onCleanup } from './cleanup.js';
 
-export async function startSims(names: string[]): Promise<SimProcess[]> {
-  const sims = await Promise.all(names.map((name) => startSimProcess({ name })));
+export async function startSims(names: string[], args: string[] = []): Promise<SimProcess[]> {
+  const sims = await Promise.all(names.map((name) => startSimProcess({ name, args })));
   for (const s of sims) onCleanup(() => s.stop());
   return sims;
 }

@@ -7,6 +7,7 @@ import type { SimContext } from './context.js';
 import type { CallLog, Faults } from './faults.js';
 import { acceptsJson, notFound, reply, CT_HTML, CT_JSON } from './headers.js';
 import { parseParams, type Params } from './params.js';
+import { RateLimit } from './rate-limit.js';
 import type { RequestState } from './request-state.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -27,6 +28,7 @@ function isFormBody(method: string, contentType: string | undefined): boolean {
 }
 
 export function intake(ctx: SimContext, calls: CallLog, faults: Faults): RequestHandler {
+  const limit = ctx.options.rateLimit === undefined ? undefined : new RateLimit(ctx.options.rateLimit);
   return (req, res, next) => {
     const arrived = Date.now();
     const q = req.url.indexOf('?');
@@ -86,21 +88,27 @@ export function intake(ctx: SimContext, calls: CallLog, faults: Faults): Request
         }) as typeof res.end;
       }
 
-      const decision = faults.decide(req.method, rawPath);
-      if (decision.kind === 'hang') return; // the socket stays open, unanswered
-      if (decision.kind === 'reset') return void req.socket.destroy();
-      if (decision.kind === 'apply_then_hang') {
-        // The module runs and changes state; its answer is swallowed.
-        res.end = (() => res) as unknown as typeof res.end;
-        return next();
-      }
-      if (decision.kind === 'fail') {
-        state.log('ERROR', `Injected failure ${decision.status}`);
-        return reply(res, decision.status, acceptsJson(req) ? CT_JSON : CT_HTML, decision.body);
-      }
-      // No SP module has OPTIONS routes; keep Express from answering them with an Allow list.
-      if (req.method === 'OPTIONS') return notFound(res);
-      next();
+      const serve = () => {
+        const decision = faults.decide(req.method, rawPath);
+        if (decision.kind === 'hang') return; // the socket stays open, unanswered
+        if (decision.kind === 'reset') return void req.socket.destroy();
+        if (decision.kind === 'apply_then_hang') {
+          // The module runs and changes state; its answer is swallowed.
+          res.end = (() => res) as unknown as typeof res.end;
+          return next();
+        }
+        if (decision.kind === 'fail') {
+          state.log('ERROR', `Injected failure ${decision.status}`);
+          return reply(res, decision.status, acceptsJson(req) ? CT_JSON : CT_HTML, decision.body);
+        }
+        // No SP module has OPTIONS routes; keep Express from answering them with an Allow list.
+        if (req.method === 'OPTIONS') return notFound(res);
+        next();
+      };
+      // --rate-limit: the request waits for its slot before anything is done with it.
+      const wait = limit?.take() ?? 0;
+      if (wait > 0) setTimeout(serve, wait);
+      else serve();
     });
   };
 }

@@ -56,6 +56,8 @@ export interface SimOptions {
   ansibleDir?: string;
   /** Extra capabilities per module in /v2/features (`--capabilities ansible:vcs_clone`). */
   extraCapabilities: Record<string, string[]>;
+  /** At most this many API requests a second; undefined = no limit. */
+  rateLimit?: number;
 }
 
 export { UsageError };
@@ -84,6 +86,7 @@ const VALUE_OPTIONS = new Set([
   'task-ms',
   'ansible-dir',
   'capabilities',
+  'rate-limit',
 ]);
 const FLAG_OPTIONS = new Set(['verbose']);
 
@@ -106,6 +109,7 @@ export const SIM_USAGE = `usage: sim [options]
   --trusted-hosts a,b      smart-proxy trusted_hosts (default: unset = everyone)
   --dns-zones a,b          zones the DNS backend serves (default example.test,2.0.192.in-addr.arpa)
   --realm R                the realm the realm module manages (default EXAMPLE.TEST)
+  --rate-limit N           serve at most N API requests a second; faster ones wait their turn (default: no limit)
   --verbose                copy request log lines to stderr
   plugin modules (only with --features naming them: ${SIM_PLUGINS.join(',')}):
   --dynflow-operations a,b dynflow operations the fake runner registers besides single (default ansible-runner)
@@ -122,6 +126,13 @@ function parsePort(name: string, value: string): number {
 function parseCount(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name}: not a whole number: ${value}`);
+  return n;
+}
+
+function parseRate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--rate-limit: not a positive number of requests a second: ${value}`);
   return n;
 }
 
@@ -188,5 +199,6 @@ export function parseSimArgs(argv: string[]): SimOptions {
     taskMs: parseCount('task-ms', raw.get('task-ms') ?? '100'),
     ansibleDir: raw.get('ansible-dir'),
     extraCapabilities: capabilities(raw.get('capabilities')),
+    rateLimit: parseRate(raw.get('rate-limit')),
   };
 }

@@ -39,9 +39,13 @@ describe('bench harness', () => {
     expect(report.failures).toEqual([]);
     const byName = Object.fromEntries(report.sections.map((s) => [s.name, s]));
 
-    const fp = byName.footprint!.data as Record<string, number>;
+    const fp = byName.footprint!.data as Record<string, number> & { parts: { step: string; rssMiB: number }[]; optional: { addedMiB: number }[] };
     expect(fp.idleRssMiB).toBeGreaterThan(0);
     expect(fp.startMs).toBeGreaterThan(0);
+    // RSS part by part, from Node alone to the started daemon, and the optional parts.
+    expect(fp.parts[0]!.step).toBe('Node alone');
+    expect(fp.parts.at(-1)!.rssMiB).toBeGreaterThan(fp.parts[0]!.rssMiB);
+    expect(fp.optional.length).toBeGreaterThan(0);
     const fan = byName.fanout!.data as Record<string, { p50Ms: number }>;
     for (const n of ['1', '2', '3', '5']) expect(fan[n]!.p50Ms).toBeGreaterThan(0);
     for (const s of report.sections) for (const v of s.verdicts) expect(v.measured).toMatch(/\d/);
