@@ -4,10 +4,10 @@
 // the daemon's certificate because it is the very one the config names. --url overrides.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { exchange } from '../backends/exchange.js';
-import { Agent } from '../backends/undici-dispatchers.js';
 import type { Config } from '../config/types.js';
 
 export interface DaemonEndpoint {
@@ -54,47 +54,55 @@ export function tlsFromConfig(cfg: Config): Omit<DaemonEndpoint, 'url'> {
 }
 
 export class RuntimeClient {
-  private readonly agent: Agent;
+  private readonly https: { certificateAuthority?: Buffer; certificate?: Buffer; key?: Buffer; checkServerIdentity: typeof checkServerIdentity };
+  /** One keep-alive connection for a command's calls; got's default agent would open one per call. */
+  private readonly agents: { http: http.Agent; https: https.Agent };
 
   /** timeoutMs: how long an answer may take (default 30 min: a drift check over many keys takes a while). */
   constructor(
     readonly endpoint: DaemonEndpoint,
-    timeoutMs = 30 * 60_000,
+    private readonly timeoutMs = 30 * 60_000,
   ) {
     const { ca, cert, key, pinned } = endpoint;
-    this.agent = new Agent({
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: {
-        timeout: Math.min(5_000, timeoutMs),
-        ca,
-        cert,
-        key,
-        // Loopback addresses are not in the daemon's certificate: accept the certificate itself.
-        checkServerIdentity: (host: string, peer: PeerCertificate) =>
-          pinned !== undefined && peer.fingerprint256 === pinned ? undefined : checkServerIdentity(host, peer),
-      },
-    });
+    this.https = {
+      certificateAuthority: ca,
+      certificate: cert,
+      key,
+      // Loopback addresses are not in the daemon's certificate: accept the certificate itself.
+      checkServerIdentity: (host: string, peer: PeerCertificate) =>
+        pinned !== undefined && peer.fingerprint256 === pinned ? undefined : checkServerIdentity(host, peer),
+    };
+    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 1 }), https: new https.Agent({ keepAlive: true, maxSockets: 1 }) };
   }
 
-  /** GET or POST a runtime API path; the parsed JSON answer on 200. */
+  /**
+   * GET or POST a runtime API path; the parsed JSON answer on 200. Through got: a command or a
+   * cluster-wide operation makes a few calls, so ease matters more than CPU here, and got is
+   * loaded only when the first call is made (the daemon's request path never needs it).
+   */
   async call(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<unknown> {
-    const url = new URL(`${this.endpoint.url.replace(/\/$/, '')}/proxy_proxy/${path}`);
+    const url = `${this.endpoint.url.replace(/\/$/, '')}/proxy_proxy/${path}`;
+    const { got } = await import('got');
     let res;
     try {
-      res = await exchange(this.agent, {
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+      res = await got(url, {
         method,
-        headers: form ? { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' } : { accept: 'application/json' },
-        body: form ? new URLSearchParams(form).toString() : undefined,
+        headers: { accept: 'application/json' },
+        ...(form ? { form } : {}),
+        https: this.https,
+        agent: this.agents,
+        timeout: { connect: Math.min(5_000, this.timeoutMs), response: this.timeoutMs },
+        retry: { limit: 0 },
+        throwHttpErrors: false,
+        followRedirect: false,
+        responseType: 'text',
       });
     } catch (err) {
       const e = err as { code?: string; message?: string };
       throw new DaemonUnreachable(`cannot reach the daemon at ${this.endpoint.url}: ${e.code ?? ''} ${e.message ?? String(err)}`.trim());
     }
-    const text = res.body.toString('utf8');
-    if (res.status !== 200) throw new DaemonUnreachable(`the daemon at ${this.endpoint.url} answered ${res.status}: ${text.slice(0, 300)}`);
+    const text = res.body;
+    if (res.statusCode !== 200) throw new DaemonUnreachable(`the daemon at ${this.endpoint.url} answered ${res.statusCode}: ${text.slice(0, 300)}`);
     try {
       return JSON.parse(text);
     } catch {
@@ -102,7 +110,8 @@ export class RuntimeClient {
     }
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 }
