@@ -33,6 +33,27 @@ export function exchange(dispatcher: Dispatcher, opts: Dispatcher.DispatchOption
   });
 }
 
+/**
+ * Calls in flight per signal, stopped together when it fires: one listener per signal rather
+ * than one per call (requests share deadline signals, and an EventTarget adds and removes a
+ * listener in time proportional to how many it has).
+ */
+const watched = new WeakMap<AbortSignal, Set<Exchange>>();
+
+function watch(signal: AbortSignal, call: Exchange): void {
+  let calls = watched.get(signal);
+  if (!calls) {
+    const set = (calls = new Set());
+    watched.set(signal, set);
+    const stopAll = () => {
+      for (const c of set) c.stop(signal.reason);
+      set.clear();
+    };
+    signal.addEventListener('abort', stopAll, { once: true });
+  }
+  calls.add(call);
+}
+
 class Exchange implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private status = 0;
@@ -40,11 +61,6 @@ class Exchange implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private size = 0;
   private reason: unknown;
-  private readonly onAbort = () => {
-    this.reason = this.signal!.reason;
-    // Not started yet (queued in the pool): stopped when it is.
-    this.controller?.abort(this.signal!.reason as Error);
-  };
 
   constructor(
     private readonly resolve: (a: ExchangeAnswer) => void,
@@ -52,7 +68,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly signal: AbortSignal | undefined,
     private readonly limit: AnswerLimit | undefined,
   ) {
-    signal?.addEventListener('abort', this.onAbort);
+    if (signal) watch(signal, this);
+  }
+
+  /** The signal fired: stop the call now, or as soon as it starts (while queued in the pool). */
+  stop(reason: unknown): void {
+    this.reason = reason;
+    this.controller?.abort(reason as Error);
+  }
+
+  private done(): void {
+    if (this.signal) watched.get(this.signal)?.delete(this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -74,14 +100,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.signal?.removeEventListener('abort', this.onAbort);
+    this.done();
     const chunks = this.chunks;
     const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size);
     this.resolve({ status: this.status, headers: this.headers, body });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.signal?.removeEventListener('abort', this.onAbort);
+    this.done();
     this.reject(error);
   }
 }

@@ -18,5 +18,18 @@ export interface CallParts extends Omit<IncomingCall, 'query' | 'form'> {
 
 export function incomingCall(parts: CallParts): IncomingCall {
   const form = parts.form ?? (isFormBody(parts.headers) ? new URLSearchParams(parts.body.toString('utf8')) : new URLSearchParams());
-  return { ...parts, method: parts.method as HttpMethod, query: new URLSearchParams(parts.rawQuery), form };
+  // Every field named, not spread: on the request path a spread of the parts cost microseconds.
+  return {
+    method: parts.method as HttpMethod,
+    path: parts.path,
+    rawQuery: parts.rawQuery,
+    query: new URLSearchParams(parts.rawQuery),
+    params: parts.params,
+    form,
+    body: parts.body,
+    headers: parts.headers,
+    head: parts.head,
+    requestId: parts.requestId,
+    client: parts.client,
+  };
 }

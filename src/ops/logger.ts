@@ -67,17 +67,20 @@ class Recent {
   }
 }
 
-let isoMs = 0;
-let isoText = '';
+let isoSecond = -1;
+/** "2026-01-02T03:04:05." of the current second. */
+let isoPrefix = '';
 
-/** new Date().toISOString(), formatted once per millisecond: many lines share one. */
+/** new Date().toISOString(), the date and time formatted once a second. */
 function isoNow(): string {
   const now = Date.now();
-  if (now !== isoMs) {
-    isoMs = now;
-    isoText = new Date(now).toISOString();
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
   }
-  return isoText;
+  const ms = now - second * 1000;
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
 /** One JSON object per line: timestamp, level and message first, then the fields in their order. */
