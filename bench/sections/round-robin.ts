@@ -85,7 +85,9 @@ export async function roundRobin(opts: BenchOptions): Promise<SectionResult> {
     const m = median(rps.get(t.name)!);
     return [t.name, fmt(m, 0), fmt(m / direct, 2)];
   });
-  const ratio = median(rps.get(targets[2]!.name)!) / direct;
+  // Round by round (the targets of a round ran back to back), then the median.
+  const ones = rps.get(targets[0]!.name)!;
+  const ratio = median(rps.get(targets[2]!.name)!.map((v, i) => v / ones[i]!));
   return {
     name: 'round-robin',
     title: 'Reads spread over backends (httpboot, order: round_robin, simulators limited to a fixed rate)',
