@@ -74,6 +74,8 @@ describe('bench harness', () => {
       'REX, 5 hosts: proxy-proxy CPU per job',
       'REX, 5 hosts: written to storage per job',
       'REX, 5 hosts: proxy-proxy peak RSS',
+      'REX, 5 hosts on PostgreSQL: jobs lost or with a wrong result',
+      'REX, 5 hosts (scripts in process): time on PostgreSQL vs SQLite',
     ]);
     for (const v of rex.verdicts) expect(v.measured).toMatch(/\d/);
     expect(benchDirs().filter((d) => !before.has(d))).toEqual([]);
