@@ -46,6 +46,8 @@ describe('a batch through the pull-mqtt spool', () => {
 
   afterAll(async () => {
     for (const h of hosts) await h.close();
+    // A doorbell that failed on its own (not a refused POST the test provoked) is a defect.
+    expect(hosts.flatMap((h) => h.errors.map((e) => `${h.cn}: ${e.message}`))).toEqual([]);
     await rex?.stop();
     await foreman?.close();
   });
