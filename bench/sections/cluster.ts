@@ -132,7 +132,7 @@ export async function cluster(opts: BenchOptions): Promise<SectionResult> {
     ].join('\n'),
     notes: [
       `Latency: one client per instance, writes one after another; ${sizes.rounds} interleaved round(s) of ${sizes.perRound} writes, median of the per-round p50s, p99 over all.`,
-      `PostgreSQL: a throw-away cluster on loopback on the same machine, pool_size ${POOL_SIZE}; a write records its saga and ledger entry there instead of in the SQLite file.`,
+      `PostgreSQL: a throw-away cluster on loopback on the same machine (fsync on, as the SQLite file syncs), pool_size ${POOL_SIZE}; a write records its saga and ledger entry there instead of in the SQLite file.`,
       `Throughput: ${sizes.tpWrites} writes to distinct keys from ${sizes.concurrency} concurrent clients, all on one instance, then split evenly over two instances sharing the database. Every process (instances, simulators, PostgreSQL, the bench) shares this machine's cores, so a second instance adds what the cores leave free.`,
     ],
     verdicts: [

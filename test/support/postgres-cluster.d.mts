@@ -10,4 +10,4 @@ export interface TestCluster {
 }
 export function postgresBinDir(): string;
 export function freePort(): Promise<number>;
-export function startCluster(options?: { port?: number; maxConnections?: number }): Promise<TestCluster>;
+export function startCluster(options?: { port?: number; maxConnections?: number; durable?: boolean }): Promise<TestCluster>;
