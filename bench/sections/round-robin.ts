@@ -19,7 +19,7 @@ import { runWrk } from '../wrk.js';
  * the three simulators, the daemon and wrk well within two cores, so that the backends and not
  * the machine set the pace.
  */
-const RATE = 100;
+const RATE = 50;
 const CONNECTIONS = 48;
 const FILE = 'grub2/bench-shimx64.efi';
 const ROUTE = `/httpboot/${FILE}`;
