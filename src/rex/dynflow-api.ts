@@ -2,6 +2,7 @@
 // answers it, for the operations the spool hosts. Every answer is JSON. Tasks are the spool's jobs, under the ids
 // Foreman chose; a batch's parent is kept only so that status queries know it.
 import { randomUUID } from 'node:crypto';
+import { jobUuid } from './job-uuid.js';
 import { notFoundAnswer, type NativeAnswer } from '../http/native-answer.js';
 import type { IncomingCall } from '../features/route.js';
 import { SpoolUnavailableError, type JobStore, type NewJob } from '../state/job-store.js';
@@ -67,7 +68,7 @@ function newJob(taskId: string, parentId: string | null, operation: string, v: V
   return {
     taskId,
     parentId,
-    jobUuid: randomUUID(),
+    jobUuid: jobUuid(now),
     host: v.host,
     operation,
     callback: v.callback,
@@ -91,7 +92,8 @@ async function launch(body: Buffer, ctx: DynflowContext) {
   }
   // Children are stored under Foreman's plan uuids, in the same transaction as their parent:
   // the answer names only the parent (the batch launcher's shape), and every child exists by then.
-  const parentId = randomUUID();
+  // Time-ordered like job uuids: the spool's indexes on parents grow at their end.
+  const parentId = jobUuid(now);
   const jobs = request.children.map((c) => newJob(c.taskId, parentId, 'ssh', c.job, now));
   await store(ctx, { id: parentId, operation: 'ssh' }, jobs, now);
   return json(200, { parent: { result: 'success', task_id: parentId } });

@@ -331,6 +331,28 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     expect(results.map((r) => r.ok)).toEqual([true, false]);
     expect((await store.task('task-1'))!.state).toBe('delivered');
     expect((await store.task('task-2'))!.state).toBe('ready_for_pickup');
+    expect(await store.hostQueue('h2.example.test')).toEqual(['uuid-2']);
+  });
+
+  it('forgets all of a launch that was undone: its task ids and its hosts’ queues', async () => {
+    const results = await store.transact<unknown>(
+      [
+        async (tx) => {
+          await tx.insertLaunch(null, [job(3)], T0);
+          throw new Error('boom');
+        },
+      ],
+      true,
+    );
+    expect(results.map((r) => r.ok)).toEqual([false]);
+    expect(await store.task('task-3')).toBeUndefined();
+    expect(await store.hostQueue('h3.example.test')).toEqual([]);
+    // A job uuid already taken fails the whole launch, the jobs before it included.
+    await store.insertLaunch(null, [job(1)], T0);
+    await expect(store.insertLaunch(null, [job(4), job(5, { jobUuid: 'uuid-1' })], T0)).rejects.toThrow();
+    expect([await store.task('task-4'), await store.hostQueue('h4.example.test')]).toEqual([undefined, []]);
+    expect(await store.insertLaunch(null, [job(3), job(4)], T0)).toEqual({ existing: [] });
+    expect(await store.hostQueue('h4.example.test')).toEqual(['uuid-4']);
   });
 
   it('survives a reopen with everything scheduled where it was', async () => {

@@ -156,4 +156,10 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX arf_reports_created ON arf_reports (created_at);
     `,
   },
+  {
+    version: 10,
+    name: 'remote-execution spool in narrow rows',
+    // SQLite only: there each commit rewrites whole pages of one file (see sqlite/migrations.ts).
+    sql: '-- nothing on PostgreSQL',
+  },
 ];

@@ -2,13 +2,27 @@
 // log's: better-sqlite3 is synchronous, so two connections in one process never wait on each
 // other, and the per-connection `synchronous` setting that 'barrier' mode flips stays private
 // to each store. State changes are single UPDATEs guarded by the state they start from, so a
-// check and its change can never be split by another request.
+// check and its change can never be split by another request. The rows and statements are in
+// job-statements.ts; task ids and the queues of hosts are looked up in memory (job-keys.ts).
 import type Database from 'better-sqlite3';
 import type { MigrateResult } from './migrate.js';
 import { openConnection, type ConnectionOptions } from './connection.js';
 import { planOutput, splitUpdates, type OutputProgress, type PendingOutput } from '../job-output.js';
 import { OneAtATime } from '../one-at-a-time.js';
 import { SqliteWriter } from './writer.js';
+import { JobKeys } from './job-keys.js';
+import {
+  CALLBACK_NONE,
+  CALLBACK_PENDING,
+  FINISHED,
+  jobState,
+  prepareStatements,
+  stateCode,
+  toRecord,
+  toTarget,
+  type ProgressRow,
+  type Statements,
+} from './job-statements.js';
 import {
   EXECUTING_STATES,
   PICKUP_STATES,
@@ -33,176 +47,16 @@ import {
   type DoorbellClaim,
 } from '../job-store.js';
 
-interface JobRow {
-  task_id: string;
-  parent_id: string | null;
-  job_uuid: string;
-  host: string;
-  operation: string;
-  callback: string | null;
-  input: string;
-  script: string;
-  effective_user: string | null;
-  base_url: string;
-  state: JobState;
-  output_state: JobState;
-  delivery: string | null;
-  exit_status: string | null;
-  exit_us: number | null;
-  output_seq: number;
-  output_bytes: number;
-  output_truncated: number;
-  last_output_us: number;
-  kill_due: number | null;
-  callback_state: JobRecord['callbackState'];
-  callback_attempts: number;
-  callback_error: string | null;
-  created_at: number;
-  delivered_at: number | null;
-  finished_at: number | null;
-  reported_at: number | null;
-  orphan_since: number | null;
-  orphan_due: number | null;
-}
-
-interface TargetRow {
-  task_id: string;
-  job_uuid: string;
-  host: string;
-  base_url: string;
-  effective_user: string | null;
-  doorbells: number;
-}
-
-const JOB_COLUMNS =
-  'task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url, state, output_state, delivery, ' +
-  'exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, kill_due, callback_state, callback_attempts, ' +
-  'callback_error, created_at, delivered_at, finished_at, reported_at, orphan_since, orphan_due';
-const TARGET_COLUMNS = 'task_id, job_uuid, host, base_url, effective_user, doorbells';
-const sqlList = (states: readonly string[]) => `(${states.map((s) => `'${s}'`).join(', ')})`;
-const PICKUP = sqlList(PICKUP_STATES);
-const EXECUTING = sqlList(EXECUTING_STATES);
-
-function prepareStatements(db: Database.Database) {
-  return {
-    insertParent: db.prepare<[string, string, number]>('INSERT INTO rex_parents (id, operation, created_at) VALUES (?, ?, ?)'),
-    jobExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM rex_jobs WHERE task_id = ?'),
-    insertJob: db.prepare<
-      [string, string | null, string, string, string, string | null, string, string, string | null, string, number | null, number | null, number, number, number]
-    >(
-      `INSERT INTO rex_jobs (task_id, parent_id, job_uuid, host, operation, callback, input, script, effective_user, base_url,
-         pickup_due, exec_due, notify_at, created_at, updated_at, state, output_state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready_for_pickup', 'ready_for_pickup')`,
-    ),
-    task: db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE task_id = ?`),
-    byUuid: db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = ?`),
-    parent: db.prepare<[string], { id: string; operation: string; created_at: number }>('SELECT id, operation, created_at FROM rex_parents WHERE id = ?'),
-    parentChildren: db.prepare<[string], { n: number; open: number | null; last: number | null }>(
-      "SELECT COUNT(*) AS n, SUM(state <> 'finished') AS open, MAX(finished_at) AS last FROM rex_jobs WHERE parent_id = ?",
-    ),
-    output: db.prepare<[string], { output_type: string; output: string; at_us: number }>(
-      'SELECT output_type, output, at_us FROM rex_output WHERE task_id = ? ORDER BY seq',
-    ),
-    countUnfinished: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM rex_jobs WHERE state <> 'finished'"),
-    countFinished: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM rex_jobs WHERE state = 'finished'"),
-    countParents: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM rex_parents'),
-    countByState: db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM rex_jobs GROUP BY state'),
-    finishedCounts: db.prepare<[number], { failed: number | null; recent: number | null }>(
-      "SELECT SUM(exit_status <> '0') AS failed, SUM(finished_at >= ?) AS recent FROM rex_jobs WHERE state = 'finished'",
-    ),
-    insertOutput: db.prepare<[string, number, string, string, number]>(
-      'INSERT INTO rex_output (task_id, seq, output_type, output, at_us) VALUES (?, ?, ?, ?, ?)',
-    ),
-    setProgress: db.prepare<[JobState, JobState, number, number, number, number, number, string]>(
-      'UPDATE rex_jobs SET state = ?, output_state = ?, output_seq = ?, output_bytes = ?, output_truncated = ?, last_output_us = ?, updated_at = ? WHERE task_id = ?',
-    ),
-    // Right-hand sides read the row as it was: output_state takes the state before 'finished'.
-    finish: db.prepare<[string, number, number, number, number, number, number, string]>(
-      `UPDATE rex_jobs SET output_state = state, state = 'finished', exit_status = ?, exit_us = ?, output_seq = ?, last_output_us = ?,
-         finished_at = ?, updated_at = ?, script = '', notify_at = NULL, slot_until = NULL, pickup_due = NULL, exec_due = NULL,
-         kill_due = NULL, cancel_publish = 0, orphan_due = NULL,
-         callback_state = CASE WHEN callback IS NULL THEN 'none' ELSE 'pending' END,
-         callback_due = CASE WHEN callback IS NULL THEN NULL ELSE ? END
-       WHERE task_id = ? AND state <> 'finished'`,
-    ),
-    requestStop: db.prepare<[number, number, string]>(
-      `UPDATE rex_jobs SET cancel_publish = 1, exec_due = NULL, kill_due = ?, updated_at = ?
-       WHERE task_id = ? AND state IN ${EXECUTING} AND kill_due IS NULL`,
-    ),
-    hostQueue: db.prepare<[string], { job_uuid: string }>(
-      `SELECT job_uuid FROM rex_jobs WHERE host = ? AND state IN ${PICKUP} ORDER BY created_at, rowid`,
-    ),
-    deliverable: db.prepare<[string, string], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE job_uuid = ? AND host = ? AND state IN ${PICKUP}`),
-    deliver: db.prepare<[string, number, number, number, string, string]>(
-      `UPDATE rex_jobs SET state = 'delivered', output_state = 'delivered', delivery = ?, delivered_at = ?, updated_at = ?, reported_at = ?,
-         notify_at = NULL, slot_until = NULL, pickup_due = NULL
-       WHERE job_uuid = ? AND host = ? AND state IN ${PICKUP}`,
-    ),
-    inFlight: db.prepare<[number, number], { n: number }>(
-      `SELECT (SELECT COUNT(*) FROM rex_jobs WHERE state IN ${EXECUTING} AND orphan_since IS NULL AND COALESCE(reported_at, updated_at) >= ?)
-         + (SELECT COUNT(*) FROM rex_jobs WHERE slot_until > ?) AS n`,
-    ),
-    heard: db.prepare<[number, string]>('UPDATE rex_jobs SET reported_at = ?, orphan_since = NULL, orphan_due = NULL WHERE task_id = ?'),
-    markOrphans: db.prepare<[number, number]>(
-      `UPDATE rex_jobs SET orphan_since = ?, orphan_due = ? WHERE state IN ${EXECUTING} AND orphan_since IS NULL`,
-    ),
-    // Orphans of an earlier restart keep their start, and take the bound configured now.
-    reboundOrphans: db.prepare<[number]>('UPDATE rex_jobs SET orphan_due = orphan_since + ? WHERE orphan_due IS NOT NULL'),
-    dueOrphans: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, orphan_due AS at FROM rex_jobs WHERE orphan_due <= ? ORDER BY orphan_due, task_id LIMIT ?'),
-    orphans: db.prepare<[number], JobRow>(`SELECT ${JOB_COLUMNS} FROM rex_jobs WHERE orphan_due IS NOT NULL ORDER BY orphan_due, rowid LIMIT ?`),
-    cancelAfterEnd: db.prepare<[string]>('UPDATE rex_jobs SET cancel_publish = 1 WHERE task_id = ?'),
-    dueDoorbells: db.prepare<[number, number], TargetRow>(
-      `SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE notify_at <= ? ORDER BY notify_at, rowid LIMIT ?`,
-    ),
-    markRinging: db.prepare<[number, number, number, string, number]>(
-      `UPDATE rex_jobs SET state = CASE WHEN state = 'ready_for_pickup' THEN 'notified' ELSE state END,
-         output_state = CASE WHEN state = 'ready_for_pickup' THEN 'notified' ELSE state END,
-         slot_until = ?, notify_at = ?, doorbells = doorbells + 1, updated_at = ?
-       WHERE task_id = ? AND notify_at <= ?`,
-    ),
-    reschedule: db.prepare<[number, string]>('UPDATE rex_jobs SET notify_at = ? WHERE task_id = ? AND notify_at IS NOT NULL'),
-    dueCancels: db.prepare<[number], TargetRow>(`SELECT ${TARGET_COLUMNS} FROM rex_jobs WHERE cancel_publish = 1 LIMIT ?`),
-    cancelPublished: db.prepare<[string]>('UPDATE rex_jobs SET cancel_publish = 0 WHERE task_id = ? AND cancel_publish = 1'),
-    duePickups: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, pickup_due AS at FROM rex_jobs WHERE pickup_due <= ? ORDER BY pickup_due, task_id LIMIT ?'),
-    dueExec: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, exec_due AS at FROM rex_jobs WHERE exec_due <= ? ORDER BY exec_due, task_id LIMIT ?'),
-    dueKills: db.prepare<[number, number], { task_id: string; at: number }>('SELECT task_id, kill_due AS at FROM rex_jobs WHERE kill_due <= ? ORDER BY kill_due, task_id LIMIT ?'),
-    nextDue: db.prepare<[], { at: number | null }>(
-      `SELECT MIN(at) AS at FROM (
-         SELECT MIN(pickup_due) AS at FROM rex_jobs WHERE pickup_due IS NOT NULL
-         UNION ALL SELECT MIN(exec_due) FROM rex_jobs WHERE exec_due IS NOT NULL
-         UNION ALL SELECT MIN(kill_due) FROM rex_jobs WHERE kill_due IS NOT NULL
-         UNION ALL SELECT MIN(orphan_due) FROM rex_jobs WHERE orphan_due IS NOT NULL
-         UNION ALL SELECT MIN(notify_at) FROM rex_jobs WHERE notify_at IS NOT NULL
-         UNION ALL SELECT MIN(callback_due) FROM rex_jobs WHERE callback_state = 'pending')`,
-    ),
-    dueCallbacks: db.prepare<[number, number], { task_id: string; callback: string; callback_attempts: number }>(
-      `SELECT task_id, callback, callback_attempts FROM rex_jobs WHERE callback_state = 'pending' AND callback_due <= ?
-       ORDER BY callback_due LIMIT ?`,
-    ),
-    releaseCallbacks: db.prepare<[number, number]>("UPDATE rex_jobs SET callback_due = ? WHERE callback_state = 'pending' AND callback_due > ?"),
-    leaseCallback: db.prepare<[number, string, number]>("UPDATE rex_jobs SET callback_due = ? WHERE task_id = ? AND callback_state = 'pending' AND callback_due <= ?"),
-    callbackDelivered: db.prepare<[number, string]>(
-      "UPDATE rex_jobs SET callback_state = 'done', callback_due = NULL, callback_error = NULL, updated_at = ? WHERE task_id = ? AND callback_state = 'pending'",
-    ),
-    callbackFailed: db.prepare<[number, string, number, string]>(
-      `UPDATE rex_jobs SET callback_due = ?, callback_attempts = callback_attempts + 1, callback_error = ?, updated_at = ?
-       WHERE task_id = ? AND callback_state = 'pending'`,
-    ),
-    pruneJobs: db.prepare<[number, number]>(
-      `DELETE FROM rex_jobs WHERE task_id IN (
-         SELECT task_id FROM rex_jobs WHERE finished_at < ? AND callback_state <> 'pending' LIMIT ?)`,
-    ),
-    pruneParents: db.prepare<[number]>(
-      'DELETE FROM rex_parents WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM rex_jobs WHERE parent_id = rex_parents.id)',
-    ),
-  };
-}
+const PICKUP_CODES = PICKUP_STATES.map(stateCode);
+const EXECUTING_CODES = EXECUTING_STATES.map(stateCode);
+const RUNNING = stateCode('running');
 
 /** The spool's statements, synchronous, each change its own transaction (a savepoint when nested). */
 class SyncSpool {
   readonly migrated: MigrateResult;
   readonly db: Database.Database;
-  private readonly sql: ReturnType<typeof prepareStatements>;
+  readonly keys = new JobKeys();
+  private readonly sql: Statements;
   readonly writer: SqliteWriter;
 
   constructor(
@@ -215,6 +69,7 @@ class SyncSpool {
     try {
       this.sql = prepareStatements(db);
       this.writer = new SqliteWriter(db, (options.synchronous ?? 'barrier') === 'barrier');
+      this.keys.load(db);
     } catch (err) {
       db.close();
       throw err;
@@ -226,34 +81,35 @@ class SyncSpool {
       if (parent) this.sql.insertParent.run(parent.id, parent.operation, now);
       const existing: string[] = [];
       for (const j of jobs) {
-        if (this.sql.jobExists.get(j.taskId)) {
+        if (this.keys.id(j.taskId) !== undefined) {
           existing.push(j.taskId);
           continue;
         }
-        this.sql.insertJob.run(
-          j.taskId,
-          j.parentId,
-          j.jobUuid,
-          j.host,
-          j.operation,
-          j.callback === null || j.callback === undefined ? null : JSON.stringify(j.callback),
-          JSON.stringify(j.input),
-          j.script,
-          j.effectiveUser,
-          j.baseUrl,
-          j.pickupDue,
-          j.execDue,
-          now,
-          now,
-          now,
+        const id = Number(
+          this.sql.insertSpec.run(
+            j.taskId,
+            j.jobUuid,
+            j.host,
+            j.parentId,
+            j.operation,
+            j.callback === null || j.callback === undefined ? null : JSON.stringify(j.callback),
+            JSON.stringify(j.input),
+            j.effectiveUser,
+            j.baseUrl,
+            now,
+          ).lastInsertRowid,
         );
+        this.sql.insertState.run(id, now, j.pickupDue, j.execDue);
+        this.sql.insertScript.run(id, j.script);
+        this.keys.add(j.taskId, id, j.host);
       }
       return { existing };
     });
   }
 
   task(taskId: string): JobRecord | undefined {
-    const row = this.sql.task.get(taskId);
+    const id = this.keys.id(taskId);
+    const row = id === undefined ? undefined : this.sql.job.get(id);
     return row && toRecord(row);
   }
 
@@ -265,7 +121,9 @@ class SyncSpool {
   }
 
   output(taskId: string): OutputItem[] {
-    return this.sql.output.all(taskId).map((r) => ({ output_type: r.output_type, output: r.output, timestamp: r.at_us / 1e6 }));
+    const id = this.keys.id(taskId);
+    if (id === undefined) return [];
+    return this.sql.output.all(id).map((r) => ({ output_type: r.output_type, output: r.output, timestamp: r.at_us / 1e6 }));
   }
 
   countJobs(which: 'unfinished' | 'finished' | 'all'): number {
@@ -276,7 +134,7 @@ class SyncSpool {
 
   countByState(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const r of this.sql.countByState.all()) out[r.state] = r.n;
+    for (const r of this.sql.countByState.all()) out[jobState(r.state)] = r.n;
     return out;
   }
 
@@ -291,56 +149,60 @@ class SyncSpool {
 
   finish(taskId: string, exit: ExitStatus, debugLines: string[], now: number, onlyFrom?: readonly JobState[]): boolean {
     return this.write(() => {
-      const row = this.sql.task.get(taskId);
-      if (!row || row.state === 'finished' || (onlyFrom && !onlyFrom.includes(row.state))) return false;
+      const row = this.progressOf(taskId);
+      if (!row || row.state === FINISHED || (onlyFrom && !onlyFrom.includes(jobState(row.state)))) return false;
       return this.finishRow(row, exit, debugLines.map((line) => ({ type: 'debug', text: line })), undefined, now);
     });
   }
 
   requestStop(taskId: string, debugLine: string, killDue: number, now: number): boolean {
     return this.write(() => {
-      const row = this.sql.task.get(taskId);
-      if (!row || this.sql.requestStop.run(killDue, now, taskId).changes === 0) return false;
+      const row = this.progressOf(taskId);
+      if (!row || this.sql.requestStop.run(killDue, row.id).changes === 0) return false;
       const at = Math.max(now * 1000, row.last_output_us + 1);
-      this.sql.insertOutput.run(taskId, row.output_seq, 'debug', debugLine, at);
-      this.sql.setProgress.run(row.state, row.output_state, row.output_seq + 1, row.output_bytes, row.output_truncated, at, now, taskId);
+      this.sql.insertOutput.run(row.id, row.output_seq, 'debug', debugLine, at);
+      this.sql.setProgress.run(row.state, row.output_state, row.output_seq + 1, row.output_bytes, row.output_truncated, at, row.id);
       return true;
     });
   }
 
   hostQueue(host: string): string[] {
-    return this.sql.hostQueue.all(host).map((r) => r.job_uuid);
+    const ids = this.keys.queued(host);
+    if (ids.length === 0) return [];
+    return this.sql.hostQueue.all(JSON.stringify(ids)).map((r) => r.job_uuid);
   }
 
   deliverable(jobUuid: string, host: string): JobRecord | undefined {
-    const row = this.sql.deliverable.get(jobUuid, host);
-    return row && toRecord(row);
+    const row = this.sql.jobByUuid.get(jobUuid);
+    return row && row.host === host && PICKUP_CODES.includes(row.state) ? toRecord(row) : undefined;
   }
 
   deliver(jobUuid: string, host: string, delivery: string, now: number): JobRecord | undefined {
     return this.write(() => {
-      if (this.sql.deliver.run(delivery, now, now, now, jobUuid, host).changes === 0) return undefined;
-      return toRecord(this.sql.byUuid.get(jobUuid)!);
+      const row = this.sql.jobByUuid.get(jobUuid);
+      if (!row || row.host !== host || this.sql.deliver.run(delivery, now, now, row.id).changes === 0) return undefined;
+      this.keys.dequeue(host, row.id);
+      return toRecord({ ...row, state: stateCode('delivered'), output_state: stateCode('delivered'), delivery, delivered_at: now, reported_at: now });
     });
   }
 
   activeJob(jobUuid: string, host: string): JobRecord | undefined {
-    const row = this.sql.byUuid.get(jobUuid);
-    return row && row.host === host && row.state !== 'finished' ? toRecord(row) : undefined;
+    const row = this.sql.jobByUuid.get(jobUuid);
+    return row && row.host === host && row.state !== FINISHED ? toRecord(row) : undefined;
   }
 
   applyUpdates(jobUuid: string, host: string, delivery: string, updates: HostUpdate[], now: number, maxOutputBytes: number): UpdateOutcome {
     return this.write(() => {
-      const row = this.sql.byUuid.get(jobUuid);
-      if (!row || row.host !== host || !EXECUTING_STATES.includes(row.state) || row.delivery !== delivery) return 'unknown';
-      this.sql.heard.run(now, row.task_id);
+      const row = this.sql.progressByUuid.get(jobUuid);
+      if (!row || row.host !== host || !EXECUTING_CODES.includes(row.state) || row.delivery !== delivery) return 'unknown';
+      this.sql.heard.run(now, row.id);
       const { outputs, exit } = splitUpdates(updates);
       if (exit) {
         const exitAt = exit.atUs;
         return this.finishRow(row, exit.code, outputs, exitAt, now, maxOutputBytes) ? 'finished' : 'unknown';
       }
       const progress = this.appendOutput(row, outputs, now, maxOutputBytes);
-      this.sql.setProgress.run('running', 'running', progress.seq, progress.bytes, progress.truncated, progress.lastUs, now, row.task_id);
+      this.sql.setProgress.run(RUNNING, RUNNING, progress.seq, progress.bytes, progress.truncated, progress.lastUs, row.id);
       return 'accepted';
     });
   }
@@ -362,10 +224,10 @@ class SyncSpool {
 
   endOrphan(taskId: string, debugLine: string, now: number): boolean {
     return this.write(() => {
-      const row = this.sql.task.get(taskId);
-      if (!row || row.orphan_due === null || !EXECUTING_STATES.includes(row.state)) return false;
+      const row = this.progressOf(taskId);
+      if (!row || row.orphan_due === null || !EXECUTING_CODES.includes(row.state)) return false;
       if (!this.finishRow(row, 'EXCEPTION', [{ type: 'debug', text: debugLine }], undefined, now)) return false;
-      this.sql.cancelAfterEnd.run(taskId);
+      this.sql.cancelAfterEnd.run(row.id);
       return true;
     });
   }
@@ -379,7 +241,12 @@ class SyncSpool {
   }
 
   markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number): string[] {
-    return this.write(() => taskIds.filter((id) => this.sql.markRinging.run(slotUntil, retryAt, now, id, now).changes > 0));
+    return this.write(() =>
+      taskIds.filter((taskId) => {
+        const id = this.keys.id(taskId);
+        return id !== undefined && this.sql.markRinging.run(slotUntil, retryAt, id, now).changes > 0;
+      }),
+    );
   }
 
   claimDoorbells(c: DoorbellClaim): DoorbellTarget[] {
@@ -395,7 +262,10 @@ class SyncSpool {
 
   rescheduleDoorbells(taskIds: string[], at: number): void {
     this.write(() => {
-      for (const id of taskIds) this.sql.reschedule.run(at, id);
+      for (const taskId of taskIds) {
+        const id = this.keys.id(taskId);
+        if (id !== undefined) this.sql.reschedule.run(at, id);
+      }
     });
   }
 
@@ -405,7 +275,10 @@ class SyncSpool {
 
   cancelsPublished(taskIds: string[]): void {
     this.write(() => {
-      for (const id of taskIds) this.sql.cancelPublished.run(id);
+      for (const taskId of taskIds) {
+        const id = this.keys.id(taskId);
+        if (id !== undefined) this.sql.cancelPublished.run(id);
+      }
     });
   }
 
@@ -455,26 +328,43 @@ class SyncSpool {
   }
 
   leaseCallbacks(taskIds: string[], now: number, until: number): string[] {
-    return this.write(() => taskIds.filter((id) => this.sql.leaseCallback.run(until, id, now).changes > 0));
+    return this.write(() =>
+      taskIds.filter((taskId) => {
+        const id = this.keys.id(taskId);
+        return id !== undefined && this.sql.leaseCallback.run(until, id, now).changes > 0;
+      }),
+    );
   }
 
-  callbacksDelivered(taskIds: string[], now: number): void {
+  callbacksDelivered(taskIds: string[], _now: number): void {
     this.write(() => {
-      for (const id of taskIds) this.sql.callbackDelivered.run(now, id);
+      for (const taskId of taskIds) {
+        const id = this.keys.id(taskId);
+        if (id !== undefined) this.sql.callbackDelivered.run(id);
+      }
     });
   }
 
-  callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number): void {
+  callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, _now: number): void {
     this.write(() => {
-      for (const r of retries) this.sql.callbackFailed.run(r.retryAt, error, now, r.taskId);
+      for (const r of retries) {
+        const id = this.keys.id(r.taskId);
+        if (id !== undefined) this.sql.callbackFailed.run(r.retryAt, error, id);
+      }
     });
   }
 
   prune(finishedBefore: number, limit: number): number {
     return this.write(() => {
-      const jobs = this.sql.pruneJobs.run(finishedBefore, limit).changes;
+      const jobs = this.sql.prunable.all(finishedBefore, limit);
+      for (const j of jobs) {
+        this.sql.pruneOutput.run(j.id);
+        this.sql.pruneState.run(j.id);
+        this.sql.pruneSpec.run(j.id);
+        this.keys.forget(j.task_id);
+      }
       this.sql.pruneParents.run(finishedBefore);
-      return jobs;
+      return jobs.length;
     });
   }
 
@@ -482,23 +372,42 @@ class SyncSpool {
     if (this.db.open) this.db.close();
   }
 
+  private progressOf(taskId: string): ProgressRow | undefined {
+    const id = this.keys.id(taskId);
+    return id === undefined ? undefined : this.sql.progress.get(id);
+  }
+
   /** Appends output after what the job holds, timestamps strictly increasing, within the byte budget. */
-  private appendOutput(row: JobRow, outputs: PendingOutput[], now: number, maxBytes: number): OutputProgress {
+  private appendOutput(row: ProgressRow, outputs: PendingOutput[], now: number, maxBytes: number): OutputProgress {
     const from = { seq: row.output_seq, lastUs: row.last_output_us, bytes: row.output_bytes, truncated: row.output_truncated };
     const { rows, progress } = planOutput(from, outputs, now, maxBytes);
-    for (const r of rows) this.sql.insertOutput.run(row.task_id, r.seq, r.type, r.text, r.atUs);
+    for (const r of rows) this.sql.insertOutput.run(row.id, r.seq, r.type, r.text, r.atUs);
     return progress;
   }
 
-  private finishRow(row: JobRow, exit: ExitStatus, outputs: PendingOutput[], exitAtUs: number | undefined, now: number, maxBytes = Infinity): boolean {
+  private finishRow(row: ProgressRow, exit: ExitStatus, outputs: PendingOutput[], exitAtUs: number | undefined, now: number, maxBytes = Infinity): boolean {
     const progress = this.appendOutput(row, outputs, now, maxBytes);
     const exitUs = Math.max(exitAtUs ?? now * 1000, progress.lastUs + 1);
-    const changed = this.sql.finish.run(JSON.stringify(exit), exitUs, progress.seq, progress.lastUs, now, now, now, row.task_id).changes;
-    return changed > 0;
+    const pending = row.no_callback ? CALLBACK_NONE : CALLBACK_PENDING;
+    const changed = this.sql.finish.run(JSON.stringify(exit), exitUs, progress.seq, progress.lastUs, now, pending, row.no_callback ? null : now, row.id).changes;
+    if (changed === 0) return false;
+    // Not needed any more, and it may hold secrets.
+    this.sql.dropScript.run(row.id);
+    if (PICKUP_CODES.includes(row.state)) this.keys.dequeue(row.host, row.id);
+    return true;
   }
 
+  /** A transaction of its own, or a savepoint inside one; what it changed in memory goes back with it. */
   private write<T>(fn: () => T): T {
-    return this.writer.write(fn);
+    const mark = this.keys.mark();
+    try {
+      const out = this.writer.write(fn);
+      if (!this.db.inTransaction) this.keys.commit();
+      return out;
+    } catch (err) {
+      this.keys.rollbackTo(mark);
+      throw err;
+    }
   }
 }
 
@@ -559,22 +468,27 @@ export class SqliteJobStore implements JobStore {
       if (durable) db.pragma('synchronous = FULL');
       try {
         this.control.begin.run();
+        const keys = this.spool.keys;
         const settled: Settled<T>[] = [];
         try {
           for (const op of await plan(this.tx)) {
             this.control.savepoint.run();
+            const mark = keys.mark();
             try {
               settled.push({ ok: true, value: await op(this.tx) });
               this.control.release.run();
             } catch (error) {
               this.control.rollbackTo.run();
               this.control.release.run();
+              keys.rollbackTo(mark);
               settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
             }
           }
           this.control.commit.run();
+          keys.commit();
         } catch (err) {
           if (db.inTransaction) this.control.rollback.run();
+          keys.rollbackTo(0);
           throw err;
         }
         return settled;
@@ -714,37 +628,3 @@ export class SqliteJobStore implements JobStore {
   }
 }
 
-
-function toTarget(r: TargetRow): DoorbellTarget {
-  return { taskId: r.task_id, jobUuid: r.job_uuid, host: r.host, baseUrl: r.base_url, effectiveUser: r.effective_user, rung: r.doorbells };
-}
-
-function toRecord(r: JobRow): JobRecord {
-  return {
-    taskId: r.task_id,
-    parentId: r.parent_id,
-    jobUuid: r.job_uuid,
-    host: r.host,
-    operation: r.operation,
-    callback: r.callback === null ? null : (JSON.parse(r.callback) as unknown),
-    input: JSON.parse(r.input) as Record<string, unknown>,
-    script: r.script,
-    effectiveUser: r.effective_user,
-    baseUrl: r.base_url,
-    state: r.state,
-    outputState: r.output_state,
-    delivery: r.delivery,
-    exitStatus: r.exit_status === null ? null : (JSON.parse(r.exit_status) as ExitStatus),
-    exitAt: r.exit_us === null ? null : r.exit_us / 1e6,
-    stopping: r.kill_due !== null,
-    callbackState: r.callback_state,
-    callbackAttempts: r.callback_attempts,
-    callbackError: r.callback_error,
-    createdAt: r.created_at,
-    deliveredAt: r.delivered_at,
-    finishedAt: r.finished_at,
-    reportedAt: r.reported_at,
-    orphanSince: r.orphan_since,
-    orphanDue: r.orphan_due,
-  };
-}

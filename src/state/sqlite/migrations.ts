@@ -243,4 +243,130 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX arf_reports_created ON arf_reports (created_at);
     `,
   },
+  {
+    version: 10,
+    name: 'remote-execution spool in narrow rows',
+    // SQLite only (PostgreSQL keeps one row per job). In WAL mode every commit writes each page
+    // it changed whole, so a state change should change few pages: what a job is launched with
+    // is written once (rex_job_specs), what changes as it runs lives in a narrow row
+    // (rex_job_states, codes for states), the script is dropped when the job ends, and output
+    // is appended in arrival order. Task ids and hosts are looked up through a map the spool
+    // keeps in memory (built when it opens the file): indexes on random keys would rewrite a
+    // page per job at every launch. rex_jobs and rex_output remain, as views, for
+    // \`state migrate\` and for reading the file by hand.
+    sql: `
+      CREATE TABLE rex_job_specs (
+        -- Launch order.
+        id INTEGER PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        job_uuid TEXT NOT NULL,
+        host TEXT NOT NULL,
+        parent_id TEXT,
+        operation TEXT NOT NULL,
+        callback TEXT,
+        input TEXT NOT NULL,
+        effective_user TEXT,
+        base_url TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- Job uuids are time-ordered (rex/job-uuid.ts): a launch appends to this index.
+      CREATE UNIQUE INDEX rex_job_specs_uuid ON rex_job_specs (job_uuid);
+      CREATE INDEX rex_job_specs_parent ON rex_job_specs (parent_id) WHERE parent_id IS NOT NULL;
+
+      CREATE TABLE rex_job_states (
+        id INTEGER PRIMARY KEY,
+        -- 0 ready_for_pickup, 1 notified, 2 delivered, 3 running, 4 finished.
+        state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 4),
+        output_state INTEGER NOT NULL CHECK (output_state BETWEEN 0 AND 4),
+        delivery TEXT,
+        exit_status TEXT,
+        exit_us INTEGER,
+        output_seq INTEGER NOT NULL DEFAULT 0,
+        output_bytes INTEGER NOT NULL DEFAULT 0,
+        output_truncated INTEGER NOT NULL DEFAULT 0,
+        last_output_us INTEGER NOT NULL DEFAULT 0,
+        notify_at INTEGER,
+        slot_until INTEGER,
+        doorbells INTEGER NOT NULL DEFAULT 0,
+        pickup_due INTEGER,
+        exec_due INTEGER,
+        kill_due INTEGER,
+        cancel_publish INTEGER NOT NULL DEFAULT 0,
+        -- 0 none, 1 pending, 2 done.
+        callback_state INTEGER NOT NULL DEFAULT 0 CHECK (callback_state BETWEEN 0 AND 2),
+        callback_due INTEGER,
+        callback_attempts INTEGER NOT NULL DEFAULT 0,
+        callback_error TEXT,
+        delivered_at INTEGER,
+        finished_at INTEGER,
+        reported_at INTEGER,
+        orphan_since INTEGER,
+        orphan_due INTEGER
+      );
+      -- Partial indexes: each holds only jobs it may act on, mostly in time order.
+      CREATE INDEX rex_job_states_notify ON rex_job_states (notify_at) WHERE notify_at IS NOT NULL;
+      CREATE INDEX rex_job_states_slot ON rex_job_states (slot_until) WHERE slot_until IS NOT NULL;
+      CREATE INDEX rex_job_states_heard ON rex_job_states (reported_at) WHERE state IN (2, 3) AND orphan_since IS NULL;
+      CREATE INDEX rex_job_states_pickup ON rex_job_states (pickup_due) WHERE pickup_due IS NOT NULL;
+      CREATE INDEX rex_job_states_exec ON rex_job_states (exec_due) WHERE exec_due IS NOT NULL;
+      CREATE INDEX rex_job_states_kill ON rex_job_states (kill_due) WHERE kill_due IS NOT NULL;
+      CREATE INDEX rex_job_states_orphan ON rex_job_states (orphan_due) WHERE orphan_due IS NOT NULL;
+      CREATE INDEX rex_job_states_cancel ON rex_job_states (id) WHERE cancel_publish = 1;
+      CREATE INDEX rex_job_states_callback ON rex_job_states (callback_due) WHERE callback_state = 1;
+
+      -- Scripts of unfinished jobs.
+      CREATE TABLE rex_job_scripts (
+        id INTEGER PRIMARY KEY,
+        script TEXT NOT NULL
+      );
+
+      -- Output in the order it arrived (rowid), found per job through (id, seq).
+      CREATE TABLE rex_job_output (
+        id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        output_type TEXT NOT NULL,
+        output TEXT NOT NULL,
+        at_us INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX rex_job_output_job ON rex_job_output (id, seq);
+
+      INSERT INTO rex_job_specs (id, task_id, job_uuid, host, parent_id, operation, callback, input, effective_user, base_url, created_at)
+        SELECT rowid, task_id, job_uuid, host, parent_id, operation, callback, input, effective_user, base_url, created_at FROM rex_jobs ORDER BY rowid;
+      INSERT INTO rex_job_states (id, state, output_state, delivery, exit_status, exit_us, output_seq, output_bytes, output_truncated,
+          last_output_us, notify_at, slot_until, doorbells, pickup_due, exec_due, kill_due, cancel_publish, callback_state, callback_due,
+          callback_attempts, callback_error, delivered_at, finished_at, reported_at, orphan_since, orphan_due)
+        SELECT rowid,
+          CASE state WHEN 'ready_for_pickup' THEN 0 WHEN 'notified' THEN 1 WHEN 'delivered' THEN 2 WHEN 'running' THEN 3 ELSE 4 END,
+          CASE output_state WHEN 'ready_for_pickup' THEN 0 WHEN 'notified' THEN 1 WHEN 'delivered' THEN 2 WHEN 'running' THEN 3 ELSE 4 END,
+          delivery, exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, notify_at, slot_until, doorbells,
+          pickup_due, exec_due, kill_due, cancel_publish,
+          CASE callback_state WHEN 'none' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END,
+          callback_due, callback_attempts, callback_error, delivered_at, finished_at,
+          -- A fetched job is counted in flight from when its host was last heard from.
+          CASE WHEN reported_at IS NULL AND state IN ('delivered', 'running') THEN updated_at ELSE reported_at END,
+          orphan_since, orphan_due
+        FROM rex_jobs ORDER BY rowid;
+      INSERT INTO rex_job_scripts (id, script) SELECT rowid, script FROM rex_jobs WHERE state <> 'finished' ORDER BY rowid;
+      INSERT INTO rex_job_output (id, seq, output_type, output, at_us)
+        SELECT j.rowid, o.seq, o.output_type, o.output, o.at_us FROM rex_output o JOIN rex_jobs j ON j.task_id = o.task_id ORDER BY j.rowid, o.seq;
+      DROP TABLE rex_output;
+      DROP TABLE rex_jobs;
+
+      -- The spool as one row per job, with the columns and values it had before.
+      CREATE VIEW rex_jobs AS
+        SELECT s.id AS id, s.task_id, s.parent_id, s.job_uuid, s.host, s.operation, s.callback, s.input, COALESCE(c.script, '') AS script,
+          s.effective_user, s.base_url,
+          CASE t.state WHEN 0 THEN 'ready_for_pickup' WHEN 1 THEN 'notified' WHEN 2 THEN 'delivered' WHEN 3 THEN 'running' ELSE 'finished' END AS state,
+          CASE t.output_state WHEN 0 THEN 'ready_for_pickup' WHEN 1 THEN 'notified' WHEN 2 THEN 'delivered' WHEN 3 THEN 'running' ELSE 'finished' END AS output_state,
+          t.delivery, t.exit_status, t.exit_us, t.output_seq, t.output_bytes, t.output_truncated, t.last_output_us, t.notify_at, t.slot_until,
+          t.doorbells, t.pickup_due, t.exec_due, t.kill_due, t.cancel_publish,
+          CASE t.callback_state WHEN 0 THEN 'none' WHEN 1 THEN 'pending' ELSE 'done' END AS callback_state,
+          t.callback_due, t.callback_attempts, t.callback_error, s.created_at, t.delivered_at, t.finished_at,
+          MAX(s.created_at, COALESCE(t.finished_at, 0), COALESCE(t.reported_at, 0), COALESCE(t.delivered_at, 0)) AS updated_at,
+          t.reported_at, t.orphan_since, t.orphan_due
+        FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id;
+      CREATE VIEW rex_output AS
+        SELECT s.task_id, o.seq, o.output_type, o.output, o.at_us FROM rex_job_output o JOIN rex_job_specs s ON s.id = o.id;
+    `,
+  },
 ];
