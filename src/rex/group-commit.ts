@@ -6,6 +6,12 @@
 // each on its own connection; what arrives meanwhile forms the next group.
 import type { JobOp, JobStore } from '../state/job-store.js';
 
+/** Counted for the status page: how many changes a commit carries on average. */
+export interface GroupCommitStats {
+  groupCommits: number;
+  groupChanges: number;
+}
+
 interface Queued {
   op: JobOp<unknown>;
   barrier: boolean;
@@ -17,12 +23,20 @@ export class GroupCommit {
   private queue: Queued[] = [];
   private scheduled = false;
   private committing = 0;
+  private lastStart = -Infinity;
   private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly store: JobStore,
+    private readonly stats?: GroupCommitStats,
     /** Bounds one transaction (and so the pause it makes); the rest go in the next group. */
     private readonly maxPerCommit = 2000,
+    /**
+     * A group begins at least this long after the one before it began (the store's
+     * commitSpacingMs), so that under load each commit carries more changes. A change arriving
+     * after a quiet spell is committed at once.
+     */
+    private readonly spacingMs = store.commitSpacingMs ?? 0,
   ) {}
 
   /** Runs `op` in the next group, through the transaction handle it is given; `barrier`: durable before resolving. */
@@ -44,15 +58,23 @@ export class GroupCommit {
   private schedule(): void {
     if (this.scheduled || this.queue.length === 0 || this.committing >= this.store.parallelism) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const go = () => {
       this.scheduled = false;
       while (this.queue.length > 0 && this.committing < this.store.parallelism) void this.commitSome();
-    });
+    };
+    const wait = this.lastStart + this.spacingMs - performance.now();
+    if (wait > 1 && this.queue.length < this.maxPerCommit) setTimeout(go, wait);
+    else setImmediate(go);
   }
 
   private async commitSome(): Promise<void> {
     const batch = this.queue.splice(0, this.maxPerCommit);
     this.committing += 1;
+    this.lastStart = performance.now();
+    if (this.stats) {
+      this.stats.groupCommits += 1;
+      this.stats.groupChanges += batch.length;
+    }
     try {
       const results = await this.store.transact(
         batch.map((q) => q.op),

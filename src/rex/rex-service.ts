@@ -56,7 +56,7 @@ export class RexService {
     if (!cfg.foreman_url) throw new Error('rex.enabled needs foreman_url');
     this.publicKey = cfg.rex.ssh_public_key_file ? readFileSync(cfg.rex.ssh_public_key_file, 'utf8') : '';
     this.store = shared?.store ?? openJobStore(cfg.state_dir);
-    this.commits = new GroupCommit(this.store);
+    this.commits = new GroupCommit(this.store, this.stats);
     this.callbacks = new Callbacks(this.store, cfg.foreman_url, () => this.rex.callback, logger);
     this.deadlines = new Deadlines(
       (now) => this.tick(now),

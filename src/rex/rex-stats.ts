@@ -7,4 +7,7 @@ export class RexStats {
   executionTimeouts = 0;
   /** Jobs ended because their host stayed silent after a restart (rex.lost_report_timeout). */
   lostReports = 0;
+  /** Group commits of host and Foreman requests, and the changes they carried. */
+  groupCommits = 0;
+  groupChanges = 0;
 }

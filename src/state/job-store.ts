@@ -232,6 +232,11 @@ export interface JobStore extends JobChanges {
   transactPlanned<T>(plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, barrier: boolean): Promise<Settled<T>[]>;
   /** Transactions that may usefully run at once (1 for an embedded file, the pool size for a server). */
   readonly parallelism: number;
+  /**
+   * How long a group commit (rex/group-commit.ts) waits after the one before it began, to carry
+   * more changes; absent: none. An embedded file rewrites every page a commit touched.
+   */
+  readonly commitSpacingMs?: number;
 
   // --- Foreman side ---
   parent(id: string): Promise<ParentRecord | undefined>;

@@ -15,7 +15,9 @@ import { migrate, type MigrateResult } from './migrate.js';
  *   is answered next), a ledger put — are fsynced. The WAL is one sequential file, so that also
  *   secures every commit before it. What rides along unsynced until the next barrier (backend
  *   results, applied marks, retry schedules) only repeats idempotent work when lost: a result
- *   reads 'pending' again, a catch-up re-sends a put.
+ *   reads 'pending' again, a catch-up re-sends a put. The REX spool's barrier commits (a host
+ *   or Foreman is answered next) sync the WAL file on the thread pool before they count as done
+ *   (wal-sync.ts), which keeps the event loop free while the disk works.
  * - 'full': every commit is fsynced (synchronous=FULL).
  */
 export type SyncMode = 'normal' | 'barrier' | 'full';

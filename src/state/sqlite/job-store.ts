@@ -11,6 +11,7 @@ import { planOutput, splitUpdates, type OutputProgress, type PendingOutput } fro
 import { OneAtATime } from '../one-at-a-time.js';
 import { SqliteWriter } from './writer.js';
 import { JobKeys } from './job-keys.js';
+import { WalSync } from './wal-sync.js';
 import {
   CALLBACK_NONE,
   CALLBACK_PENDING,
@@ -47,6 +48,8 @@ import {
   type DoorbellClaim,
 } from '../job-store.js';
 
+/** A host's fetch or update waits at most this long for its commit to begin. */
+const COMMIT_SPACING_MS = 50;
 const PICKUP_CODES = PICKUP_STATES.map(stateCode);
 const EXECUTING_CODES = EXECUTING_STATES.map(stateCode);
 const RUNNING = stateCode('running');
@@ -415,14 +418,18 @@ class SyncSpool {
  * The JobStore on the state file. better-sqlite3 runs every statement synchronously, so a call
  * that finds the connection free is done before it returns its promise; only a group
  * transaction spans promise turns, and calls arriving meanwhile wait for its commit rather than
- * read its uncommitted rows.
+ * read its uncommitted rows. A barrier group resolves once the WAL is synced; the next group
+ * (rex/group-commit.ts, one at a time here) forms meanwhile, so one sync serves all of it.
  */
 export class SqliteJobStore implements JobStore {
   readonly parallelism = 1;
+  /** Each commit writes every page it touched whole into the WAL: fewer, fuller commits write less. */
+  readonly commitSpacingMs = COMMIT_SPACING_MS;
   readonly migrated: MigrateResult;
   private readonly spool: SyncSpool;
   private readonly turn = new OneAtATime();
-  private readonly barriers: boolean;
+  /** 'barrier' mode: barrier commits are synced off the event loop (wal-sync.ts). */
+  private readonly walSync: WalSync | undefined;
   private readonly tx: JobChanges;
   private readonly control: Record<'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit' | 'rollback', Database.Statement>;
 
@@ -432,7 +439,7 @@ export class SqliteJobStore implements JobStore {
   ) {
     this.spool = new SyncSpool(file, options);
     this.migrated = this.spool.migrated;
-    this.barriers = (options.synchronous ?? 'barrier') === 'barrier';
+    this.walSync = (options.synchronous ?? 'barrier') === 'barrier' ? new WalSync(`${file}-wal`) : undefined;
     const db = this.spool.db;
     this.control = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -461,41 +468,36 @@ export class SqliteJobStore implements JobStore {
   }
 
   transactPlanned<T>(plan: (tx: JobChanges) => Promise<ReadonlyArray<JobOp<T>>>, barrier: boolean): Promise<Settled<T>[]> {
-    return this.turn.run(async () => {
+    const committed = this.turn.run(async () => {
       const db = this.spool.db;
-      const durable = barrier && this.barriers;
-      // Acts from the next commit on and is refused inside a transaction (see SqliteWriter).
-      if (durable) db.pragma('synchronous = FULL');
+      this.control.begin.run();
+      const keys = this.spool.keys;
+      const settled: Settled<T>[] = [];
       try {
-        this.control.begin.run();
-        const keys = this.spool.keys;
-        const settled: Settled<T>[] = [];
-        try {
-          for (const op of await plan(this.tx)) {
-            this.control.savepoint.run();
-            const mark = keys.mark();
-            try {
-              settled.push({ ok: true, value: await op(this.tx) });
-              this.control.release.run();
-            } catch (error) {
-              this.control.rollbackTo.run();
-              this.control.release.run();
-              keys.rollbackTo(mark);
-              settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
-            }
+        for (const op of await plan(this.tx)) {
+          this.control.savepoint.run();
+          const mark = keys.mark();
+          try {
+            settled.push({ ok: true, value: await op(this.tx) });
+            this.control.release.run();
+          } catch (error) {
+            this.control.rollbackTo.run();
+            this.control.release.run();
+            keys.rollbackTo(mark);
+            settled.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
           }
-          this.control.commit.run();
-          keys.commit();
-        } catch (err) {
-          if (db.inTransaction) this.control.rollback.run();
-          keys.rollbackTo(0);
-          throw err;
         }
-        return settled;
-      } finally {
-        if (durable) db.pragma('synchronous = NORMAL');
+        this.control.commit.run();
+        keys.commit();
+      } catch (err) {
+        if (db.inTransaction) this.control.rollback.run();
+        keys.rollbackTo(0);
+        throw err;
       }
+      return settled;
     });
+    // The sync runs after the connection is free again: other calls go on meanwhile.
+    return barrier && this.walSync ? committed.then(async (settled) => (await this.walSync!.sync(), settled)) : committed;
   }
 
   insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number) {
@@ -623,8 +625,9 @@ export class SqliteJobStore implements JobStore {
   prune(finishedBefore: number, limit: number) {
     return this.turn.run(() => this.spool.prune(finishedBefore, limit));
   }
-  close() {
-    return this.turn.run(() => this.spool.close());
+  async close() {
+    await this.turn.run(() => this.spool.close());
+    await this.walSync?.close();
   }
 }
 
