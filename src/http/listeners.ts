@@ -68,9 +68,25 @@ export function hasPeerCertificate(socket: TLSSocket): boolean {
   return cert !== null && cert !== undefined && Object.keys(cert).length > 0;
 }
 
-export function peerCommonName(socket: TLSSocket): string | null {
-  if (!socket.authorized) return null;
-  const cn = socket.getPeerCertificate()?.subject?.CN as string | string[] | undefined;
+/**
+ * Whether an authorized peer sent a certificate, and its CN. Read from the certificate's subject
+ * line by line (cheap); getPeerCertificate decodes the whole certificate and hashes it three
+ * times over, so it is asked only when a value carries an escape or the name a multi-valued part.
+ */
+export function peerIdentity(socket: TLSSocket): { hasCert: boolean; certCn: string | null } {
+  if (!socket.authorized) return { hasCert: false, certCn: null };
+  const x509 = socket.getPeerX509Certificate();
+  if (!x509) return { hasCert: false, certCn: null };
+  const subject = x509.subject;
+  if (!subject.includes('\\') && !subject.includes(' + ')) {
+    const line = subject.split('\n').find((l) => l.startsWith('CN='));
+    return { hasCert: true, certCn: line === undefined ? null : line.slice(3) };
+  }
+  return { hasCert: true, certCn: commonName(socket.getPeerCertificate()) };
+}
+
+function commonName(cert: ReturnType<TLSSocket['getPeerCertificate']> | undefined): string | null {
+  const cn = cert?.subject?.CN as string | string[] | undefined;
   if (Array.isArray(cn)) return cn[0] ?? null;
   return cn ?? null;
 }

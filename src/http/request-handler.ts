@@ -14,7 +14,7 @@ import { forwardHeaders, passThrough, responseHeaders } from '../fanout/outgoing
 import type { Logger } from '../ops/logger.js';
 import type { LogBuffer } from '../ops/log-buffer.js';
 import { reportedVersion, runningFeatures, v2Features, versionDocument } from '../root/advertise.js';
-import { hasPeerCertificate, peerCommonName, type Scheme } from './listeners.js';
+import { peerIdentity, type Scheme } from './listeners.js';
 import { errorAnswer, HTML_TYPE, JSON_TYPE, notFoundAnswer, writeNative, type NativeAnswer } from './native-answer.js';
 import { BodyTooLarge, carriesBody, readBody } from './request-body.js';
 import { DeadlineSignals } from './deadline-signals.js';
@@ -286,8 +286,7 @@ function clientIdentity(req: IncomingMessage, scheme: Scheme): ClientIdentity {
   const socket = req.socket as TLSSocket;
   let peer = peers.get(socket);
   if (!peer) {
-    const hasCert = socket.authorized && hasPeerCertificate(socket);
-    peer = { hasCert, certCn: hasCert ? peerCommonName(socket) : null };
+    peer = peerIdentity(socket);
     peers.set(socket, peer);
   }
   return { https: true, ...peer, remoteAddress };
