@@ -232,7 +232,7 @@ describe.each(jobStoreDrivers())('job store on $name', (driver) => {
     expect(await store.nextDue()).toBe(T0 + 2000);
     expect((await store.dueCallbacks(T0 + 2000, 10))[0]!.attempts).toBe(1);
     await store.callbacksDelivered(['task-1'], T0 + 2000);
-    expect(await store.task('task-1')).toMatchObject({ callbackState: 'done', callbackError: null });
+    expect(await store.task('task-1')).toMatchObject({ callbackState: 'done', callbackError: null, callbackAttempts: 1 });
     expect(await store.nextDue()).toBeUndefined();
   });
 

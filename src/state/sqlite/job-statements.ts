@@ -1,16 +1,14 @@
 // The SQLite spool's statements and how its rows read as records (schema: migration 9). A job is
 // a row of rex_job_specs (what it was launched with, written once), a narrow row of
-// rex_job_states (what changes as it runs; states and callback states as small codes), its
-// script in rex_job_scripts until it ends, and its output in rex_job_output. Every state change
-// is one UPDATE of the narrow row guarded by the state it starts from.
+// rex_job_states (what changes as it runs; states as small codes), its script in
+// rex_job_scripts until it ends, its output in rex_job_output, and while its result is owed to
+// Foreman a row of rex_job_callbacks. Every state change is one UPDATE of the narrow row guarded
+// by the state it starts from.
 import type Database from 'better-sqlite3';
-import { EXECUTING_STATES, JOB_STATES, PICKUP_STATES, type CallbackState, type DoorbellTarget, type ExitStatus, type JobRecord, type JobState } from '../job-store.js';
+import { EXECUTING_STATES, JOB_STATES, PICKUP_STATES, type DoorbellTarget, type ExitStatus, type JobRecord, type JobState } from '../job-store.js';
 
 /** A state's code in rex_job_states: its place in JOB_STATES. */
 export const stateCode = (s: JobState): number => JOB_STATES.indexOf(s);
-const CALLBACK_STATES: readonly CallbackState[] = ['none', 'pending', 'done'];
-export const CALLBACK_NONE = 0;
-export const CALLBACK_PENDING = 1;
 export const FINISHED = stateCode('finished');
 const codes = (states: readonly JobState[]) => `(${states.map(stateCode).join(', ')})`;
 // As in the partial index rex_job_states_heard, term for term, so that the planner uses it.
@@ -36,7 +34,8 @@ export interface JobRow {
   exit_status: string | null;
   exit_us: number | null;
   kill_due: number | null;
-  callback_state: number;
+  /** 1 while a row of rex_job_callbacks says the result is owed. */
+  owed: number;
   callback_attempts: number;
   callback_error: string | null;
   delivered_at: number | null;
@@ -76,9 +75,11 @@ interface TargetRow {
 
 const JOB =
   'SELECT s.id, s.task_id, s.parent_id, s.job_uuid, s.host, s.operation, s.callback, s.input, s.effective_user, s.base_url, s.created_at, ' +
-  't.state, t.output_state, t.delivery, t.exit_status, t.exit_us, t.kill_due, t.callback_state, t.callback_attempts, t.callback_error, ' +
+  't.state, t.output_state, t.delivery, t.exit_status, t.exit_us, t.kill_due, o.id IS NOT NULL AS owed, ' +
+  'COALESCE(o.attempts, t.callback_attempts) AS callback_attempts, o.error AS callback_error, ' +
   't.delivered_at, t.finished_at, t.reported_at, t.orphan_since, t.orphan_due, c.script ' +
-  'FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id';
+  'FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id ' +
+  'LEFT JOIN rex_job_callbacks o ON o.id = s.id';
 const PROGRESS =
   'SELECT t.id, s.task_id, s.host, s.callback IS NULL AS no_callback, t.state, t.output_state, t.delivery, t.output_seq, t.output_bytes, ' +
   't.output_truncated, t.last_output_us, t.orphan_since, t.orphan_due FROM rex_job_states t JOIN rex_job_specs s ON s.id = t.id';
@@ -126,12 +127,13 @@ export function prepareStatements(db: Database.Database) {
       'UPDATE rex_job_states SET state = ?, output_state = ?, output_seq = ?, output_bytes = ?, output_truncated = ?, last_output_us = ? WHERE id = ?',
     ),
     // Right-hand sides read the row as it was: output_state takes the state before 'finished'.
-    finish: db.prepare<[string, number, number, number, number, number, number | null, number]>(
+    finish: db.prepare<[string, number, number, number, number, number]>(
       `UPDATE rex_job_states SET output_state = state, state = ${FINISHED}, exit_status = ?, exit_us = ?, output_seq = ?, last_output_us = ?,
          finished_at = ?, notify_at = NULL, slot_until = NULL, pickup_due = NULL, exec_due = NULL, kill_due = NULL, cancel_publish = 0,
-         orphan_due = NULL, callback_state = ?, callback_due = ?
+         orphan_due = NULL
        WHERE id = ? AND state <> ${FINISHED}`,
     ),
+    owe: db.prepare<[number, number]>('INSERT INTO rex_job_callbacks (id, due) VALUES (?, ?)'),
     requestStop: db.prepare<[number, number]>(
       `UPDATE rex_job_states SET cancel_publish = 1, exec_due = NULL, kill_due = ? WHERE id = ? AND state IN ${EXECUTING} AND kill_due IS NULL`,
     ),
@@ -175,29 +177,22 @@ export function prepareStatements(db: Database.Database) {
          UNION ALL SELECT MIN(kill_due) FROM rex_job_states WHERE kill_due IS NOT NULL
          UNION ALL SELECT MIN(orphan_due) FROM rex_job_states WHERE orphan_due IS NOT NULL
          UNION ALL SELECT MIN(notify_at) FROM rex_job_states WHERE notify_at IS NOT NULL
-         UNION ALL SELECT MIN(callback_due) FROM rex_job_states WHERE callback_state = ${CALLBACK_PENDING})`,
+         UNION ALL SELECT MIN(due) FROM rex_job_callbacks)`,
     ),
-    dueCallbacks: db.prepare<[number, number], { task_id: string; callback: string; callback_attempts: number }>(
-      `SELECT s.task_id, s.callback, t.callback_attempts FROM rex_job_states t JOIN rex_job_specs s ON s.id = t.id
-       WHERE t.callback_state = ${CALLBACK_PENDING} AND t.callback_due <= ? ORDER BY t.callback_due LIMIT ?`,
+    dueCallbacks: db.prepare<[number, number], { task_id: string; callback: string; attempts: number }>(
+      `SELECT s.task_id, s.callback, o.attempts FROM rex_job_callbacks o JOIN rex_job_specs s ON s.id = o.id
+       WHERE o.due <= ? ORDER BY o.due LIMIT ?`,
     ),
-    releaseCallbacks: db.prepare<[number, number]>(
-      `UPDATE rex_job_states SET callback_due = ? WHERE callback_state = ${CALLBACK_PENDING} AND callback_due > ?`,
-    ),
-    leaseCallback: db.prepare<[number, number, number]>(
-      `UPDATE rex_job_states SET callback_due = ? WHERE id = ? AND callback_state = ${CALLBACK_PENDING} AND callback_due <= ?`,
-    ),
-    callbackDelivered: db.prepare<[number]>(
-      `UPDATE rex_job_states SET callback_state = 2, callback_due = NULL, callback_error = NULL WHERE id = ? AND callback_state = ${CALLBACK_PENDING}`,
-    ),
-    callbackFailed: db.prepare<[number, string, number]>(
-      `UPDATE rex_job_states SET callback_due = ?, callback_attempts = callback_attempts + 1, callback_error = ?
-       WHERE id = ? AND callback_state = ${CALLBACK_PENDING}`,
-    ),
+    releaseCallbacks: db.prepare<[number, number]>('UPDATE rex_job_callbacks SET due = ? WHERE due > ?'),
+    leaseCallback: db.prepare<[number, number, number]>('UPDATE rex_job_callbacks SET due = ? WHERE id = ? AND due <= ?'),
+    // Accepted: the row goes; a count of failed POSTs stays with the job.
+    callbackDelivered: db.prepare<[number], { attempts: number }>('DELETE FROM rex_job_callbacks WHERE id = ? RETURNING attempts'),
+    keepAttempts: db.prepare<[number, number]>('UPDATE rex_job_states SET callback_attempts = ? WHERE id = ?'),
+    callbackFailed: db.prepare<[number, string, number]>('UPDATE rex_job_callbacks SET due = ?, attempts = attempts + 1, error = ? WHERE id = ?'),
     // Read in row order rather than through an index on finished_at: once a minute, over narrow rows.
     prunable: db.prepare<[number, number], { id: number; task_id: string }>(
       `SELECT t.id, s.task_id FROM rex_job_states t JOIN rex_job_specs s ON s.id = t.id
-       WHERE t.finished_at < ? AND t.callback_state <> ${CALLBACK_PENDING} LIMIT ?`,
+       WHERE t.finished_at < ? AND NOT EXISTS (SELECT 1 FROM rex_job_callbacks o WHERE o.id = t.id) LIMIT ?`,
     ),
     pruneSpec: db.prepare<[number]>('DELETE FROM rex_job_specs WHERE id = ?'),
     pruneState: db.prepare<[number]>('DELETE FROM rex_job_states WHERE id = ?'),
@@ -236,7 +231,7 @@ export function toRecord(r: JobRow): JobRecord {
     exitStatus: r.exit_status === null ? null : (JSON.parse(r.exit_status) as ExitStatus),
     exitAt: r.exit_us === null ? null : r.exit_us / 1e6,
     stopping: r.kill_due !== null,
-    callbackState: CALLBACK_STATES[r.callback_state]!,
+    callbackState: r.owed ? 'pending' : r.state === FINISHED && r.callback !== null ? 'done' : 'none',
     callbackAttempts: r.callback_attempts,
     callbackError: r.callback_error,
     createdAt: r.created_at,

@@ -13,8 +13,6 @@ import { SqliteWriter } from './writer.js';
 import { JobKeys } from './job-keys.js';
 import { WalSync } from './wal-sync.js';
 import {
-  CALLBACK_NONE,
-  CALLBACK_PENDING,
   FINISHED,
   jobState,
   prepareStatements,
@@ -49,7 +47,7 @@ import {
 } from '../job-store.js';
 
 /** A host's fetch or update waits at most this long for its commit to begin. */
-const COMMIT_SPACING_MS = 50;
+const COMMIT_SPACING_MS = 100;
 const PICKUP_CODES = PICKUP_STATES.map(stateCode);
 const EXECUTING_CODES = EXECUTING_STATES.map(stateCode);
 const RUNNING = stateCode('running');
@@ -323,7 +321,7 @@ class SyncSpool {
   }
 
   dueCallbacks(now: number, limit: number): DueCallback[] {
-    return this.sql.dueCallbacks.all(now, limit).map((r) => ({ taskId: r.task_id, callback: JSON.parse(r.callback) as unknown, attempts: r.callback_attempts }));
+    return this.sql.dueCallbacks.all(now, limit).map((r) => ({ taskId: r.task_id, callback: JSON.parse(r.callback) as unknown, attempts: r.attempts }));
   }
 
   releaseCallbacks(now: number): number {
@@ -343,7 +341,8 @@ class SyncSpool {
     this.write(() => {
       for (const taskId of taskIds) {
         const id = this.keys.id(taskId);
-        if (id !== undefined) this.sql.callbackDelivered.run(id);
+        const owed = id === undefined ? undefined : this.sql.callbackDelivered.get(id);
+        if (owed && owed.attempts > 0) this.sql.keepAttempts.run(owed.attempts, id!);
       }
     });
   }
@@ -391,9 +390,9 @@ class SyncSpool {
   private finishRow(row: ProgressRow, exit: ExitStatus, outputs: PendingOutput[], exitAtUs: number | undefined, now: number, maxBytes = Infinity): boolean {
     const progress = this.appendOutput(row, outputs, now, maxBytes);
     const exitUs = Math.max(exitAtUs ?? now * 1000, progress.lastUs + 1);
-    const pending = row.no_callback ? CALLBACK_NONE : CALLBACK_PENDING;
-    const changed = this.sql.finish.run(JSON.stringify(exit), exitUs, progress.seq, progress.lastUs, now, pending, row.no_callback ? null : now, row.id).changes;
+    const changed = this.sql.finish.run(JSON.stringify(exit), exitUs, progress.seq, progress.lastUs, now, row.id).changes;
     if (changed === 0) return false;
+    if (!row.no_callback) this.sql.owe.run(row.id, now);
     // Not needed any more, and it may hold secrets.
     this.sql.dropScript.run(row.id);
     if (PICKUP_CODES.includes(row.state)) this.keys.dequeue(row.host, row.id);

@@ -249,8 +249,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // SQLite only (PostgreSQL keeps one row per job). In WAL mode every commit writes each page
     // it changed whole, so a state change should change few pages: what a job is launched with
     // is written once (rex_job_specs), what changes as it runs lives in a narrow row
-    // (rex_job_states, codes for states), the script is dropped when the job ends, and output
-    // is appended in arrival order. Task ids and hosts are looked up through a map the spool
+    // (rex_job_states, codes for states), the script is dropped when the job ends, output is
+    // kept per job, and a result owed to Foreman is a small row of its own (rex_job_callbacks). Task ids and hosts are looked up through a map the spool
     // keeps in memory (built when it opens the file): indexes on random keys would rewrite a
     // page per job at every launch. rex_jobs and rex_output remain, as views, for
     // \`state migrate\` and for reading the file by hand.
@@ -292,11 +292,8 @@ export const MIGRATIONS: readonly Migration[] = [
         exec_due INTEGER,
         kill_due INTEGER,
         cancel_publish INTEGER NOT NULL DEFAULT 0,
-        -- 0 none, 1 pending, 2 done.
-        callback_state INTEGER NOT NULL DEFAULT 0 CHECK (callback_state BETWEEN 0 AND 2),
-        callback_due INTEGER,
+        -- Failed POSTs of a result Foreman has accepted since (while owed: rex_job_callbacks).
         callback_attempts INTEGER NOT NULL DEFAULT 0,
-        callback_error TEXT,
         delivered_at INTEGER,
         finished_at INTEGER,
         reported_at INTEGER,
@@ -313,7 +310,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rex_job_states_kill ON rex_job_states (kill_due) WHERE kill_due IS NOT NULL;
       CREATE INDEX rex_job_states_orphan ON rex_job_states (orphan_due) WHERE orphan_due IS NOT NULL;
       CREATE INDEX rex_job_states_cancel ON rex_job_states (id) WHERE cancel_publish = 1;
-      CREATE INDEX rex_job_states_callback ON rex_job_states (callback_due) WHERE callback_state = 1;
+
+      -- Results owed to Foreman: a row from the job's end until Foreman accepted it, so that
+      -- leasing and acknowledging a batch rewrites a few pages of small rows, not the jobs'.
+      CREATE TABLE rex_job_callbacks (
+        id INTEGER PRIMARY KEY,
+        due INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+      );
+      CREATE INDEX rex_job_callbacks_due ON rex_job_callbacks (due);
 
       -- Scripts of unfinished jobs.
       CREATE TABLE rex_job_scripts (
@@ -335,20 +341,20 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO rex_job_specs (id, task_id, job_uuid, host, parent_id, operation, callback, input, effective_user, base_url, created_at)
         SELECT rowid, task_id, job_uuid, host, parent_id, operation, callback, input, effective_user, base_url, created_at FROM rex_jobs ORDER BY rowid;
       INSERT INTO rex_job_states (id, state, output_state, delivery, exit_status, exit_us, output_seq, output_bytes, output_truncated,
-          last_output_us, notify_at, slot_until, doorbells, pickup_due, exec_due, kill_due, cancel_publish, callback_state, callback_due,
-          callback_attempts, callback_error, delivered_at, finished_at, reported_at, orphan_since, orphan_due)
+          last_output_us, notify_at, slot_until, doorbells, pickup_due, exec_due, kill_due, cancel_publish, callback_attempts,
+          delivered_at, finished_at, reported_at, orphan_since, orphan_due)
         SELECT rowid,
           CASE state WHEN 'ready_for_pickup' THEN 0 WHEN 'notified' THEN 1 WHEN 'delivered' THEN 2 WHEN 'running' THEN 3 ELSE 4 END,
           CASE output_state WHEN 'ready_for_pickup' THEN 0 WHEN 'notified' THEN 1 WHEN 'delivered' THEN 2 WHEN 'running' THEN 3 ELSE 4 END,
           delivery, exit_status, exit_us, output_seq, output_bytes, output_truncated, last_output_us, notify_at, slot_until, doorbells,
-          pickup_due, exec_due, kill_due, cancel_publish,
-          CASE callback_state WHEN 'none' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END,
-          callback_due, callback_attempts, callback_error, delivered_at, finished_at,
+          pickup_due, exec_due, kill_due, cancel_publish, callback_attempts, delivered_at, finished_at,
           -- A fetched job is counted in flight from when its host was last heard from.
           CASE WHEN reported_at IS NULL AND state IN ('delivered', 'running') THEN updated_at ELSE reported_at END,
           orphan_since, orphan_due
         FROM rex_jobs ORDER BY rowid;
       INSERT INTO rex_job_scripts (id, script) SELECT rowid, script FROM rex_jobs WHERE state <> 'finished' ORDER BY rowid;
+      INSERT INTO rex_job_callbacks (id, due, attempts, error)
+        SELECT rowid, COALESCE(callback_due, 0), callback_attempts, callback_error FROM rex_jobs WHERE callback_state = 'pending' ORDER BY rowid;
       INSERT INTO rex_job_output (id, seq, output_type, output, at_us)
         SELECT j.rowid, o.seq, o.output_type, o.output, o.at_us FROM rex_output o JOIN rex_jobs j ON j.task_id = o.task_id ORDER BY j.rowid, o.seq;
       DROP TABLE rex_output;
@@ -362,11 +368,13 @@ export const MIGRATIONS: readonly Migration[] = [
           CASE t.output_state WHEN 0 THEN 'ready_for_pickup' WHEN 1 THEN 'notified' WHEN 2 THEN 'delivered' WHEN 3 THEN 'running' ELSE 'finished' END AS output_state,
           t.delivery, t.exit_status, t.exit_us, t.output_seq, t.output_bytes, t.output_truncated, t.last_output_us, t.notify_at, t.slot_until,
           t.doorbells, t.pickup_due, t.exec_due, t.kill_due, t.cancel_publish,
-          CASE t.callback_state WHEN 0 THEN 'none' WHEN 1 THEN 'pending' ELSE 'done' END AS callback_state,
-          t.callback_due, t.callback_attempts, t.callback_error, s.created_at, t.delivered_at, t.finished_at,
+          CASE WHEN o.id IS NOT NULL THEN 'pending' WHEN t.state = 4 AND s.callback IS NOT NULL THEN 'done' ELSE 'none' END AS callback_state,
+          o.due AS callback_due, COALESCE(o.attempts, t.callback_attempts) AS callback_attempts, o.error AS callback_error,
+          s.created_at, t.delivered_at, t.finished_at,
           MAX(s.created_at, COALESCE(t.finished_at, 0), COALESCE(t.reported_at, 0), COALESCE(t.delivered_at, 0)) AS updated_at,
           t.reported_at, t.orphan_since, t.orphan_due
-        FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id;
+        FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id
+          LEFT JOIN rex_job_callbacks o ON o.id = s.id;
       CREATE VIEW rex_output AS
         SELECT s.task_id, o.seq, o.output_type, o.output, o.at_us FROM rex_job_output o JOIN rex_job_specs s ON s.id = o.id;
     `,
