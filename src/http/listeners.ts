@@ -91,6 +91,9 @@ function commonName(cert: ReturnType<TLSSocket['getPeerCertificate']> | undefine
   return cn ?? null;
 }
 
+/** Connections the kernel queues before proxy-proxy accepts them (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 function listen(server: http.Server, scheme: Scheme, host: string, port: number, inherited: InheritedSocket[]): Promise<BoundListener> {
   const socket = claimSocket(inherited, scheme, port);
   return new Promise((resolve, reject) => {
@@ -101,6 +104,8 @@ function listen(server: http.Server, scheme: Scheme, host: string, port: number,
       resolve({ scheme, host: socket ? addr.address : host, port: addr.port, server, ...(socket ? { inherited: true } : {}) });
     };
     if (socket) server.listen({ fd: socket.fd }, done);
-    else server.listen(port, host, done);
+    // As systemd/proxy-proxy.socket has it: a burst of hosts rung at once (rate_limit, 1000 by
+    // default) connects at once, and past Node's 511 the kernel drops their SYNs for seconds.
+    else server.listen({ port, host, backlog: LISTEN_BACKLOG }, done);
   });
 }
