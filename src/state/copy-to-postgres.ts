@@ -16,7 +16,7 @@ const TABLES: { name: string; order: string; identity?: string }[] = [
   { name: 'ledger_applied', order: 'feature, key, backend' },
   { name: 'lagging_backends', order: 'feature, backend' },
   { name: 'rex_parents', order: 'id' },
-  // Views over the spool's narrow tables (SQLite migration 9), with PostgreSQL's columns; id is
+  // Views over the spool's narrow tables (SQLite migration 10), with PostgreSQL's columns; id is
   // the order jobs were launched in, which PostgreSQL's seq column then keeps.
   { name: 'rex_jobs', order: 'id' },
   { name: 'rex_output', order: 'task_id, seq' },

@@ -43,7 +43,7 @@ describe('schema migrations', () => {
     expect(store.migrated).toEqual({ from: 0, to: LATEST });
     await store.close();
     const file = stateFilePath(tmp.dir);
-    expect(tables(file)).toEqual(['arf_reports', 'dynflow_task_owners', 'lagging_backends', 'ledger', 'ledger_applied', 'ledger_sequence', 'rex_job_output', 'rex_job_scripts', 'rex_job_specs', 'rex_job_states', 'rex_parents', 'saga_results', 'sagas', 'schema_migrations']);
+    expect(tables(file)).toEqual(['arf_reports', 'dynflow_task_owners', 'lagging_backends', 'ledger', 'ledger_applied', 'ledger_sequence', 'rex_job_callbacks', 'rex_job_output', 'rex_job_scripts', 'rex_job_specs', 'rex_job_states', 'rex_parents', 'saga_results', 'sagas', 'schema_migrations']);
     const again = openStateStore(tmp.dir);
     expect(again.migrated).toEqual({ from: LATEST, to: LATEST });
     await again.close();

@@ -1,4 +1,4 @@
-// A state file written before the spool moved into narrow rows (migration 9): its jobs — queued,
+// A state file written before the spool moved into narrow rows (migration 10): its jobs — queued,
 // running, finished with the result still owed, finished and reported — come through whole, and
 // the spool carries on with them where they were.
 import { describe, it, expect, afterEach } from '@jest/globals';
@@ -12,7 +12,7 @@ import { tempDir } from './temp-store.js';
 const T0 = 1_700_000_000_000;
 const NARROW = MIGRATIONS.findIndex((m) => m.name === 'remote-execution spool in narrow rows');
 
-/** The spool as the rows before migration 9 held it. */
+/** The spool as the rows before migration 10 held it. */
 function writeOldSpool(file: string): void {
   const db = new Database(file);
   try {

@@ -1,5 +1,5 @@
 // The spool's lookups by random key, kept in memory instead of in indexes of the state file
-// (migration 9): a task id to its job's row, and a host to its jobs not yet fetched. An index on a
+// (migration 10): a task id to its job's row, and a host to its jobs not yet fetched. An index on a
 // random key rewrites about one page per job at every launch, and each page is a WAL frame. The
 // maps are built from the rows when the spool opens and change with the transactions that change
 // the rows: every change is logged with its undo, so that a rolled-back savepoint or transaction

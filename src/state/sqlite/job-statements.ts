@@ -1,4 +1,4 @@
-// The SQLite spool's statements and how its rows read as records (schema: migration 9). A job is
+// The SQLite spool's statements and how its rows read as records (schema: migration 10). A job is
 // a row of rex_job_specs (what it was launched with, written once), a narrow row of
 // rex_job_states (what changes as it runs; states as small codes), its script in
 // rex_job_scripts until it ends, its output in rex_job_output, and while its result is owed to
