@@ -68,21 +68,12 @@ export function hasPeerCertificate(socket: TLSSocket): boolean {
   return cert !== null && cert !== undefined && Object.keys(cert).length > 0;
 }
 
-/**
- * Whether an authorized peer sent a certificate, and its CN. Read from the certificate's subject
- * line by line (cheap); getPeerCertificate decodes the whole certificate and hashes it three
- * times over, so it is asked only when a value carries an escape or the name a multi-valued part.
- */
+/** Whether an authorized peer sent a certificate, and its CN: one decoding of the certificate, which is the costly part. */
 export function peerIdentity(socket: TLSSocket): { hasCert: boolean; certCn: string | null } {
   if (!socket.authorized) return { hasCert: false, certCn: null };
-  const x509 = socket.getPeerX509Certificate();
-  if (!x509) return { hasCert: false, certCn: null };
-  const subject = x509.subject;
-  if (!subject.includes('\\') && !subject.includes(' + ')) {
-    const line = subject.split('\n').find((l) => l.startsWith('CN='));
-    return { hasCert: true, certCn: line === undefined ? null : line.slice(3) };
-  }
-  return { hasCert: true, certCn: commonName(socket.getPeerCertificate()) };
+  const cert = socket.getPeerCertificate();
+  const hasCert = cert !== null && cert !== undefined && Object.keys(cert).length > 0;
+  return { hasCert, certCn: hasCert ? commonName(cert) : null };
 }
 
 function commonName(cert: ReturnType<TLSSocket['getPeerCertificate']> | undefined): string | null {
