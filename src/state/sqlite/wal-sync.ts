@@ -43,14 +43,9 @@ export class WalSync {
 
   private async syncNow(): Promise<void> {
     try {
-      let handle = await (this.handle ??= open(this.walFile, 'r'));
-      // SQLite removes the file when the last connection to it closes and makes a new one on the
-      // next write: a handle on a removed file would sync nothing anyone reads.
-      if ((await handle.stat()).nlink === 0) {
-        this.handle = undefined;
-        await handle.close().catch(() => undefined);
-        handle = await (this.handle = open(this.walFile, 'r'));
-      }
+      // Kept open: SQLite removes the file only when the last connection to it closes, and the
+      // spool's own stays open as long as this is used.
+      const handle = await (this.handle ??= open(this.walFile, 'r'));
       await handle.datasync();
     } catch (err) {
       // Opened afresh next time.
