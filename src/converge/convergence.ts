@@ -177,10 +177,13 @@ export class Convergence implements SagaHost {
       // to hold the new state where it held the previous one. The others catch up precisely.
       const before = change.request ? ((await this.store.getDesired(feature, change.key))?.version ?? 0) : 0;
       const version = await this.store.putDesired({ feature, key: change.key, op: change.op, request });
-      for (const b of holders) {
-        if ((await this.store.appliedVersion(feature, change.key, b)) >= before) await this.store.markApplied(feature, change.key, b, version);
-        else await this.markLagging(feature, b);
-      }
+      // Side by side: on a shared database each is a round trip on the answer's path.
+      await Promise.all(
+        holders.map(async (b) => {
+          if (before === 0 || (await this.store.appliedVersion(feature, change.key, b)) >= before) await this.store.markApplied(feature, change.key, b, version);
+          else await this.markLagging(feature, b);
+        }),
+      );
     }
   }
 

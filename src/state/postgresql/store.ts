@@ -122,24 +122,21 @@ export class PgStateStore implements StateStore {
 
   // --- saga log ---
 
-  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number> {
-    return inTransaction(this.pool, async (c) => {
-      const t = this.now();
-      const { rows } = await c.query<{ id: number }>(
-        `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at, owner) VALUES ($1, $2, $3, $4, 'open', $5, $5, $6) RETURNING id`,
-        [input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), t, this.instanceId],
-      );
-      const id = rows[0]!.id;
-      // Every target starts 'pending': after a crash that reads "may or may not have been applied".
-      const targets = [...new Set(input.targets)];
-      if (targets.length > 0) {
-        await c.query(
-          `INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) SELECT $1, b, 'pending', NULL, $2 FROM unnest($3::text[]) AS b`,
-          [id, t, targets],
-        );
-      }
-      return id;
-    });
+  // Each write of a saga is one statement (data-modifying CTEs where it touches two tables): a
+  // replicated write makes several, and each round trip to the server is on its answer's path.
+  async beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number> {
+    // Every target starts 'pending': after a crash that reads "may or may not have been applied".
+    const { rows } = await this.pool.query<{ id: number }>(
+      `WITH s AS (
+         INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at, owner)
+         VALUES ($1, $2, $3, $4, 'open', $5, $5, $6) RETURNING id),
+       r AS (
+         INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at)
+         SELECT s.id, b, 'pending', NULL, $5 FROM s, unnest($7::text[]) AS b)
+       SELECT id FROM s`,
+      [input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), this.now(), this.instanceId, [...new Set(input.targets)]],
+    );
+    return rows[0]!.id;
   }
 
   async recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void> {
@@ -153,16 +150,14 @@ export class PgStateStore implements StateStore {
     if (r.rowCount === 0) throw unknownSaga(id);
   }
 
-  recordResult(id: number, backend: string, result: BackendResult): Promise<void> {
-    return inTransaction(this.pool, async (c) => {
-      const t = this.now();
-      if ((await c.query('UPDATE sagas SET updated_at = $1 WHERE id = $2', [t, id])).rowCount === 0) throw unknownSaga(id);
-      await c.query(
-        `INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (saga_id, backend) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, updated_at = excluded.updated_at`,
-        [id, backend, result.outcome, result.detail ?? null, t],
-      );
-    });
+  async recordResult(id: number, backend: string, result: BackendResult): Promise<void> {
+    const r = await this.pool.query(
+      `WITH s AS (UPDATE sagas SET updated_at = $5 WHERE id = $1 RETURNING id)
+       INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) SELECT s.id, $2, $3, $4, $5 FROM s
+       ON CONFLICT (saga_id, backend) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, updated_at = excluded.updated_at`,
+      [id, backend, result.outcome, result.detail ?? null, this.now()],
+    );
+    if (r.rowCount === 0) throw unknownSaga(id);
   }
 
   async setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): Promise<void> {
@@ -259,18 +254,16 @@ export class PgStateStore implements StateStore {
 
   // --- desired-state ledger ---
 
-  putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): Promise<number> {
-    return inTransaction(this.pool, async (c) => {
-      // The row lock on the sequence lasts until COMMIT: versions become visible in order.
-      const { rows } = await c.query<{ version: number }>('UPDATE ledger_sequence SET version = version + 1 WHERE id = 1 RETURNING version');
-      const version = rows[0]!.version;
-      await c.query(
-        `INSERT INTO ledger (feature, key, op, request, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (feature, key) DO UPDATE SET op = excluded.op, request = excluded.request, version = excluded.version, updated_at = excluded.updated_at`,
-        [entry.feature, entry.key, entry.op, JSON.stringify(entry.request), version, this.now()],
-      );
-      return version;
-    });
+  async putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): Promise<number> {
+    // The row lock on the sequence lasts until the statement commits: versions become visible in order.
+    const { rows } = await this.pool.query<{ version: number }>(
+      `WITH v AS (UPDATE ledger_sequence SET version = version + 1 WHERE id = 1 RETURNING version)
+       INSERT INTO ledger (feature, key, op, request, version, updated_at) SELECT $1, $2, $3, $4, v.version, $5 FROM v
+       ON CONFLICT (feature, key) DO UPDATE SET op = excluded.op, request = excluded.request, version = excluded.version, updated_at = excluded.updated_at
+       RETURNING version`,
+      [entry.feature, entry.key, entry.op, JSON.stringify(entry.request), this.now()],
+    );
+    return rows[0]!.version;
   }
 
   async getDesired(feature: string, key: string): Promise<LedgerEntry | undefined> {
