@@ -110,6 +110,11 @@ export interface SimFleet {
   children: ChildProcess[];
   /** Scripts that ended, as the simulators report them. */
   finished(): number;
+  /**
+   * Jobs a simulated host fetched (start, 200) and has not yet posted an exit update for: still
+   * running, or queued for a run slot, in a simulator.
+   */
+  running(): number;
   /** Events that mean a job may not make it (failed fetch or post, dropped, errors). */
   problems(): { count: number; samples: string[] };
   stop(): Promise<void>;
@@ -132,6 +137,8 @@ const TROUBLE = /"event":"(error|ignored|rejected|subscribe-refused|disconnected
 export async function startSimFleet(w: RexWorld, o: SimFleetOptions): Promise<SimFleet> {
   const workdir = tempDir('rex-sim');
   let finished = 0;
+  let fetchedStarts = 0;
+  let exitsPosted = 0;
   let trouble = 0;
   const samples: string[] = [];
   const note = (line: string) => {
@@ -170,7 +177,11 @@ export async function startSimFleet(w: RexWorld, o: SimFleetOptions): Promise<Si
             buf = buf.slice(nl + 1);
             if (line.startsWith('{"event":"finished"')) finished++;
             else if (line.startsWith('{"event":"posted"') || line.startsWith('{"event":"fetched"')) {
-              if (!line.includes('"status":200')) note(line);
+              const ok = line.includes('"status":200');
+              if (!ok) note(line);
+              else if (line.startsWith('{"event":"fetched"')) {
+                if (line.includes('"kind":"start"')) fetchedStarts++;
+              } else if (line.includes('"exit":true')) exitsPosted++;
             } else if (line.startsWith('{"event":"ready"')) {
               clearTimeout(timer);
               resolve();
@@ -190,5 +201,5 @@ export async function startSimFleet(w: RexWorld, o: SimFleetOptions): Promise<Si
     await stop();
     throw err;
   }
-  return { children, finished: () => finished, problems: () => ({ count: trouble, samples: [...samples] }), stop };
+  return { children, finished: () => finished, running: () => Math.max(0, fetchedStarts - exitsPosted), problems: () => ({ count: trouble, samples: [...samples] }), stop };
 }

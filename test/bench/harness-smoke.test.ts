@@ -65,12 +65,12 @@ describe('bench harness', () => {
     // A run with a fork per job and one with the scripts in the simulators' process.
     for (const [key, emulated] of [['5', false], ['5-in-process', true]] as const) {
       const five = rex.data[key] as unknown as Record<string, number | boolean>;
-      expect(five).toMatchObject({ hosts: 5, emulated, complete: true, lost: 0, wrong: 0 });
+      expect(five).toMatchObject({ hosts: 5, emulated, complete: true, lost: 0, unfinished: 0, wrong: 0 });
       for (const k of ['totalS', 'peakRssMiB', 'daemonCpuMsPerJob', 'callbackPosts']) expect(five[k]).toBeGreaterThan(0);
     }
     expect(rex.verdicts.map((v) => v.target)).toEqual([
       'REX, 5 hosts (scripts in process): launch → last result at Foreman',
-      'REX, 5 hosts: jobs lost or with a wrong result',
+      'REX, 5 hosts (scripts in process): jobs lost or with a wrong result',
       'REX, 5 hosts: proxy-proxy CPU per job',
       'REX, 5 hosts: written to storage per job',
       'REX, 5 hosts: proxy-proxy peak RSS',
