@@ -81,7 +81,8 @@ export class Daemon {
     config: Config,
     private readonly options: DaemonOptions = {},
   ) {
-    this.logger = createLogger(config.log_level, this.logs, options.logFormat);
+    // winston loads once the daemon listens (start()): not before the first answer.
+    this.logger = createLogger(config.log_level, this.logs, options.logFormat, { deferWinston: true });
     if (options.silent) for (const t of this.logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     this.current = new Runtime(config, this.logger);
     this.current.onBackendReturned = (name) => this.verifyReturned(name);
@@ -282,6 +283,7 @@ export class Daemon {
       answeredLocally(f.name, f.backends.length) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
     );
     this.logger.info(`proxy-proxy started: ${features.join(' ')}`);
+    void this.logger.attach();
   }
 
   /** URL of the first listener of a scheme, for tests and the demo banner. */

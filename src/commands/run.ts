@@ -1,30 +1,11 @@
 // `proxy-proxy run` (also with no command at all): the daemon until SIGTERM/SIGINT; SIGHUP reloads.
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
-import type { Daemon } from '../daemon.js';
+import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { action } from './outcome.js';
 import { logFormat } from './options.js';
+import { runDaemon, type RunFlags } from './run-daemon.js';
 
-export interface RunFlags {
-  config: string;
-  logFormat?: 'json' | 'text';
-}
-
-export async function runDaemon(flags: RunFlags): Promise<Daemon> {
-  const config = loadConfig(flags.config);
-  // Loaded when used: the other commands should not pay for the daemon's modules.
-  const { Daemon } = await import('../daemon.js');
-  const daemon = new Daemon(config, { logFormat: flags.logFormat });
-  await daemon.start();
-  const stop = (signal: string) => {
-    daemon.logger.info(`${signal} received`);
-    void daemon.stop().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => void daemon.reload());
-  return daemon;
-}
+export { runDaemon, type RunFlags } from './run-daemon.js';
 
 export function register(program: Command): void {
   program

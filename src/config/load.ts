@@ -13,7 +13,7 @@ import type { Config } from './types.js';
 
 export { ConfigError, formatProblem, type ConfigProblem } from './problems.js';
 
-export const DEFAULT_CONFIG_FILE = '/etc/proxy-proxy/proxy-proxy.yaml';
+export { DEFAULT_CONFIG_FILE } from './default-file.js';
 
 /** Reads and validates `file`; throws ConfigError (also when it cannot be read). */
 export function loadConfig(file: string): Config {

@@ -4,8 +4,11 @@
 // (timestamps once a second, fields spliced rather than copied) and lines reach stdout gathered,
 // one write(2) per event-loop turn; winston carries each entry from the level check to the
 // transports.
-import winston from 'winston';
-import TransportStream from 'winston-transport';
+//
+// winston and its stream stack are some 70 module files: the daemon loads them once it listens
+// (attach()), not before its first answer. Entries logged before then are written straight to
+// the same two sinks, formatted by the same functions: the lines are the same either way.
+import type Winston from 'winston';
 import type { LogLevel } from '../config/types.js';
 import type { LogBuffer } from './log-buffer.js';
 
@@ -44,18 +47,16 @@ const FLUSH_AT = 64 * 1024;
  * Lines to stdout, gathered during one event-loop turn and written together: under load one
  * write(2) carries many request lines instead of one system call each. Order is kept; what is
  * pending at exit is written then. Named Console, as winston's own: the daemon silences the
- * transport by that name.
+ * output by that name.
  */
-class Console extends TransportStream {
+class Console {
+  /** Nothing is written while set (tests, in-process daemons). */
+  silent = false;
   private pending = '';
   private readonly flushNow = () => this.flush();
 
-  override log(info: Entry, done: () => void): void {
-    this.line(info[MESSAGE]!);
-    done();
-  }
-
   line(text: string): void {
+    if (this.silent) return;
     if (this.pending === '') {
       unflushed.add(this);
       setImmediate(this.flushNow);
@@ -75,17 +76,13 @@ class Console extends TransportStream {
 }
 
 /** Entries for /logs (the smart proxy's log buffer). */
-class Recent extends TransportStream {
-  constructor(private readonly buffer: LogBuffer) {
-    super();
-  }
+class Recent {
+  silent = false;
 
-  override log(info: Entry, done: () => void): void {
-    this.entry(SP_LEVEL[info.level] ?? 'INFO', info.message, info[FIELDS]?.request_id);
-    done();
-  }
+  constructor(private readonly buffer: LogBuffer) {}
 
   entry(level: string, message: string, requestId: unknown): void {
+    if (this.silent) return;
     const entry: { timestamp: number; level: string; message: string; request_id?: string } = { timestamp: Date.now() / 1000, level, message };
     if (typeof requestId === 'string') entry.request_id = requestId;
     this.buffer.push(entry);
@@ -153,32 +150,73 @@ function textLine(level: string, message: string, fields: LogFields | undefined)
   return `${isoNow()} ${level.toUpperCase()} ${message}${extra}`;
 }
 
-/** The line for stdout, made once per entry: winston's "format" step. */
-function lineFormat(style: 'json' | 'text'): winston.Logform.Format {
-  return winston.format((info) => {
+type LineStyle = 'json' | 'text';
+
+function formatLine(style: LineStyle, level: string, message: string, fields: LogFields | undefined): string {
+  return style === 'json' ? jsonLine(level, message, fields) : textLine(level, message, fields);
+}
+
+/** winston's logger over the two sinks: the format makes the line, one transport per sink. */
+function winstonLogger(w: typeof Winston, TransportStream: typeof import('winston-transport'), level: string, style: LineStyle, console: Console, recent: Recent): Winston.Logger {
+  class ConsoleTransport extends TransportStream {
+    override log(info: Entry, done: () => void): void {
+      console.line(info[MESSAGE]!);
+      done();
+    }
+  }
+  class RecentTransport extends TransportStream {
+    override log(info: Entry, done: () => void): void {
+      recent.entry(SP_LEVEL[info.level] ?? 'INFO', info.message, info[FIELDS]?.request_id);
+      done();
+    }
+  }
+  // winston's "format" step: the line for stdout, made once per entry.
+  const format = w.format((info) => {
     const e = info as unknown as Entry;
-    e[MESSAGE] = style === 'json' ? jsonLine(e.level, e.message, e[FIELDS]) : textLine(e.level, e.message, e[FIELDS]);
+    e[MESSAGE] = formatLine(style, e.level, e.message, e[FIELDS]);
     return info;
   })();
+  return w.createLogger({ level, format, transports: [new ConsoleTransport(), new RecentTransport()] });
 }
 
 export class Logger {
   /** [stdout lines, /logs entries]; each can be silenced. */
   readonly transports: readonly [Console, Recent];
-  private readonly winston: winston.Logger;
+  private winston: Winston.Logger | undefined;
+  private attaching: Promise<void> | undefined;
+  private levelName: string;
 
-  constructor(level: LogLevel, buffer: LogBuffer, format: 'json' | 'text') {
+  constructor(
+    level: LogLevel,
+    buffer: LogBuffer,
+    private readonly style: LineStyle,
+  ) {
     this.transports = [new Console(), new Recent(buffer)];
-    this.winston = winston.createLogger({ level: LEVEL_NAME[level], format: lineFormat(format), transports: [...this.transports] });
+    this.levelName = LEVEL_NAME[level];
+  }
+
+  /** Loads winston and hands it every entry from now on (once; later calls wait for the first). */
+  attach(): Promise<void> {
+    this.attaching ??= Promise.all([import('winston'), import('winston-transport')]).then(
+      ([w, t]) => {
+        this.winston = winstonLogger(w.default, t.default, this.levelName, this.style, ...this.transports);
+      },
+      (err: Error) => {
+        // The sinks keep working without it; say so once.
+        this.warn(`logging without winston: it could not be loaded: ${err.message}`);
+      },
+    );
+    return this.attaching;
   }
 
   /** npm level name: entries less severe than this are dropped. Settable (reload). */
   get level(): string {
-    return this.winston.level;
+    return this.levelName;
   }
 
   set level(name: string) {
-    this.winston.level = name;
+    this.levelName = name;
+    if (this.winston) this.winston.level = name;
   }
 
   error(message: string, fields?: LogFields): void {
@@ -199,12 +237,30 @@ export class Logger {
 
   log(level: string, message: string, fields?: LogFields): void {
     // Checked here too: an entry below the level costs no object at all.
-    if ((RANK[level] ?? RANK.silly!) > (RANK[this.winston.level] ?? RANK.info!)) return;
-    const entry: Entry = { level, message, [FIELDS]: fields };
-    this.winston.log(entry as unknown as winston.LogEntry);
+    if ((RANK[level] ?? RANK.silly!) > (RANK[this.levelName] ?? RANK.info!)) return;
+    if (this.winston) {
+      const entry: Entry = { level, message, [FIELDS]: fields };
+      this.winston.log(entry as unknown as Winston.LogEntry);
+      return;
+    }
+    const [console, recent] = this.transports;
+    console.line(formatLine(this.style, level, message, fields));
+    recent.entry(SP_LEVEL[level] ?? 'INFO', message, fields?.request_id);
   }
 }
 
-export function createLogger(level: LogLevel, buffer: LogBuffer, format: 'json' | 'text' = process.stdout.isTTY ? 'text' : 'json'): Logger {
-  return new Logger(level, buffer, format);
+export interface LoggerOptions {
+  /** Leave winston unloaded until attach() is called (the daemon attaches it once it listens). */
+  deferWinston?: boolean;
+}
+
+export function createLogger(
+  level: LogLevel,
+  buffer: LogBuffer,
+  format: LineStyle = process.stdout.isTTY ? 'text' : 'json',
+  options: LoggerOptions = {},
+): Logger {
+  const logger = new Logger(level, buffer, format);
+  if (!options.deferWinston) void logger.attach();
+  return logger;
 }

@@ -4,7 +4,7 @@ import { describe, it, expect } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProgram } from '../../src/cli.js';
+import { buildProgram } from '../../src/command-line.js';
 import { runCli } from '../converge/cli-process.js';
 
 const COMMAND_NAMES = buildProgram().commands.map((c) => c.name());

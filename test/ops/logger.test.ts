@@ -73,4 +73,19 @@ describe('logger', () => {
     for (const t of logger.transports) if (t.constructor.name === 'Console') t.silent = true;
     expect(await captured(() => logger.info('quiet'))).toEqual([]);
   });
+
+  it('writes the same lines before winston is attached as after', async () => {
+    const fields = { request_id: 'r-2', method: 'GET', path: '/dhcp', status: 200, ms: 0.4, backends: [{ backend: 'a', ms: 0.3 }] };
+    const early = createLogger('INFO', new LogBuffer(), 'json', { deferWinston: true });
+    const late = createLogger('INFO', new LogBuffer(), 'json', { deferWinston: true });
+    await late.attach();
+    const shape = async (logger: typeof early) => (await captured(() => logger.info('GET /dhcp 200', fields))).map((l) => ({ ...JSON.parse(l), timestamp: 'T' }));
+    const before = await shape(early);
+    expect(before).toEqual([{ timestamp: 'T', level: 'info', message: 'GET /dhcp 200', ...fields }]);
+    expect(await shape(late)).toEqual(before);
+    await early.attach();
+    expect(await shape(early)).toEqual(before);
+    early.level = 'warn';
+    expect(await captured(() => early.info('dropped'))).toEqual([]);
+  });
 });
