@@ -2,7 +2,7 @@
 // while the modules load at start-up; left alone, an idle daemon kept an 8 MiB young generation
 // (about 6 MiB resident, almost all of it unused). Start-up holds it at its initial size; once
 // the daemon serves, the default growth applies again, so that traffic gets the young
-// generation it needs. docs/performance.md ("Memory").
+// generation it needs. docs/operations.md ("Start-up and memory").
 import { setFlagsFromString } from 'node:v8';
 
 /** V8's default --semi-space-growth-factor. */
