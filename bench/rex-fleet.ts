@@ -4,11 +4,12 @@
 // (dist/src/sim/host/main.js) in processes of their own. Everything registers with the bench's
 // cleanup.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createWorld, FOREMAN_CN, startFakeForeman, type FakeForeman, type World } from '../test/rex/rex-harness.js';
-import { hostCn, issueHostCerts } from '../test/support/host-pki.js';
+import { hostCn } from '../test/support/host-pki.js';
+import { cachedHostCerts, HOST_CERT_CACHE } from './host-cert-cache.js';
 import { startMosquitto, type Mosquitto } from '../test/support/mosquitto.js';
 import type { IssuedCert } from '../test/support/pki.js';
 import { onCleanup, tempDir } from './cleanup.js';
@@ -26,28 +27,33 @@ export interface RexWorld {
   certDir: string;
   hosts: number;
   certMs: number;
+  /** Host certificates issued for this run (the rest came from the cache). */
+  certsIssued: number;
+  /** The daemon's ssl_ca_file: the run's CA and the cached host CA. */
+  caBundle: string;
   /** Client certificate of the simulator's shared MQTT connections. */
   simMqtt: IssuedCert;
   /** The broker's own server certificate. */
   broker: IssuedCert;
 }
 
-/** The PKI, the fake Foreman and `hosts` host certificates (parallel openssl, once per run). */
+/** The PKI, the fake Foreman and `hosts` host certificates (host-cert-cache.ts: issued once, kept). */
 export async function prepareRexWorld(hosts: number, log: (s: string) => void): Promise<RexWorld> {
   const world = await createWorld();
   onCleanup(async () => rmSync(world.pki.dir, { recursive: true, force: true }));
   const foreman = await startFakeForeman(world);
   onCleanup(() => foreman.close());
-  const certDir = join(world.pki.dir, 'hosts');
   const started = performance.now();
-  log(`issuing ${hosts} host certificates…`);
+  log(`host certificates: ${hosts}, from ${HOST_CERT_CACHE} where issued before…`);
   // openssl is mostly process start-up: a few more at once than there are cores.
-  const [, simMqtt, broker] = await Promise.all([
-    issueHostCerts(world.pki, { count: hosts, dir: certDir, parallelism: 2 * availableParallelism() }),
+  const [cached, simMqtt, broker] = await Promise.all([
+    cachedHostCerts(hosts, 2 * availableParallelism()),
     world.pki.issue(SIM_FLEET_CN),
     world.pki.issue('mqtt.example.test', { server: true }),
   ]);
-  return { world, foreman, certDir, hosts, certMs: performance.now() - started, simMqtt, broker };
+  const caBundle = join(world.pki.dir, 'ca-bundle.crt');
+  writeFileSync(caBundle, readFileSync(world.pki.caCert, 'utf8') + readFileSync(cached.caCert, 'utf8'));
+  return { world, foreman, certDir: cached.dir, hosts, certMs: performance.now() - started, certsIssued: cached.issued, caBundle, simMqtt, broker };
 }
 
 export const hostNames = (n: number): string[] => Array.from({ length: n }, (_, i) => hostCn(i + 1));
@@ -57,7 +63,7 @@ export function rexYaml(w: RexWorld, brokerUrl: string, httpsPort: number): stri
   return `https_port: ${httpsPort}
 ssl_certificate: ${w.world.proxy.cert}
 ssl_private_key: ${w.world.proxy.key}
-ssl_ca_file: ${w.world.pki.caCert}
+ssl_ca_file: ${w.caBundle}
 trusted_hosts: [${FOREMAN_CN}, localhost]
 foreman_url: ${w.foreman.url}
 rex:
