@@ -2,7 +2,6 @@
 // so that the entry point can start it without loading the command line's parser (cli.ts).
 import { loadConfig } from '../config/load.js';
 import type { Daemon } from '../daemon.js';
-import { releaseYoungGeneration } from '../startup-heap.js';
 
 export interface RunFlags {
   config: string;
@@ -15,7 +14,6 @@ export async function runDaemon(flags: RunFlags): Promise<Daemon> {
   const { Daemon } = await import('../daemon.js');
   const daemon = new Daemon(config, { logFormat: flags.logFormat });
   await daemon.start();
-  releaseYoungGeneration();
   const stop = (signal: string) => {
     daemon.logger.info(`${signal} received`);
     void daemon.stop().then(() => process.exit(0));
