@@ -2,8 +2,8 @@
 // readable lines on a terminal, and every entry also lands in the /logs buffer. The request path
 // logs a line per request, so the costly parts are the project's own: a line is formatted once
 // (timestamps once a second, fields spliced rather than copied) and lines reach stdout gathered,
-// one write(2) per event-loop turn; winston carries each entry from the level check to the
-// transports.
+// one write(2) for all the lines of FLUSH_MS (under load one per event-loop turn was still
+// several a millisecond); winston carries each entry from the level check to the transports.
 //
 // winston and its stream stack are some 70 module files: the daemon loads them once it listens
 // (attach()), not before its first answer. Entries logged before then are written straight to
@@ -40,13 +40,15 @@ process.once('exit', () => {
   for (const c of unflushed) c.flush();
 });
 
-/** Characters gathered before a write even within one event-loop turn. */
+/** Characters gathered before a write even within FLUSH_MS. */
 const FLUSH_AT = 64 * 1024;
+/** How long a line may wait for others to be written with it, ms. */
+export const FLUSH_MS = 10;
 
 /**
- * Lines to stdout, gathered during one event-loop turn and written together: under load one
- * write(2) carries many request lines instead of one system call each. Order is kept; what is
- * pending at exit is written then. Named Console, as winston's own: the daemon silences the
+ * Lines to stdout, gathered for FLUSH_MS and written together: under load one write(2) carries
+ * many request lines instead of one system call each. Order is kept; what is pending at exit
+ * (also process.exit after SIGTERM) is written then. Named Console, as winston's own: the daemon silences the
  * output by that name.
  */
 class Console {
@@ -59,7 +61,7 @@ class Console {
     if (this.silent) return;
     if (this.pending === '') {
       unflushed.add(this);
-      setImmediate(this.flushNow);
+      setTimeout(this.flushNow, FLUSH_MS).unref();
     }
     this.pending += `${text}\n`;
     // A long burst within one turn is written in pieces, not held whole.
@@ -83,9 +85,7 @@ class Recent {
 
   entry(level: string, message: string, requestId: unknown): void {
     if (this.silent) return;
-    const entry: { timestamp: number; level: string; message: string; request_id?: string } = { timestamp: Date.now() / 1000, level, message };
-    if (typeof requestId === 'string') entry.request_id = requestId;
-    this.buffer.push(entry);
+    this.buffer.add(Date.now() / 1000, level, message, typeof requestId === 'string' ? requestId : undefined);
   }
 }
 
@@ -156,16 +156,12 @@ function formatLine(style: LineStyle, level: string, message: string, fields: Lo
   return style === 'json' ? jsonLine(level, message, fields) : textLine(level, message, fields);
 }
 
-/** winston's logger over the two sinks: the format makes the line, one transport per sink. */
+/** winston's logger over the two sinks: the format makes the line, one transport feeds both. */
 function winstonLogger(w: typeof Winston, TransportStream: typeof import('winston-transport'), level: string, style: LineStyle, console: Console, recent: Recent): Winston.Logger {
-  class ConsoleTransport extends TransportStream {
+  // One transport for both sinks: each transport is a stream write per entry.
+  class Sinks extends TransportStream {
     override log(info: Entry, done: () => void): void {
       console.line(info[MESSAGE]!);
-      done();
-    }
-  }
-  class RecentTransport extends TransportStream {
-    override log(info: Entry, done: () => void): void {
       recent.entry(SP_LEVEL[info.level] ?? 'INFO', info.message, info[FIELDS]?.request_id);
       done();
     }
@@ -176,7 +172,7 @@ function winstonLogger(w: typeof Winston, TransportStream: typeof import('winsto
     e[MESSAGE] = formatLine(style, e.level, e.message, e[FIELDS]);
     return info;
   })();
-  return w.createLogger({ level, format, transports: [new ConsoleTransport(), new RecentTransport()] });
+  return w.createLogger({ level, format, transports: [new Sinks()] });
 }
 
 export class Logger {

@@ -1,7 +1,7 @@
 // The log's lines: JSON objects with timestamp, level and message first (as winston wrote them),
 // a readable form for terminals, the level filter, silencing, and the /logs entries.
 import { describe, it, expect, afterEach, jest } from '@jest/globals';
-import { createLogger } from '../../src/ops/logger.js';
+import { createLogger, FLUSH_MS } from '../../src/ops/logger.js';
 import { LogBuffer } from '../../src/ops/log-buffer.js';
 
 /** Lines the logger writes to stdout, once its turn's batch is flushed. */
@@ -13,9 +13,8 @@ async function captured(run: () => void): Promise<string[]> {
   });
   try {
     run();
-    // Lines are written together at the end of the event-loop turn.
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    // Lines are written together FLUSH_MS after the first; a later timer runs after that one.
+    await new Promise((r) => setTimeout(r, FLUSH_MS + 5));
   } finally {
     spy.mockRestore();
   }
@@ -87,5 +86,19 @@ describe('logger', () => {
     expect(await shape(early)).toEqual(before);
     early.level = 'warn';
     expect(await captured(() => early.info('dropped'))).toEqual([]);
+  });
+
+  it('keeps the newest entries in /logs, oldest first, and errors pushed out in the tail', () => {
+    const logs = new LogBuffer(3, 2, 3);
+    logs.add(1, 'ERROR', 'e1', 'r-1');
+    for (let i = 2; i <= 6; i++) logs.add(i, 'INFO', `i${i}`);
+    const doc = logs.query() as { logs: { timestamp: number; level: string; message: string; request_id?: string }[] };
+    expect(doc.logs).toEqual([
+      { timestamp: 1, level: 'ERROR', message: 'e1', request_id: 'r-1' },
+      { timestamp: 4, level: 'INFO', message: 'i4' },
+      { timestamp: 5, level: 'INFO', message: 'i5' },
+      { timestamp: 6, level: 'INFO', message: 'i6' },
+    ]);
+    expect((logs.query(4.5) as typeof doc).logs.map((e) => e.message)).toEqual(['i5', 'i6']);
   });
 });
