@@ -4,6 +4,7 @@
 // file imports loads before anything else can happen.
 import { plainRunFlags } from './commands/plain-run.js';
 import { executedDirectly } from './sim/executed-directly.js';
+import { holdYoungGeneration } from './startup-heap.js';
 
 async function start(argv: string[]): Promise<void> {
   const flags = plainRunFlags(argv);
@@ -11,6 +12,7 @@ async function start(argv: string[]): Promise<void> {
     const { main } = await import('./command-line.js');
     return main(argv);
   }
+  holdYoungGeneration();
   try {
     const { runDaemon } = await import('./commands/run-daemon.js');
     await runDaemon(flags);

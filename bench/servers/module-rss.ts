@@ -21,8 +21,8 @@ function report(step: string): void {
 }
 
 report('Node alone');
-await import('../../src/backends/undici-dispatchers.js');
-report("undici's Pool and Agent (forwarding)");
+(await import('../../src/backends/undici-dispatchers.js')).loadDispatchers();
+report("undici's Pool and Agent (forwarding; loaded at the first call to a backend)");
 await import('yaml');
 report('YAML parser');
 const { loadConfig } = await import('../../src/config/load.js');

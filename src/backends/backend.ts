@@ -2,7 +2,7 @@
 // health, and the one method the policies use to talk to it.
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { Pool } from './undici-dispatchers.js';
+import { LazyPool } from './undici-dispatchers.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendConfig, HealthCheckConfig, PassiveEjectionConfig } from '../config/types.js';
 import type { BackendAnswer, HttpMethod } from '../features/route.js';
@@ -47,7 +47,8 @@ export class Backend {
   readonly origin: string;
   readonly health: HealthState;
   readonly tls: TlsMaterial;
-  private readonly pool: Pool;
+  /** undici's pool, made at the first call (undici-dispatchers.ts). */
+  private readonly pool: LazyPool;
   /**
    * Aborted when the backend is marked down (failed checks or passive ejection), then replaced:
    * every call in flight at that moment stops waiting at once; later calls get the new one.
@@ -75,7 +76,7 @@ export class Backend {
       if (!this.health.healthy) this.releaseInFlight(why);
       this.onStateChange(this.name, from, to, why);
     });
-    this.pool = new Pool(this.origin, {
+    this.pool = new LazyPool(this.origin, {
       connections: 128,
       pipelining: 1,
       keepAliveTimeout: 4_000,
@@ -104,7 +105,7 @@ export class Backend {
     const signal = opts.signal ? this.joinedWith(opts.signal) : this.downSignal.signal;
     try {
       const res = await exchange(
-        this.pool,
+        this.pool.get(),
         opts.timeoutMs === undefined
           ? { method: req.method, path: req.path, headers: req.headers, body: req.body }
           : { method: req.method, path: req.path, headers: req.headers, body: req.body, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs },
@@ -142,7 +143,7 @@ export class Backend {
   }
 
   async close(): Promise<void> {
-    await this.pool.close().catch(() => this.pool.destroy());
+    await this.pool.close();
   }
 
   destroy(): Promise<void> {

@@ -2,6 +2,7 @@
 // so that the entry point can start it without loading the command line's parser (cli.ts).
 import { loadConfig } from '../config/load.js';
 import type { Daemon } from '../daemon.js';
+import { holdYoungGeneration, releaseYoungGeneration } from '../startup-heap.js';
 
 export interface RunFlags {
   config: string;
@@ -9,6 +10,7 @@ export interface RunFlags {
 }
 
 export async function runDaemon(flags: RunFlags): Promise<Daemon> {
+  holdYoungGeneration();
   const config = loadConfig(flags.config);
   // Loaded when used: the other commands should not pay for the daemon's modules.
   const { Daemon } = await import('../daemon.js');
@@ -21,5 +23,8 @@ export async function runDaemon(flags: RunFlags): Promise<Daemon> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void daemon.reload());
+  // winston, loaded once the daemon listens, is the last of the start-up's modules.
+  await daemon.logger.attach();
+  releaseYoungGeneration();
   return daemon;
 }

@@ -4,7 +4,7 @@
 // them into the answers hosts see.
 import { readFileSync } from 'node:fs';
 import { exchange } from '../backends/exchange.js';
-import { Pool } from '../backends/undici-dispatchers.js';
+import { LazyPool } from '../backends/undici-dispatchers.js';
 import type { Config } from '../config/types.js';
 
 /** Net::HTTP's open timeout is 60 s; a Foreman that does not accept a connection in 10 s is down. */
@@ -55,13 +55,13 @@ export function foremanTls(cfg: Config): ForemanTls {
 
 export class ForemanClient {
   readonly url: URL;
-  private readonly pool: Pool;
+  private readonly pool: LazyPool;
 
   constructor(foremanUrl: string, tls: ForemanTls) {
     this.url = new URL(foremanUrl);
     const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
     const withCert = tls.cert !== undefined && tls.key !== undefined;
-    this.pool = new Pool(this.url.origin, {
+    this.pool = new LazyPool(this.url.origin, {
       connections: 64,
       keepAliveTimeout: 4_000,
       headersTimeout: RESPONSE_TIMEOUT_MS,
@@ -86,7 +86,7 @@ export class ForemanClient {
     const target = new URL(req.path, this.url);
     const path = `${target.pathname}${req.query ? `?${req.query}` : ''}`;
     try {
-      const res = await exchange(this.pool, { method: req.method, path, headers: req.headers, body: req.body }, req.signal, {
+      const res = await exchange(this.pool.get(), { method: req.method, path, headers: req.headers, body: req.body }, req.signal, {
         bytes: MAX_ANSWER_BYTES,
         error: () => new ForemanUnreachable(`answer larger than ${MAX_ANSWER_BYTES} bytes`),
       });
@@ -101,7 +101,7 @@ export class ForemanClient {
   }
 
   close(): Promise<void> {
-    return this.pool.close().catch(() => this.pool.destroy());
+    return this.pool.close();
   }
 
   /** What Net::HTTP would have raised for this failure. */
