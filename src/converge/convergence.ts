@@ -15,7 +15,7 @@ import type { BackendAnswer, BackendCall, IncomingCall, RouteSpec } from '../fea
 import type { Logger } from '../ops/logger.js';
 import { isStateUnavailable } from '../state/unavailable.js';
 import type { Runtime } from '../runtime.js';
-import type { LedgerEntry, SagaRecord, StateStore } from '../state/store.js';
+import type { BackendResult, LedgerEntry, SagaRecord, SagaSuccess, StateStore } from '../state/store.js';
 import type { FeatureInspector } from '../features/drift-inspector.js';
 import { KeyLock } from './key-lock.js';
 import { LaggingMarks } from './lagging-marks.js';
@@ -160,31 +160,32 @@ export class Convergence implements SagaHost {
     }
   }
 
-  /** After a write succeeded: record the intended values and who holds them. */
-  async recordSuccess(
-    feature: string,
-    route: RouteSpec,
-    call: IncomingCall,
-    snapshot: BackendAnswer | undefined,
-    holders: string[],
-    requestId: string,
-    original: OutgoingRequest,
+  /**
+   * After a write succeeded: its saga completes with the intended values, who holds them and
+   * who missed them (`behind`), in one commit.
+   */
+  async completeWrite(
+    saga: { id: number; feature: string; route: RouteSpec; call: IncomingCall },
+    done: { answerStatus?: number; results: Record<string, BackendResult>; snapshot: BackendAnswer | undefined; holders: string[]; behind: string[]; requestId: string; original: OutgoingRequest },
   ): Promise<void> {
-    for (const change of route.ledger?.(call, snapshot) ?? []) {
-      const request = change.request ? storeCall(change.request, requestId) : storeRequest(original);
+    const { feature } = saga;
+    const ledger: SagaSuccess['ledger'] = [];
+    const lagging = new Set(done.behind);
+    for (const change of saga.route.ledger?.(saga.call, done.snapshot) ?? []) {
+      const request = change.request ? storeCall(change.request, done.requestId) : storeRequest(done.original);
       // A change derived from what was there (DHCP delete by IP → the MACs it held) did to a
       // backend that was behind on the key something else than the change: it is only known
       // to hold the new state where it held the previous one. The others catch up precisely.
       const before = change.request ? ((await this.store.getDesired(feature, change.key))?.version ?? 0) : 0;
-      const version = await this.store.putDesired({ feature, key: change.key, op: change.op, request });
-      // Side by side: on a shared database each is a round trip on the answer's path.
-      await Promise.all(
-        holders.map(async (b) => {
-          if (before === 0 || (await this.store.appliedVersion(feature, change.key, b)) >= before) await this.store.markApplied(feature, change.key, b, version);
-          else await this.markLagging(feature, b);
-        }),
-      );
+      const appliedOn: string[] = [];
+      for (const b of done.holders) {
+        if (before === 0 || (await this.store.appliedVersion(feature, change.key, b)) >= before) appliedOn.push(b);
+        else lagging.add(b);
+      }
+      ledger.push({ key: change.key, op: change.op, request, appliedOn });
     }
+    const success: SagaSuccess = { feature, answerStatus: done.answerStatus, results: done.results, ledger, lagging: [...lagging] };
+    await this.lagging.markWith(feature, success.lagging, () => this.store.completeSaga(saga.id, success));
   }
 
   async start(): Promise<void> {

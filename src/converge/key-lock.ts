@@ -45,8 +45,13 @@ export class KeyLock {
       releaseShared = await this.shared()?.hold(unique, signal);
       return await fn();
     } finally {
-      await releaseShared?.().catch(() => undefined);
-      this.release(unique, mine, release);
+      // The answer does not wait for the shared unlock (a round trip to the database); the next
+      // holder of these keys in this process does, as a peer instance's lock attempt would.
+      if (releaseShared) {
+        void releaseShared()
+          .catch(() => undefined)
+          .then(() => this.release(unique, mine, release));
+      } else this.release(unique, mine, release);
     }
   }
 

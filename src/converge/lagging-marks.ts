@@ -35,16 +35,25 @@ export class LaggingMarks {
   }
 
   /** Marks it here at once (this instance's requests leave it alone from now on), then in the store. */
-  async mark(feature: string, backend: string): Promise<void> {
-    const id = `${feature}\0${backend}`;
-    this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
-    this.add(feature, backend);
+  mark(feature: string, backend: string): Promise<void> {
+    return this.markWith(feature, [backend], () => this.store().markLagging(feature, backend));
+  }
+
+  /** Marks them here at once, while `write` records the marks in the store (with other changes). */
+  async markWith<T>(feature: string, backends: string[], write: () => Promise<T>): Promise<T> {
+    const ids = backends.map((b) => `${feature}\0${b}`);
+    for (const [i, id] of ids.entries()) {
+      this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
+      this.add(feature, backends[i]!);
+    }
     try {
-      await this.changing(() => this.store().markLagging(feature, backend));
+      return await this.changing(write);
     } finally {
-      const n = this.pending.get(id)! - 1;
-      if (n > 0) this.pending.set(id, n);
-      else this.pending.delete(id);
+      for (const id of ids) {
+        const n = this.pending.get(id)! - 1;
+        if (n > 0) this.pending.set(id, n);
+        else this.pending.delete(id);
+      }
     }
   }
 

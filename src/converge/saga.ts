@@ -20,17 +20,11 @@ export interface SagaHost {
   backend(name: string): Backend | undefined;
   /** When the next compensation attempt is due after `attempts` failed ones (epoch ms). */
   nextAttempt(attempts: number): number;
-  /** Record a successful write's intended values in the ledger, and who holds them. */
-  recordSuccess(
-    feature: string,
-    route: RouteSpec,
-    call: IncomingCall,
-    snapshot: BackendAnswer | undefined,
-    holders: string[],
-    requestId: string,
-    original: OutgoingRequest,
+  /** A write succeeded: its saga completes with its ledger entries, in one commit. */
+  completeWrite(
+    saga: { id: number; feature: string; route: RouteSpec; call: IncomingCall },
+    done: { answerStatus?: number; results: Record<string, BackendResult>; snapshot: BackendAnswer | undefined; holders: string[]; behind: string[]; requestId: string; original: OutgoingRequest },
   ): Promise<void>;
-  markLagging(feature: string, backend: string): Promise<void>;
   /** Send a ledger entry (the backend is marked as holding it on success); true or why not. */
   sendEntry(backend: Backend, entry: LedgerEntry, requestId: string, opts?: SendOptions): Promise<true | string>;
   /** Send one call and judge its answer; true or why not. */
@@ -44,11 +38,17 @@ export interface SagaStart {
   /** The request as it goes to every target (and as it is kept in the log). */
   request: StoredRequest;
   targets: string[];
+  /** The state each target held before the write, read before the saga begins. */
+  snapshots?: Map<string, BackendAnswer>;
+  /** Outcomes known at the start (backends the write is not sent to: 'deferred'). */
+  results?: Map<string, BackendResult>;
 }
 
 export class Saga {
   readonly snapshots = new Map<string, BackendAnswer>();
   readonly results = new Map<string, BackendResult>();
+  /** Targets whose answer is noted here but not yet in the log. */
+  private readonly unrecorded = new Set<string>();
   private attempts: number;
   private state: SagaStatus;
 
@@ -68,11 +68,24 @@ export class Saga {
     this.attempts = attempts;
   }
 
-  /** Recorded before anything is sent: every target 'pending' until it answers. */
+  /**
+   * Recorded before any write is sent, with the snapshots read before it: every target
+   * 'pending' until it answers, unless its outcome is known already.
+   */
   static async begin(host: SagaHost, start: SagaStart): Promise<Saga> {
-    const id = await host.store.beginSaga({ feature: start.feature, route: start.route.name, request: start.request, targets: start.targets });
+    const snapshots: Record<string, StoredAnswer> = {};
+    for (const [b, a] of start.snapshots ?? []) snapshots[b] = storeAnswer(a);
+    const id = await host.store.beginSaga({
+      feature: start.feature,
+      route: start.route.name,
+      request: start.request,
+      targets: start.targets,
+      snapshots,
+      results: Object.fromEntries(start.results ?? []),
+    });
     const saga = new Saga(host, id, start.feature, start.route.name, start.route, start.call, start.request, start.targets, 'open', 0);
-    for (const t of start.targets) saga.results.set(t, { outcome: 'pending' });
+    for (const t of start.targets) saga.results.set(t, start.results?.get(t) ?? { outcome: 'pending' });
+    for (const [b, a] of start.snapshots ?? []) saga.snapshots.set(b, a);
     return saga;
   }
 
@@ -103,6 +116,17 @@ export class Saga {
   async record(target: string, result: BackendResult): Promise<void> {
     await this.host.store.recordResult(this.id, target, result);
     this.results.set(target, result);
+    this.unrecorded.delete(target);
+  }
+
+  /**
+   * An answer to the write, kept here until the saga ends: 'pending' in the log reads "may
+   * have been applied" until then, which is what recovery needs. Completion records it in its
+   * commit; a failure records it before undoing anything.
+   */
+  note(target: string, result: BackendResult): void {
+    this.results.set(target, result);
+    this.unrecorded.add(target);
   }
 
   /** Nothing was sent (e.g. a snapshot could not be read): closed as undone, with the answer given. */
@@ -117,13 +141,15 @@ export class Saga {
    */
   async complete(answerStatus: number | undefined, opts: { basis: BackendAnswer | undefined; requestId: string; original: OutgoingRequest; behind: string[] }): Promise<void> {
     const holders = this.targets.filter((t) => this.outcome(t) === 'applied');
-    await this.host.recordSuccess(this.feature, this.route, this.call, opts.basis, holders, opts.requestId, opts.original);
-    for (const b of opts.behind) await this.host.markLagging(this.feature, b);
-    await this.setStatus('completed', answerStatus);
+    const results = Object.fromEntries([...this.unrecorded].map((t) => [t, this.results.get(t)!]));
+    await this.host.completeWrite(this, { answerStatus, results, snapshot: opts.basis, holders, behind: opts.behind, requestId: opts.requestId, original: opts.original });
+    this.unrecorded.clear();
+    this.state = 'completed';
   }
 
   /** The write failed: undo it wherever it was (or may have been) applied. The caller holds its keys. */
   async fail(answerStatus: number, opts: SendOptions = {}): Promise<{ done: boolean; problems: string[] }> {
+    for (const t of [...this.unrecorded]) await this.record(t, this.results.get(t)!);
     await this.setStatus('compensating', answerStatus);
     return this.compensate('snapshot', opts);
   }

@@ -11,7 +11,7 @@
 import { describeUnavailable } from '../state/unavailable.js';
 import type { Backend } from '../backends/backend.js';
 import type { BackendAnswer } from '../features/route.js';
-import type { BackendOutcome } from '../state/store.js';
+import type { BackendOutcome, BackendResult } from '../state/store.js';
 import { storeRequest } from '../converge/stored-form.js';
 import { ownRequest } from './outgoing.js';
 import { errorAnswer, type PolicyOutcome } from './outcome.js';
@@ -88,15 +88,11 @@ interface Deferred {
 
 async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Deferred[], catchUp: boolean, progress: { sent: boolean }): Promise<PolicyOutcome> {
   const { route, call, feature, converge } = ctx;
-  const saga = await converge.begin({
-    feature: feature.name,
-    route,
-    call,
-    request: storeRequest(ctx.outgoing),
-    targets: [...liveAtStart, ...down.map((d) => d.backend)].map((b) => b.name),
-  });
-  for (const d of down) await saga.record(d.backend.name, { outcome: 'deferred', detail: d.why });
+  const targets = [...liveAtStart, ...down.map((d) => d.backend)].map((b) => b.name);
+  const deferred = new Map<string, BackendResult>(down.map((d) => [d.backend.name, { outcome: 'deferred', detail: d.why }]));
 
+  // The snapshots are read first (reads change nothing, and the key locks are held), so that
+  // the saga is recorded with them in one commit before any write is sent.
   let live = liveAtStart;
   let snapshots: BackendAnswer[] | undefined;
   if (route.snapshot && route.restore) {
@@ -107,7 +103,7 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
     const unanswered = catchUp && !ctx.deadline.aborted ? results.filter((r): r is Extract<SendResult, { error: unknown }> => 'error' in r) : [];
     if (unanswered.length > 0 && live.length - unanswered.length >= feature.minSuccess) {
       for (const r of unanswered) {
-        await saga.record(r.backend.name, { outcome: 'deferred', detail: `snapshot: ${r.error.code}` });
+        deferred.set(r.backend.name, { outcome: 'deferred', detail: `snapshot: ${r.error.code}` });
         down.push({ backend: r.backend, why: `snapshot read failed: ${r.error.code}` });
       }
       results = results.filter((r) => !(unanswered as SendResult[]).includes(r));
@@ -115,6 +111,8 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
     }
     const bad = results.filter((r) => 'error' in r || !TRUSTED_SNAPSHOT.has(r.answer.status));
     if (bad.length > 0) {
+      // Recorded as refused: the log tells what was asked and why nothing was written.
+      const saga = await converge.begin({ feature: feature.name, route, call, request: storeRequest(ctx.outgoing), targets, results: deferred });
       await saga.abandon(
         live.map((b) => b.name),
         'snapshot failed',
@@ -126,14 +124,22 @@ async function writeAll(ctx: RequestContext, liveAtStart: Backend[], down: Defer
       };
     }
     snapshots = results.map((r) => (r as { answer: BackendAnswer }).answer);
-    await saga.snapshot(new Map(live.map((b, i) => [b.name, snapshots![i]!])));
   }
+  const saga = await converge.begin({
+    feature: feature.name,
+    route,
+    call,
+    request: storeRequest(ctx.outgoing),
+    targets,
+    snapshots: snapshots && new Map(live.map((b, i) => [b.name, snapshots![i]!])),
+    results: deferred,
+  });
 
   progress.sent = true;
   const results = await Promise.all(
     live.map(async (b) => {
       const r = await timedSend(ctx, b, ctx.outgoing, 'send');
-      await saga.record(b.name, outcomeOf(r));
+      saga.note(b.name, outcomeOf(r));
       return r;
     }),
   );

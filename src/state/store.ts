@@ -114,10 +114,40 @@ export interface SharedKeyLocks {
   hold(keys: string[], signal?: AbortSignal): Promise<() => Promise<void>>;
 }
 
+/** How a saga begins: recorded before the first write is sent. */
+export interface SagaBegin {
+  feature: string;
+  route: string;
+  request: StoredRequest;
+  targets: string[];
+  /** The state each target held before the write (read before it began). */
+  snapshots?: Record<string, StoredAnswer>;
+  /** Outcomes known at the start (e.g. 'deferred'); every other target starts 'pending'. */
+  results?: Record<string, BackendResult>;
+}
+
+/** A write that succeeded, recorded with its saga's completion in one transaction. */
+export interface SagaSuccess {
+  feature: string;
+  answerStatus?: number;
+  /** Outcomes noted while the write ran and not recorded yet. */
+  results: Record<string, BackendResult>;
+  /** The intended values, each with the targets known to hold it. */
+  ledger: { key: string; op: 'put' | 'delete'; request: StoredRequest; appliedOn: string[] }[];
+  /** Backends that missed it: marked lagging (after the ledger entries, in the same commit). */
+  lagging: string[];
+}
+
 export interface StateStore {
   // --- saga log ---
-  /** Recorded before the first backend call. Returns the saga id. */
-  beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number>;
+  /** Recorded before the first write is sent (durable). Returns the saga id. */
+  beginSaga(input: SagaBegin): Promise<number>;
+  /**
+   * The successful end of an open saga in one durable commit: its noted results, its ledger
+   * entries and who holds them, the lagging marks it leaves, and status 'completed'. One commit
+   * and (on a shared database) one round trip: it is on the answer's path.
+   */
+  completeSaga(id: number, success: SagaSuccess): Promise<void>;
   recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void>;
   recordResult(id: number, backend: string, result: BackendResult): Promise<void>;
   setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): Promise<void>;

@@ -105,6 +105,68 @@ describe.each(STORE_DRIVERS)('saga log ($name)', (driver) => {
     expect(unfinished[1]!.results).toEqual({ a: { outcome: 'applied', detail: '200' }, b: { outcome: 'pending' } });
   });
 
+  it('begins with the snapshots and the outcomes known at the start, in one record', async () => {
+    const store = await fx.open();
+    const id = await store.beginSaga({
+      feature: 'tftp',
+      route: 'tftp.create',
+      request,
+      targets: ['a', 'b', 'c'],
+      snapshots: { a: before, b: absent },
+      results: { c: { outcome: 'deferred', detail: 'down' } },
+    });
+    const saga = (await store.getSaga(id))!;
+    expect(saga.snapshots).toEqual({ a: before, b: absent });
+    expect(saga.results).toEqual({ a: { outcome: 'pending' }, b: { outcome: 'pending' }, c: { outcome: 'deferred', detail: 'down' } });
+  });
+
+  it('completes a saga with its results, ledger entries in order, who holds them and who missed them, in one step', async () => {
+    const store = await fx.open();
+    const id = await begin(store, ['a', 'b', 'c']);
+    const put = formRequest('/tftp/PXELinux/00:11:22:33:44:55', 'pxeconfig=x');
+    const del = formRequest('/tftp/PXELinux/00:11:22:33:44:66', '');
+    await store.completeSaga(id, {
+      feature: 'tftp',
+      answerStatus: 200,
+      results: { a: { outcome: 'applied', detail: '200' }, b: { outcome: 'applied', detail: '200' } },
+      ledger: [
+        { key: 'k1', op: 'put', request: put, appliedOn: ['a', 'b'] },
+        { key: 'k2', op: 'delete', request: del, appliedOn: ['a'] },
+      ],
+      lagging: ['c', 'b'],
+    });
+    const saga = (await store.getSaga(id))!;
+    expect(saga.status).toBe('completed');
+    expect(saga.answerStatus).toBe(200);
+    expect(saga.results).toEqual({ a: { outcome: 'applied', detail: '200' }, b: { outcome: 'applied', detail: '200' }, c: { outcome: 'pending' } });
+    const ledger = await store.ledger('tftp');
+    expect(ledger.map((e) => [e.key, e.op, e.request])).toEqual([
+      ['k1', 'put', put],
+      ['k2', 'delete', del],
+    ]);
+    const [v1, v2] = ledger.map((e) => e.version);
+    expect(v2).toBe(v1! + 1);
+    expect(await store.appliedVersion('tftp', 'k1', 'a')).toBe(v1);
+    expect(await store.appliedVersion('tftp', 'k1', 'b')).toBe(v1);
+    expect(await store.appliedVersion('tftp', 'k2', 'a')).toBe(v2);
+    expect(await store.appliedVersion('tftp', 'k2', 'b')).toBe(0);
+    expect(await store.appliedVersion('tftp', 'k1', 'c')).toBe(0);
+    expect((await store.laggingBackends()).map((m) => m.backend).sort()).toEqual(['b', 'c']);
+    // The next write's versions follow on.
+    const next = await begin(store, ['a']);
+    await store.completeSaga(next, { feature: 'tftp', results: {}, ledger: [{ key: 'k1', op: 'put', request: put, appliedOn: ['a'] }], lagging: [] });
+    expect((await store.getDesired('tftp', 'k1'))!.version).toBe(v2! + 1);
+    expect(await store.appliedVersion('tftp', 'k1', 'b')).toBe(v1);
+  });
+
+  it('completes nothing of a saga that does not exist', async () => {
+    const store = await fx.open();
+    const put = formRequest('/tftp/PXELinux/00:11:22:33:44:55', 'pxeconfig=x');
+    await expect(store.completeSaga(999, { feature: 'tftp', results: {}, ledger: [{ key: 'k1', op: 'put', request: put, appliedOn: ['a'] }], lagging: ['a'] })).rejects.toThrow(/999/);
+    expect(await store.ledger('tftp')).toEqual([]);
+    expect(await store.laggingBackends()).toEqual([]);
+  });
+
   it('prunes only finished sagas last touched before the cut-off, with their results; ids are not reused', async () => {
     const store = await fx.open();
     const old = [await begin(store), await begin(store), await begin(store), await begin(store)];

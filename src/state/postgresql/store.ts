@@ -4,7 +4,7 @@
 // across instances, as on SQLite.
 import type pg from 'pg';
 import type { MigrateResult } from '../migration.js';
-import type { BackendResult, LaggingMark, LedgerEntry, SagaRecord, SagaStatus, StateStore, StoredAnswer, StoredRequest } from '../store.js';
+import type { BackendResult, LaggingMark, LedgerEntry, SagaBegin, SagaRecord, SagaStatus, SagaSuccess, StateStore, StoredAnswer, StoredRequest } from '../store.js';
 import { AdvisoryClaims, AdvisoryKeyLocks } from './advisory-locks.js';
 import { ChannelListener } from './channel-listener.js';
 import { DB_NOW_MS, newInstanceId } from './instances.js';
@@ -124,19 +124,73 @@ export class PgStateStore implements StateStore {
 
   // Each write of a saga is one statement (data-modifying CTEs where it touches two tables): a
   // replicated write makes several, and each round trip to the server is on its answer's path.
-  async beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number> {
-    // Every target starts 'pending': after a crash that reads "may or may not have been applied".
+  async beginSaga(input: SagaBegin): Promise<number> {
+    // 'pending' unless known: after a crash that reads "may or may not have been applied".
+    const targets = [...new Set(input.targets)];
+    const known = targets.map((b) => input.results?.[b]);
     const { rows } = await this.pool.query<{ id: number }>(
       `WITH s AS (
-         INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at, owner)
-         VALUES ($1, $2, $3, $4, 'open', $5, $5, $6) RETURNING id),
+         INSERT INTO sagas (feature, route, request, targets, snapshots, status, created_at, updated_at, owner)
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $6, $7) RETURNING id),
        r AS (
          INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at)
-         SELECT s.id, b, 'pending', NULL, $5 FROM s, unnest($7::text[]) AS b)
+         SELECT s.id, b, o, d, $6 FROM s, unnest($8::text[], $9::text[], $10::text[]) AS t(b, o, d))
        SELECT id FROM s`,
-      [input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), this.now(), this.instanceId, [...new Set(input.targets)]],
+      [
+        input.feature,
+        input.route,
+        JSON.stringify(input.request),
+        JSON.stringify(input.targets),
+        JSON.stringify(input.snapshots ?? {}),
+        this.now(),
+        this.instanceId,
+        targets,
+        known.map((k) => k?.outcome ?? 'pending'),
+        known.map((k) => k?.detail ?? null),
+      ],
     );
     return rows[0]!.id;
+  }
+
+  async completeSaga(id: number, success: SagaSuccess): Promise<void> {
+    const results = Object.entries(success.results);
+    const applied = success.ledger.flatMap((e, i) => e.appliedOn.map((b) => [i + 1, b] as const));
+    // One statement: versions are taken in one step of the sequence (its row lock lasts until
+    // the commit, so versions become visible in order) and handed out in ledger order; the
+    // others hear of a new lagging mark once it is committed.
+    const { rows } = await this.pool.query<{ found: number }>(
+      `WITH s AS (UPDATE sagas SET status = 'completed', answer_status = COALESCE($3, answer_status), updated_at = $4 WHERE id = $1 RETURNING id),
+       v AS (UPDATE ledger_sequence SET version = version + cardinality($5::text[]) WHERE id = 1 AND cardinality($5::text[]) > 0 AND EXISTS (SELECT FROM s) RETURNING version),
+       c AS (SELECT e.n, e.key, e.op, e.request, v.version - cardinality($5::text[]) + e.n AS version
+               FROM v, unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS e(key, op, request, n)),
+       l AS (INSERT INTO ledger (feature, key, op, request, version, updated_at) SELECT $2, key, op, request, version, $4 FROM c
+               ON CONFLICT (feature, key) DO UPDATE SET op = excluded.op, request = excluded.request, version = excluded.version, updated_at = excluded.updated_at),
+       a AS (INSERT INTO ledger_applied (feature, key, backend, version)
+               SELECT $2, c.key, x.b, c.version FROM unnest($8::int[], $9::text[]) AS x(n, b) JOIN c ON c.n = x.n
+               ON CONFLICT (feature, key, backend) DO UPDATE SET version = excluded.version WHERE excluded.version > ledger_applied.version),
+       r AS (INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at)
+               SELECT s.id, b, o, d, $4 FROM s, unnest($10::text[], $11::text[], $12::text[]) AS y(b, o, d)
+               ON CONFLICT (saga_id, backend) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, updated_at = excluded.updated_at),
+       g AS (INSERT INTO lagging_backends (feature, backend, since) SELECT $2, b, $4 FROM s, unnest($13::text[]) AS b ON CONFLICT DO NOTHING RETURNING feature, backend),
+       n AS (SELECT pg_notify('${LAGGING_CHANNEL}', feature || ' ' || backend) FROM g)
+       SELECT (SELECT count(*) FROM s)::int AS found, (SELECT count(*) FROM n)::int AS told`,
+      [
+        id,
+        success.feature,
+        success.answerStatus ?? null,
+        this.now(),
+        success.ledger.map((e) => e.key),
+        success.ledger.map((e) => e.op),
+        success.ledger.map((e) => JSON.stringify(e.request)),
+        applied.map(([n]) => n),
+        applied.map(([, b]) => b),
+        results.map(([b]) => b),
+        results.map(([, r]) => r.outcome),
+        results.map(([, r]) => r.detail ?? null),
+        [...new Set(success.lagging)],
+      ],
+    );
+    if (rows[0]!.found === 0) throw unknownSaga(id);
   }
 
   async recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void> {

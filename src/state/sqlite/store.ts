@@ -10,8 +10,10 @@ import type {
   BackendResult,
   LaggingMark,
   LedgerEntry,
+  SagaBegin,
   SagaRecord,
   SagaStatus,
+  SagaSuccess,
   StateStore,
   StoredAnswer,
   StoredRequest,
@@ -29,9 +31,9 @@ export const LOCAL_OWNER = 'local';
 
 function prepareStatements(db: Database.Database) {
   return {
-    insertSaga: db.prepare<[string, string, string, string, number, number], { id: number }>(
-      `INSERT INTO sagas (feature, route, request, targets, status, created_at, updated_at, owner)
-       VALUES (?, ?, ?, ?, 'open', ?, ?, '${LOCAL_OWNER}') RETURNING id`,
+    insertSaga: db.prepare<[string, string, string, string, string, number, number], { id: number }>(
+      `INSERT INTO sagas (feature, route, request, targets, snapshots, status, created_at, updated_at, owner)
+       VALUES (?, ?, ?, ?, ?, 'open', ?, ?, '${LOCAL_OWNER}') RETURNING id`,
     ),
     touchSaga: db.prepare<[number, number]>('UPDATE sagas SET updated_at = ? WHERE id = ?'),
     sagaSnapshots: db.prepare<[number], { snapshots: string }>('SELECT snapshots FROM sagas WHERE id = ?'),
@@ -126,13 +128,31 @@ export class SqliteStateStore implements StateStore {
 
   // --- saga log ---
 
-  async beginSaga(input: { feature: string; route: string; request: StoredRequest; targets: string[] }): Promise<number> {
+  async beginSaga(input: SagaBegin): Promise<number> {
     return this.barrier(() => {
       const t = this.now();
-      const { id } = this.sql.insertSaga.get(input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), t, t)!;
-      // Every target starts 'pending': after a crash that reads "may or may not have been applied".
-      for (const backend of new Set(input.targets)) this.sql.upsertResult.run(id, backend, 'pending', null, t);
+      const snapshots = JSON.stringify(input.snapshots ?? {});
+      const { id } = this.sql.insertSaga.get(input.feature, input.route, JSON.stringify(input.request), JSON.stringify(input.targets), snapshots, t, t)!;
+      // 'pending' unless known: after a crash that reads "may or may not have been applied".
+      for (const backend of new Set(input.targets)) {
+        const known = input.results?.[backend];
+        this.sql.upsertResult.run(id, backend, known?.outcome ?? 'pending', known?.detail ?? null, t);
+      }
       return id;
+    });
+  }
+
+  async completeSaga(id: number, success: SagaSuccess): Promise<void> {
+    this.barrier(() => {
+      const t = this.now();
+      if (this.sql.setStatus.run('completed', success.answerStatus ?? null, t, id).changes === 0) throw unknownSaga(id);
+      for (const [backend, r] of Object.entries(success.results)) this.sql.upsertResult.run(id, backend, r.outcome, r.detail ?? null, t);
+      for (const e of success.ledger) {
+        const { version } = this.sql.nextVersion.get()!;
+        this.sql.upsertDesired.run(success.feature, e.key, e.op, JSON.stringify(e.request), version, t);
+        for (const b of e.appliedOn) this.sql.markApplied.run(success.feature, e.key, b, version);
+      }
+      for (const b of success.lagging) this.sql.markLagging.run(success.feature, b, t);
     });
   }
 

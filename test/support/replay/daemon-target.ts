@@ -2,6 +2,9 @@
 // trusted_hosts. TFTP is replicated over both simulators; DNS and DHCP fail over, so the first
 // simulator answers them; templates are relayed to the stand-in Foreman by proxy-proxy itself and
 // /logs is proxy-proxy's own buffer.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/load.js';
 import { Daemon } from '../../../src/daemon.js';
 import { SystemResolver, type NameResolver } from '../../../src/http/trusted-hosts.js';
@@ -28,7 +31,11 @@ export async function startDaemonTarget(env: ReplayEnv): Promise<ReplayTarget> {
   const server = await env.pki.issue('localhost', { server: true });
   // Plain HTTP behind the daemon: the backends' own TLS is not what this replay is about.
   const sims = await Promise.all(['sim-a', 'sim-b'].map((name) => startSimProcess({ name, args: recordedSimArgs(env) })));
+  // A state of its own: the default state_dir is the machine's, and what an earlier run left
+  // there (its ledger, lagging marks) would change what this run writes.
+  const stateDir = mkdtempSync(join(tmpdir(), 'pp-replay-state-'));
   const yaml = `bind_host: 127.0.0.1
+state_dir: ${stateDir}
 http_port: 0
 https_port: 0
 ssl_certificate: ${server.cert}
@@ -60,6 +67,7 @@ ${sims.map((s) => `  ${s.name}: { url: ${s.url} }\n`).join('')}features:
     async stop() {
       await daemon.stop();
       await Promise.all(sims.map((s) => s.stop()));
+      rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
