@@ -105,14 +105,6 @@ export class Saga {
     return this.results.get(target)?.outcome ?? 'pending';
   }
 
-  /** The state each target held before the write; recorded before the write is sent. */
-  async snapshot(answers: Map<string, BackendAnswer>): Promise<void> {
-    const stored: Record<string, StoredAnswer> = {};
-    for (const [b, a] of answers) stored[b] = storeAnswer(a);
-    await this.host.store.recordSnapshots(this.id, stored);
-    for (const [b, a] of answers) this.snapshots.set(b, a);
-  }
-
   async record(target: string, result: BackendResult): Promise<void> {
     await this.host.store.recordResult(this.id, target, result);
     this.results.set(target, result);
