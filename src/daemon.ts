@@ -21,7 +21,6 @@ import { retentionTasks } from './state/retention-tasks.js';
 import type { PluginStore } from './state/plugin-store.js';
 import { DynflowService } from './dynflow/dynflow-service.js';
 import type { OpenscapService } from './openscap/openscap-service.js';
-import { runtimeApi } from './ops/runtime-api.js';
 import { Metrics } from './ops/metrics.js';
 import { TrafficWindow } from './ops/traffic-window.js';
 import { StatusHistory, type BackendReading, type StripState } from './ops/status-history.js';
@@ -121,7 +120,8 @@ export class Daemon {
       this.metrics.observe(record, ms);
       this.traffic.observe(record, ms);
     };
-    this.handler.ops = (method, path, client, rawQuery, body) => runtimeApi(this, method, path, client, rawQuery, body);
+    // The runtime API and its status page are loaded at their first request, not at start-up.
+    this.handler.ops = async (method, path, client, rawQuery, body) => (await import('./ops/runtime-api.js')).runtimeApi(this, method, path, client, rawQuery, body);
   }
 
   /** The state store; opened by start() (a networked driver must connect first). */

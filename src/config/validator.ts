@@ -8,7 +8,11 @@
 // its stamp matches the schema in force; otherwise (running from src/ under Jest, or a build
 // made without the script) the schema is compiled here, as before.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import type { Ajv2019 as Ajv2019Class, ErrorObject, ValidateFunction, CodeOptions } from 'ajv/dist/2019.js';
 import { validate as isCronExpression } from 'node-cron';
 import { allowEntryProblem } from './runtime-allow.js';
@@ -42,16 +46,44 @@ export function schemaStamp(): string {
 
 /** File name of the build-time validator, next to this module in dist/. */
 export const PRECOMPILED_FILE = 'config-validate.cjs';
+/** V8's compiled code for it, made by the build (scripts/compile-config-validator.mjs). */
+export const CODE_CACHE_FILE = 'config-validate.cjs.v8cache';
 
 interface Precompiled {
   (formats: Record<string, (value: string) => boolean>): ValidateFunction;
   stamp: string;
 }
 
+type CommonJsBody = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }) => void;
+
+/**
+ * The build-time file as a script, compiled from V8's code cache when one is given and V8
+ * accepts it (same V8, same flags); otherwise compiled as usual. Loaded this way rather than
+ * with require() because require() has no code cache in Node 20.
+ */
+export function precompiledScript(source: string, cachedData?: Buffer): Script {
+  return new Script(`(function (exports, require, module) {${source}\n})`, { filename: PRECOMPILED_FILE, cachedData });
+}
+
+/** Runs the script as CommonJS would: what it exports. */
+precompiledScript.instantiate = (script: Script, req: NodeJS.Require): Precompiled => {
+  const module = { exports: {} as unknown };
+  (script.runInThisContext() as CommonJsBody)(module.exports, req, module);
+  return module.exports as Precompiled;
+};
+
 function precompiled(): ValidateFunction | undefined {
+  const dir = dirname(fileURLToPath(import.meta.url));
   let made: Precompiled;
   try {
-    made = require(`./${PRECOMPILED_FILE}`) as Precompiled;
+    const source = readFileSync(join(dir, PRECOMPILED_FILE), 'utf8');
+    let cache: Buffer | undefined;
+    try {
+      cache = readFileSync(join(dir, CODE_CACHE_FILE));
+    } catch {
+      cache = undefined;
+    }
+    made = precompiledScript.instantiate(precompiledScript(source, cache), require);
   } catch {
     return undefined;
   }

@@ -2,10 +2,11 @@
 // judge a file exactly as the schema compiled at run time does: same verdict, same errors, same
 // defaults written. It is the one the daemon uses.
 import { describe, it, expect } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { configSchema } from '../../src/config/schema.js';
-import { CONFIG_FORMATS, configAjv, PRECOMPILED_FILE, schemaStamp } from '../../src/config/validator.js';
+import { CODE_CACHE_FILE, CONFIG_FORMATS, configAjv, PRECOMPILED_FILE, precompiledScript, schemaStamp } from '../../src/config/validator.js';
 
 const require = createRequire(import.meta.url);
 const FILE = resolve('dist/src/config', PRECOMPILED_FILE);
@@ -39,5 +40,18 @@ describe('build-time compiled configuration validator', () => {
     }
     // The cases exercise both verdicts.
     expect(CASES.map((c) => now(structuredClone(c)))).toEqual([true, false, false, false]);
+  });
+
+  it('comes with V8 code this Node accepts, and judges the same when loaded from it', () => {
+    const script = precompiledScript(readFileSync(FILE, 'utf8'), readFileSync(resolve('dist/src/config', CODE_CACHE_FILE)));
+    expect(script.cachedDataRejected).toBe(false);
+    const cached = precompiledScript.instantiate(script, require);
+    expect(cached.stamp).toBe(made.stamp);
+    const fromCache = cached(CONFIG_FORMATS);
+    const plain = made(CONFIG_FORMATS);
+    for (const data of CASES) {
+      expect(fromCache(structuredClone(data))).toBe(plain(structuredClone(data)));
+      expect(JSON.stringify(fromCache.errors ?? null)).toBe(JSON.stringify(plain.errors ?? null));
+    }
   });
 });
