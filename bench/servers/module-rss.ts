@@ -21,16 +21,13 @@ function report(step: string): void {
 }
 
 report('Node alone');
-(await import('../../src/backends/undici-dispatchers.js')).loadDispatchers();
-report("undici's Pool and Agent (forwarding; loaded at the first call to a backend)");
 await import('yaml');
 report('YAML parser');
 const { loadConfig } = await import('../../src/config/load.js');
 const cfg = loadConfig(config);
 report('configuration: schema, feature modules, validation');
-await import('commander');
-await import('../../src/commands/index.js');
-report('command line (commander, the command table)');
+await import('../../src/commands/run-daemon.js');
+report('`run` straight from the entry point (commander and the other commands are not loaded)');
 await import('../../src/state/open-store.js');
 report('SQLite state (better-sqlite3)');
 const { Daemon } = await import('../../src/daemon.js');
@@ -44,7 +41,7 @@ if (optional) {
   const daemon = new Daemon(cfg, { silent: true });
   await daemon.start();
   await sleep(idleMs);
-  report(`started, ${idleMs / 1000} s idle: listeners, state file, health checks`);
+  report(`started, ${idleMs / 1000} s idle: listeners, state file, health checks, winston (loaded once listening)`);
   await daemon.stop();
 }
 process.exit(0);
