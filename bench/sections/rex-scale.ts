@@ -57,7 +57,10 @@ export interface RexRun {
    * (not fetched, or their exit update posted and refused).
    */
   lost: number;
-  /** Jobs without a result at the deadline that a simulator was still running (or queuing). */
+  /**
+   * Jobs without a result at the deadline that a simulator was still running (or queuing), or
+   * that the daemon had not yet handed to a host (waiting for a doorbell or a fetch).
+   */
   unfinished: number;
   wrong: number;
   wrongSample: string[];
@@ -94,21 +97,29 @@ const count = (n: number) => n.toLocaleString('en-US');
 /** A run's name in notes and data: its size, and how its scripts ran. */
 const runLabel = (r: RexRun) => `${count(r.hosts)}${r.emulated ? ' (in process)' : ''}${r.state === 'postgresql' ? ' on PostgreSQL' : ''}`;
 
-async function rexStatus(port: number): Promise<{ mqtt?: string; doorbellsSent?: number; doorbellsResent?: number } | undefined> {
+interface RexStatusJson {
+  mqtt?: string;
+  doorbellsSent?: number;
+  doorbellsResent?: number;
+  /** The spool's jobs by state. */
+  jobs?: Record<string, number>;
+}
+
+async function rexStatus(port: number): Promise<RexStatusJson | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/proxy_proxy/status`);
-    return ((await res.json()) as { rex?: { mqtt?: string; doorbellsSent?: number; doorbellsResent?: number } }).rex;
+    return ((await res.json()) as { rex?: RexStatusJson }).rex;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Jobs without a result at the deadline: those a simulator still runs are not finished (the
- * simulators, not the daemon, were behind), the rest are lost.
+ * Jobs without a result at the deadline: those a simulator still runs, or the daemon has not yet
+ * handed to a host, are not finished (the run was behind), the rest are lost.
  */
-export function missing(withoutResult: number, runningInSimulators: number): { lost: number; unfinished: number } {
-  const unfinished = Math.min(withoutResult, runningInSimulators);
+export function missing(withoutResult: number, stillHeld: number): { lost: number; unfinished: number } {
+  const unfinished = Math.min(withoutResult, stillHeld);
   return { lost: withoutResult - unfinished, unfinished };
 }
 
@@ -216,7 +227,8 @@ export async function runFleetOnce(
       totalS: (end - t0) / 1000,
       complete: collected.complete,
       deadlineS: deadlineMs / 1000,
-      ...missing(n - collected.received, sims.running()),
+      // Not yet rung or not yet fetched: still the daemon's, not lost.
+      ...missing(n - collected.received, sims.running() + (status?.jobs?.ready_for_pickup ?? 0) + (status?.jobs?.notified ?? 0)),
       wrong: collected.wrong.length,
       wrongSample: collected.wrong.slice(0, 3),
       peakRssMiB: peak,
@@ -367,7 +379,7 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     `Mosquitto ${mosquittoVersion()} on a loopback port, TLS only (TLS 1.2, client certificate required, its CN as user name) with the ACL \`proxy-proxy mosquitto-config --acl\` derives from the daemon's config, plus one entry letting the simulator's shared connections read every host's doorbells.`,
     `Simulated hosts (\`dist/src/sim/host/main.js\`: yggd + foreman_ygg_worker) in ${runs.map((r) => `${r.simProcesses} process(es) for ${runLabel(r)}`).join(', ')}, ${HOSTS_PER_CONNECTION} hosts per MQTT connection; every host fetches its job and posts its output over HTTPS with its own certificate and EC P-256 key (issued by parallel openssl under a CA of their own, kept between bench runs and trusted by the daemon beside the run's CA; ${count(w.certsIssued)} issued for this one). The job is \`${SCRIPT}\`, run by /bin/sh from a temp file (at most 32 scripts at once per process), with a fork per job only up to ${count(FORK_MAX_HOSTS)} hosts (above that the forks bound the time), or in the runs at the largest size emulated in the simulator's process (\`--emulate-scripts\`: the same fetch, output and exit updates, no fork), so that the daemon, not the forks, bounds the time. Jobs/s per daemon core: jobs per second of the daemon's CPU time.`,
     'proxy-proxy: the built daemon (`cli.js run`) in its own process, a fresh one per run, state in its SQLite file or (PostgreSQL rows) in a fresh database on a throw-away PostgreSQL server of the bench\'s own on loopback (Debian\'s server with fsync on, as the SQLite file syncs, pool_size 10), rex defaults (rate_limit 1000 jobs in flight, callbacks of ≤ 100 results every 250 ms), log_level INFO with the request log to a file. Foreman: a callback sink in the bench process (HTTPS, client certificates) that launches as the batch trigger does, 100 hosts per `POST /dynflow/tasks/launch`, 4 at once.',
-    'Time: first launch request → last result accepted by Foreman. Lost: jobs launched without a result at Foreman by the deadline that no simulator still held (judged in the runs with scripts in process, which measure the daemon); not finished by the deadline: jobs a simulator was still running or queuing for a run slot (the forks, not the daemon, were behind); wrong: results other than exit 0 with output "ok". Peak RSS: VmHWM of the daemon process. CPU: user + system time of the daemon process from the first launch to the last result, per job. Doorbells resent: hosts rung again because they had not fetched within the resend interval.',
+    'Time: first launch request → last result accepted by Foreman. Lost: jobs launched without a result at Foreman by the deadline that no simulator still held (judged in the runs with scripts in process, which measure the daemon); not finished by the deadline: jobs a simulator was still running or queuing for a run slot, or that the daemon had not yet handed to a host (ready_for_pickup and notified on its status page); wrong: results other than exit 0 with output "ok". Peak RSS: VmHWM of the daemon process. CPU: user + system time of the daemon process from the first launch to the last result, per job. Doorbells resent: hosts rung again because they had not fetched within the resend interval.',
     `The simulated hosts, Mosquitto and the fake Foreman share the machine with the daemon, so the time is the whole system's. CPU over the same window: ${runs
       .map(
         (r) =>

@@ -17,7 +17,7 @@ describe('rex-scale plan', () => {
     ]);
   });
 
-  it('calls jobs a simulator still runs not finished, never lost', () => {
+  it('calls jobs still held (by a simulator, or not yet handed out by the daemon) not finished, never lost', () => {
     expect(missing(0, 0)).toEqual({ lost: 0, unfinished: 0 });
     expect(missing(4771, 4771)).toEqual({ lost: 0, unfinished: 4771 });
     expect(missing(10, 4)).toEqual({ lost: 6, unfinished: 4 });
