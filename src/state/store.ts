@@ -178,8 +178,8 @@ export interface StateStore {
   // --- desired-state ledger ---
   /**
    * Record the latest intended value for a key (replacing the previous one) and return its
-   * new version. A 'delete' replaces the value with a tombstone. Not durable on its own: the
-   * saga's status change that follows makes it so (both drivers flush in commit order).
+   * new version. A 'delete' replaces the value with a tombstone. (A write's saga records its
+   * entries with its completion: completeSaga.)
    */
   putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): Promise<number>;
   getDesired(feature: string, key: string): Promise<LedgerEntry | undefined>;

@@ -226,8 +226,7 @@ export class SqliteStateStore implements StateStore {
   // --- desired-state ledger ---
 
   async putDesired(entry: { feature: string; key: string; op: 'put' | 'delete'; request: StoredRequest }): Promise<number> {
-    // Not a barrier: written only by a saga about to close, whose 'completed' is one.
-    return this.write(() => {
+    return this.barrier(() => {
       const { version } = this.sql.nextVersion.get()!;
       this.sql.upsertDesired.run(entry.feature, entry.key, entry.op, JSON.stringify(entry.request), version, this.now());
       return version;
