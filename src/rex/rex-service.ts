@@ -7,7 +7,7 @@ import type { Config, RexConfig, TlsFiles } from '../config/types.js';
 import type { Logger } from '../ops/logger.js';
 import { isStateUnavailable } from '../state/unavailable.js';
 import { EXECUTING_STATES, PICKUP_STATES, type DeadlineKind, type DueDeadline, type JobChanges, type JobStore } from '../state/job-store.js';
-import { openJobStore } from '../state/open-store.js';
+import { openJobStore } from '../state/open-job-store.js';
 import type { SharedSpool } from '../state/postgresql/open-spool.js';
 import { Callbacks } from './callbacks.js';
 import { Deadlines } from './deadlines.js';

@@ -3,7 +3,6 @@
 import type { ConnectionOptions } from './sqlite/connection.js';
 import { openSqliteStateStore, prepareStateFile } from './sqlite/open.js';
 import type { SqliteStoreOptions } from './sqlite/store.js';
-import { SqliteJobStore } from './sqlite/job-store.js';
 import { SqlitePluginStore } from './sqlite-plugin-store.js';
 import type { PgStateStoreOptions } from './postgresql/store.js';
 import type { StateStore } from './store.js';
@@ -31,11 +30,6 @@ export async function openStateStore(
     );
   }
   return openSqliteStateStore(cfg.state_dir, options);
-}
-
-/** The remote-execution job spool, in the same file (it holds scripts: the file stays private). */
-export function openJobStore(stateDir: string, options: ConnectionOptions = {}): SqliteJobStore {
-  return new SqliteJobStore(prepareStateFile(stateDir), options);
 }
 
 /** Forwarded dynflow task owners and OpenSCAP reports, in the same file. */

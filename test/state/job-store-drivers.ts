@@ -1,7 +1,7 @@
 // The drivers every job-store test runs against: each gives a fresh, empty spool, a way to open
 // it again (a restart, or another instance on the same state) and a clean-up.
 import pg from 'pg';
-import { openJobStore } from '../../src/state/open-store.js';
+import { openJobStore } from '../../src/state/open-job-store.js';
 import type { JobStore } from '../../src/state/job-store.js';
 import { PgJobStore } from '../../src/state/postgresql/job-store.js';
 import { migratePostgres } from '../../src/state/postgresql/migrate.js';

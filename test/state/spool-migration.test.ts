@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { migrate } from '../../src/state/sqlite/migrate.js';
 import { MIGRATIONS } from '../../src/state/sqlite/migrations.js';
 import { prepareStateFile } from '../../src/state/sqlite/open.js';
-import { openJobStore } from '../../src/state/open-store.js';
+import { openJobStore } from '../../src/state/open-job-store.js';
 import { tempDir } from './temp-store.js';
 
 const T0 = 1_700_000_000_000;

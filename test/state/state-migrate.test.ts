@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { PgStateStore } from '../../src/state/postgresql/store.js';
 import { openSqliteStateStore } from '../../src/state/sqlite/open.js';
-import { openJobStore } from '../../src/state/open-store.js';
+import { openJobStore } from '../../src/state/open-job-store.js';
 import { PgJobStore } from '../../src/state/postgresql/job-store.js';
 import { freshDatabase } from '../support/postgres.js';
 import { formRequest, tempDir } from './temp-store.js';
