@@ -50,6 +50,13 @@ describe.each(['sqlite', 'postgresql'] as const)('replicate (state on %s): TFTP 
     const read = await h.http.get(`/tftp/PXELinux/${MAC}`);
     expect(read.status).toBe(200);
     expect(read.body).toBe('kernel vmlinuz\n');
+    // The saga closed with every backend's answer recorded (they wait in memory until it ends).
+    const store = h.daemon.converge.store;
+    let last;
+    for (let id = 1; id < 1000; id++) last = (await store.getSaga(id)) ?? last;
+    expect(last).toMatchObject({ status: 'completed', answerStatus: 200, route: 'tftp.create' });
+    expect(Object.values(last!.results).map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied']);
+    expect(Object.keys(last!.snapshots).sort()).toEqual(h.sims.map((s) => s.name));
   });
 
   it('one answers 409: the others get their previous content back byte for byte, Foreman gets the 409', async () => {
