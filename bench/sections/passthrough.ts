@@ -79,6 +79,8 @@ export async function passThrough(opts: BenchOptions): Promise<SectionResult> {
     const y = samples.get(b)!.rps;
     return median(x.map((v, i) => v / y[i]!));
   };
+  const perRound = (a: string, b: string) => samples.get(a)!.rps.map((v, i) => `${fmt(v / samples.get(b)!.rps[i]!, 2)}×`).join(', ');
+  const fwd = m('bare Node forwarder')!;
   const vsFwd = ratio('proxy-proxy', 'bare Node forwarder');
   const vsHap = hap ? ratio('proxy-proxy', 'HAProxy') : undefined;
   // What the request log (on by default) takes of proxy-proxy's req/s, against log_level WARN.
@@ -100,10 +102,11 @@ export async function passThrough(opts: BenchOptions): Promise<SectionResult> {
     notes: [
       `wrk -t1, ${CONNECTIONS} connections for ${sizes.loadS} s and 1 connection for ${sizes.singleS} s per target per round; ${sizes.rounds} interleaved round(s), medians; the verdicts' ratios are medians of the ratios within each round.`,
       `Request log (JSON lines to a file, log_level INFO) costs ${fmt(logCost, 1)} % of proxy-proxy's req/s here (against log_level WARN), ${fmt(logCpuUs, 1)} µs of CPU per request.`,
+      `Round by round, proxy-proxy vs the bare forwarder: ${perRound('proxy-proxy', 'bare Node forwarder')}; with the log vs without: ${perRound('proxy-proxy', 'proxy-proxy, no request log')}. By CPU per request (steadier than req/s on a shared machine): ${fmt(fwd.cpu / pp.cpu, 2)}× the forwarder's throughput per core.`,
       `proxy-proxy RSS after the load: ${fmt(rssAfterLoad, 1)} MiB.`,
       'CPU µs/req: user+system time of the proxying process (all threads) over the 50-connection runs.',
     ],
     verdicts,
-    data: Object.fromEntries([...samples.entries()].map(([k]) => [k, m(k)])),
+    data: Object.fromEntries([...samples.entries()].map(([k, v]) => [k, { ...m(k), rounds: v.rps }])),
   };
 }
