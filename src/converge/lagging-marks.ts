@@ -41,6 +41,8 @@ export class LaggingMarks {
 
   /** Marks them here at once, while `write` records the marks in the store (with other changes). */
   async markWith<T>(feature: string, backends: string[], write: () => Promise<T>): Promise<T> {
+    // No mark: not a change of the marks (a re-read overlapping it need not be read again).
+    if (backends.length === 0) return write();
     const ids = backends.map((b) => `${feature}\0${b}`);
     for (const [i, id] of ids.entries()) {
       this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
