@@ -44,6 +44,9 @@ describe('an instance killed with sagas open: a survivor settles them after its 
     };
     const a = await startDaemonProcess(config('a'));
     daemons.push(a);
+    // Every backend seen up first: a write before sim-c's first health check would leave it
+    // out (catch_up) and the writes below would close without waiting for it.
+    await waitFor(async () => (await getStatus(a.http)).backends.every((b) => b.state === 'up'), 10_000, 'backends never all up');
     for (const i of [1, 2]) expect((await a.http.post(`/tftp/PXELinux/${mac(i)}`, { pxeconfig: OLD[i]! })).status).toBe(200);
     for (const s of sims) expect((await client(s.url).post(`/tftp/PXELinux/${mac(3)}`, { pxeconfig: OLD[3]! })).status).toBe(200);
 

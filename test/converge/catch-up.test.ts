@@ -43,6 +43,9 @@ describe('catch-up', () => {
     const file = join(base, 'proxy-proxy.yaml');
     writeFileSync(file, clusterYaml({ sims, stateDir: join(base, 'state'), responseTimeoutMs: opts.responseTimeoutMs ?? 800, features: `  tftp: ${f}\n  dhcp: ${f}\n`, extra }));
     daemon = await startDaemonProcess(file);
+    // Every backend seen up before the test's first write (one not yet checked is left out of it).
+    const http = daemon.http;
+    await waitFor(async () => (await getStatus(http)).backends.every((b) => b.state === 'up'), 10_000, 'backends never all up');
     return { base, file };
   }
 
