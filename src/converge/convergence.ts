@@ -10,18 +10,18 @@
 // A compensation converges a key to the ledger when the ledger knows it, and only falls back to
 // the saga's snapshot for state that predates proxy-proxy: a compensation retried late can then
 // never undo a newer write.
-import type { Backend, OutgoingRequest, SendOptions } from '../backends/backend.js';
+import type { Backend, SendOptions } from '../backends/backend.js';
 import type { BackendAnswer, BackendCall, IncomingCall, RouteSpec } from '../features/route.js';
 import type { Logger } from '../ops/logger.js';
 import { isStateUnavailable } from '../state/unavailable.js';
 import type { Runtime } from '../runtime.js';
-import type { BackendResult, LedgerEntry, SagaRecord, SagaSuccess, StateStore } from '../state/store.js';
+import type { LedgerEntry, SagaRecord, SagaSuccess, StateStore } from '../state/store.js';
 import type { FeatureInspector } from '../features/drift-inspector.js';
 import { KeyLock } from './key-lock.js';
 import { LaggingMarks } from './lagging-marks.js';
 import { probeReset, type ProbeResult } from './reset-probe.js';
 import { rebuildCall } from './rebuild-call.js';
-import { Saga, type SagaHost, type SagaStart } from './saga.js';
+import { Saga, type SagaHost, type SagaStart, type WriteSuccess } from './saga.js';
 import { replayRequest, storeCall, storeRequest } from './stored-form.js';
 import { isAnswered, sendJudged } from './send-judged.js';
 
@@ -166,7 +166,7 @@ export class Convergence implements SagaHost {
    */
   async completeWrite(
     saga: { id: number; feature: string; route: RouteSpec; call: IncomingCall },
-    done: { answerStatus?: number; results: Record<string, BackendResult>; snapshot: BackendAnswer | undefined; holders: string[]; behind: string[]; requestId: string; original: OutgoingRequest },
+    done: WriteSuccess,
   ): Promise<void> {
     const { feature } = saga;
     const ledger: SagaSuccess['ledger'] = [];

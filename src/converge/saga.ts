@@ -23,12 +23,25 @@ export interface SagaHost {
   /** A write succeeded: its saga completes with its ledger entries, in one commit. */
   completeWrite(
     saga: { id: number; feature: string; route: RouteSpec; call: IncomingCall },
-    done: { answerStatus?: number; results: Record<string, BackendResult>; snapshot: BackendAnswer | undefined; holders: string[]; behind: string[]; requestId: string; original: OutgoingRequest },
+    done: WriteSuccess,
   ): Promise<void>;
   /** Send a ledger entry (the backend is marked as holding it on success); true or why not. */
   sendEntry(backend: Backend, entry: LedgerEntry, requestId: string, opts?: SendOptions): Promise<true | string>;
   /** Send one call and judge its answer; true or why not. */
   sendCall(backend: Backend, call: BackendCall, requestId: string, opts?: SendOptions): Promise<true | string>;
+}
+
+/** What a successful write hands to its completion. */
+export interface WriteSuccess {
+  answerStatus?: number;
+  /** Answers noted in memory and not yet in the log. */
+  results: Record<string, BackendResult>;
+  /** The snapshot keys that depend on what was there are read off. */
+  snapshot: BackendAnswer | undefined;
+  holders: string[];
+  behind: string[];
+  requestId: string;
+  original: OutgoingRequest;
 }
 
 export interface SagaStart {
