@@ -15,9 +15,10 @@ import { onCleanup, tempDir } from '../cleanup.js';
 import { startDaemon, type DaemonProcess } from '../daemon-process.js';
 import { BenchClient } from '../http-client.js';
 import { DAEMON_MAIN } from '../paths.js';
-import { freePort, ifAlive, LOOPBACK, rssMiB, sleep } from '../proc.js';
+import { freePort, ifAlive, LOOPBACK, rssAnonMiB, rssMiB, sleep } from '../proc.js';
 import { hostNames, prepareRexWorld, rexYaml, startFleetBroker, startSimFleet } from '../rex-fleet.js';
 import { CLEANUP_INTERVAL_MS } from '../../src/state/retention.js';
+import { linearTrend } from '../stats.js';
 import { ensureTool } from '../tools.js';
 import { fmt, markdownTable, type BenchOptions, type SectionResult } from '../types.js';
 
@@ -28,12 +29,16 @@ const SAMPLE_MS = 30_000;
 const DHCP_SLOTS = 90;
 const TFTP_KEYS = 500;
 const REX_HOSTS = 20;
+/** How far the floor of open fds may rise over the judged span before it counts as a leak. */
+const FD_FLOOR_RISE = 2;
 
 interface Sample {
   atS: number;
   /** Requests answered since the previous sample, per second: the state's size follows it. */
   reqPerS: number;
   rssMiB: number;
+  /** RSS without mapped files: what the process itself allocated. */
+  rssAnonMiB?: number;
   heapMiB: number | undefined;
   fds: number;
   stateMiB: number;
@@ -225,6 +230,7 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
       atS: Math.round((Date.now() - t0) / 1000),
       reqPerS,
       rssMiB: ifAlive(rssMiB, pid),
+      rssAnonMiB: ifAlive(rssAnonMiB, pid),
       heapMiB: heap === undefined ? undefined : heap / 2 ** 20,
       fds: readdirSync(`/proc/${pid}/fd`).length,
       stateMiB: files.state,
@@ -293,24 +299,34 @@ export async function soak(opts: BenchOptions): Promise<SectionResult> {
   const growth = (a: number, b: number) => (a > 0 ? (b - a) / a : 0);
   const rssGrowth = growth(from.rssMiB, last.rssMiB);
   const stateGrowth = growth(from.stateMiB + from.walMiB, last.stateMiB + last.walMiB);
-  const fdGrowth = last.fds - from.fds;
+  // fds move with the connections in flight (51-70 at 100 req/s), so two single samples say
+  // little. A leaked fd stays open: it lifts the floor, the fewest open at any sample. The
+  // floor of the judged span's last third is compared with that of its first third.
+  const judged = samples.filter((s) => s.atS >= from.atS);
+  const third = Math.max(1, Math.floor(judged.length / 3));
+  const floor = (part: Sample[]) => Math.min(...part.map((s) => s.fds));
+  const [fdFloorFrom, fdFloorTo] = [floor(judged.slice(0, third)), floor(judged.slice(-third))];
+  const fdTrend = linearTrend(judged.map((s) => s.atS), judged.map((s) => s.fds));
+  const rssTrend = linearTrend(judged.map((s) => s.atS / 60), judged.map((s) => s.rssMiB));
+  const fdRange = `${Math.min(...judged.map((s) => s.fds))}-${Math.max(...judged.map((s) => s.fds))}`;
   const lost = rexJobs.length - collected.received;
-  const rows = samples.map((s) => [s.atS, fmt(s.reqPerS, 0), fmt(s.rssMiB, 1), s.heapMiB === undefined ? 'n/a' : fmt(s.heapMiB, 1), s.fds, fmt(s.stateMiB, 2), fmt(s.walMiB, 2), s.finishedSagas ?? 'n/a']);
+  const rows = samples.map((s) => [s.atS, fmt(s.reqPerS, 0), fmt(s.rssMiB, 1), s.rssAnonMiB === undefined ? 'n/a' : fmt(s.rssAnonMiB, 1), s.heapMiB === undefined ? 'n/a' : fmt(s.heapMiB, 1), s.fds, fmt(s.stateMiB, 2), fmt(s.walMiB, 2), s.finishedSagas ?? 'n/a']);
   return {
     name: 'soak',
     title: `Soak: ${minutes} min of mixed traffic, one backend stopped every minute`,
-    table: markdownTable(['s', 'requests/s', 'RSS MiB', 'heap MiB', 'open fds', 'state MiB', 'WAL MiB', 'finished sagas kept'], rows),
+    table: markdownTable(['s', 'requests/s', 'RSS MiB', 'anonymous MiB', 'heap MiB', 'open fds', 'state MiB', 'WAL MiB', 'finished sagas kept'], rows),
     notes: [
       `${counts.sent} requests (${fmt(counts.sent / (minutes * 60), 0)}/s): 40 % TFTP writes, 10 % TFTP deletes, 20 % DHCP creates and deletes, 30 % reads; ${counts.failed} answered other than 200${counts.failures.size ? ` (${[...counts.failures].slice(0, 4).map(([k, v]) => `${v}× ${k}`).join('; ')})` : ''}.`,
       `sim-b stopped ${flaps} times for 15 s (state kept); TFTP and DHCP replicate with on_backend_down: catch_up, min_success: 1.`,
       `REX: ${rexJobs.length} jobs on ${REX_HOSTS} hosts through Mosquitto, ${collected.received} results at Foreman.`,
       `After the traffic: sim-b ${backInServiceS === undefined ? 'not back in service within 8 min' : `back in service and caught up ${backInServiceS} s after the last stop`}.`,
+      `RSS over the judged span, fitted: ${fmt(rssTrend.slope, 2)} MiB/min; open fds ${fdRange}, fitted ${fmt(fdTrend.slope * 60, 2)}/min.`,
       `saga_retention ${retentionS} s; growth measured from ${from.atS} s to ${last.atS} s. drift at the end (exit ${driftCode}): ${drift.split('\n').at(-1) ?? ''}`,
     ],
     verdicts: [
       { target: 'soak: RSS growth after the retention window', measured: `${fmt(rssGrowth * 100, 1)} %`, goal: '< 10 %', pass: rssGrowth < 0.1 },
       { target: 'soak: state file + WAL growth after the retention window', measured: `${fmt(stateGrowth * 100, 1)} %`, goal: '< 10 %', pass: stateGrowth < 0.1 },
-      { target: 'soak: open file descriptors', measured: `${from.fds} → ${last.fds}`, goal: 'no leak', pass: fdGrowth <= 2 },
+      { target: 'soak: open file descriptors, the fewest open (first third → last third after the window)', measured: `${fdFloorFrom} → ${fdFloorTo} (samples ${fdRange})`, goal: `no leak (floor rises ≤ ${FD_FLOOR_RISE})`, pass: fdFloorTo - fdFloorFrom <= FD_FLOOR_RISE },
       { target: 'soak: divergence at the end (drift)', measured: driftCode === 0 ? '0' : `exit ${driftCode}`, goal: '0', pass: driftCode === 0 },
       { target: 'soak: REX jobs lost', measured: String(lost), goal: '0', pass: lost === 0 },
     ],
