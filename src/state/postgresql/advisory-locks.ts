@@ -29,7 +29,7 @@ export class AdvisoryKeyLocks implements SharedKeyLocks {
       client.off('error', onError);
       if (lost) return client.release(lost);
       try {
-        for (const k of held.reverse()) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [k]);
+        for (const k of held.reverse()) await client.query({ name: 'pp-key-unlock', text: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', values: [k] });
         client.release();
       } catch (err) {
         // Unknown whether the locks went: drop the connection, which releases them for sure.
@@ -40,7 +40,7 @@ export class AdvisoryKeyLocks implements SharedKeyLocks {
       for (const key of sorted) {
         for (;;) {
           signal?.throwIfAborted();
-          const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key]);
+          const r = await client.query<{ ok: boolean }>({ name: 'pp-key-lock', text: 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', values: [key] });
           if (r.rows[0]!.ok) break;
           await new Promise((ok) => setTimeout(ok, RETRY_MS));
         }

@@ -124,19 +124,22 @@ export class PgStateStore implements StateStore {
 
   // Each write of a saga is one statement (data-modifying CTEs where it touches two tables): a
   // replicated write makes several, and each round trip to the server is on its answer's path.
+  // The statements on that path are named: each connection parses and plans them once, not per
+  // write (about a third of a begin's time; see docs/design-notes.md).
   async beginSaga(input: SagaBegin): Promise<number> {
     // 'pending' unless known: after a crash that reads "may or may not have been applied".
     const targets = [...new Set(input.targets)];
     const known = targets.map((b) => input.results?.[b]);
-    const { rows } = await this.pool.query<{ id: number }>(
-      `WITH s AS (
+    const { rows } = await this.pool.query<{ id: number }>({
+      name: 'pp-saga-begin',
+      text: `WITH s AS (
          INSERT INTO sagas (feature, route, request, targets, snapshots, status, created_at, updated_at, owner)
          VALUES ($1, $2, $3, $4, $5, 'open', $6, $6, $7) RETURNING id),
        r AS (
          INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at)
          SELECT s.id, b, o, d, $6 FROM s, unnest($8::text[], $9::text[], $10::text[]) AS t(b, o, d))
        SELECT id FROM s`,
-      [
+      values: [
         input.feature,
         input.route,
         JSON.stringify(input.request),
@@ -148,7 +151,7 @@ export class PgStateStore implements StateStore {
         known.map((k) => k?.outcome ?? 'pending'),
         known.map((k) => k?.detail ?? null),
       ],
-    );
+    });
     return rows[0]!.id;
   }
 
@@ -158,8 +161,9 @@ export class PgStateStore implements StateStore {
     // One statement: versions are taken in one step of the sequence (its row lock lasts until
     // the commit, so versions become visible in order) and handed out in ledger order; the
     // others hear of a new lagging mark once it is committed.
-    const { rows } = await this.pool.query<{ found: number }>(
-      `WITH s AS (UPDATE sagas SET status = 'completed', answer_status = COALESCE($3, answer_status), updated_at = $4 WHERE id = $1 RETURNING id),
+    const { rows } = await this.pool.query<{ found: number }>({
+      name: 'pp-saga-complete',
+      text: `WITH s AS (UPDATE sagas SET status = 'completed', answer_status = COALESCE($3, answer_status), updated_at = $4 WHERE id = $1 RETURNING id),
        v AS (UPDATE ledger_sequence SET version = version + cardinality($5::text[]) WHERE id = 1 AND cardinality($5::text[]) > 0 AND EXISTS (SELECT FROM s) RETURNING version),
        c AS (SELECT e.n, e.key, e.op, e.request, v.version - cardinality($5::text[]) + e.n AS version
                FROM v, unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS e(key, op, request, n)),
@@ -174,7 +178,7 @@ export class PgStateStore implements StateStore {
        g AS (INSERT INTO lagging_backends (feature, backend, since) SELECT $2, b, $4 FROM s, unnest($13::text[]) AS b ON CONFLICT DO NOTHING RETURNING feature, backend),
        n AS (SELECT pg_notify('${LAGGING_CHANNEL}', feature || ' ' || backend) FROM g)
        SELECT (SELECT count(*) FROM s)::int AS found, (SELECT count(*) FROM n)::int AS told`,
-      [
+      values: [
         id,
         success.feature,
         success.answerStatus ?? null,
@@ -189,7 +193,7 @@ export class PgStateStore implements StateStore {
         results.map(([, r]) => r.detail ?? null),
         [...new Set(success.lagging)],
       ],
-    );
+    });
     if (rows[0]!.found === 0) throw unknownSaga(id);
   }
 
@@ -205,22 +209,22 @@ export class PgStateStore implements StateStore {
   }
 
   async recordResult(id: number, backend: string, result: BackendResult): Promise<void> {
-    const r = await this.pool.query(
-      `WITH s AS (UPDATE sagas SET updated_at = $5 WHERE id = $1 RETURNING id)
+    const r = await this.pool.query({
+      name: 'pp-saga-result',
+      text: `WITH s AS (UPDATE sagas SET updated_at = $5 WHERE id = $1 RETURNING id)
        INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) SELECT s.id, $2, $3, $4, $5 FROM s
        ON CONFLICT (saga_id, backend) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, updated_at = excluded.updated_at`,
-      [id, backend, result.outcome, result.detail ?? null, this.now()],
-    );
+      values: [id, backend, result.outcome, result.detail ?? null, this.now()],
+    });
     if (r.rowCount === 0) throw unknownSaga(id);
   }
 
   async setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): Promise<void> {
-    const r = await this.pool.query('UPDATE sagas SET status = $1, answer_status = COALESCE($2, answer_status), updated_at = $3 WHERE id = $4', [
-      status,
-      answerStatus ?? null,
-      this.now(),
-      id,
-    ]);
+    const r = await this.pool.query({
+      name: 'pp-saga-status',
+      text: 'UPDATE sagas SET status = $1, answer_status = COALESCE($2, answer_status), updated_at = $3 WHERE id = $4',
+      values: [status, answerStatus ?? null, this.now(), id],
+    });
     if (r.rowCount === 0) throw unknownSaga(id);
   }
 
