@@ -148,7 +148,6 @@ export interface StateStore {
    * and (on a shared database) one round trip: it is on the answer's path.
    */
   completeSaga(id: number, success: SagaSuccess): Promise<void>;
-  recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void>;
   recordResult(id: number, backend: string, result: BackendResult): Promise<void>;
   setSagaStatus(id: number, status: SagaStatus, answerStatus?: number): Promise<void>;
   /** A failed compensation attempt: count it and schedule the next one. */

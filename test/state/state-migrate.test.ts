@@ -28,8 +28,7 @@ describe('proxy-proxy state migrate', () => {
     const request = formRequest('/tftp/PXELinux/00:11:22:33:44:55', 'pxeconfig=x');
     const done = await src.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['a', 'b'] });
     await src.setSagaStatus(done, 'completed', 200);
-    const open = await src.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['a', 'b'] });
-    await src.recordSnapshots(open, { a: { status: 404, headers: {}, bodyBase64: '' } });
+    const open = await src.beginSaga({ feature: 'tftp', route: 'tftp.create', request, targets: ['a', 'b'], snapshots: { a: { status: 404, headers: {}, bodyBase64: '' } } });
     await src.recordResult(open, 'a', { outcome: 'applied', detail: '200' });
     const v1 = await src.putDesired({ feature: 'tftp', key: 'pxelinux/00:11:22:33:44:55', op: 'put', request });
     await src.markApplied('tftp', 'pxelinux/00:11:22:33:44:55', 'a', v1);

@@ -4,7 +4,7 @@
 // across instances, as on SQLite.
 import type pg from 'pg';
 import type { MigrateResult } from '../migration.js';
-import type { BackendResult, LaggingMark, LedgerEntry, SagaBegin, SagaRecord, SagaStatus, SagaSuccess, StateStore, StoredAnswer, StoredRequest } from '../store.js';
+import type { BackendResult, LaggingMark, LedgerEntry, SagaBegin, SagaRecord, SagaStatus, SagaSuccess, StateStore, StoredRequest } from '../store.js';
 import { AdvisoryClaims, AdvisoryKeyLocks } from './advisory-locks.js';
 import { ChannelListener } from './channel-listener.js';
 import { DB_NOW_MS, newInstanceId } from './instances.js';
@@ -195,17 +195,6 @@ export class PgStateStore implements StateStore {
       ],
     });
     if (rows[0]!.found === 0) throw unknownSaga(id);
-  }
-
-  async recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void> {
-    // Merged, not replaced: snapshots may arrive one backend at a time. The documents are TEXT
-    // (byte-identical with SQLite), merged as jsonb and written back as text.
-    const r = await this.pool.query('UPDATE sagas SET snapshots = (snapshots::jsonb || $1::jsonb)::text, updated_at = $2 WHERE id = $3', [
-      JSON.stringify(snapshots),
-      this.now(),
-      id,
-    ]);
-    if (r.rowCount === 0) throw unknownSaga(id);
   }
 
   async recordResult(id: number, backend: string, result: BackendResult): Promise<void> {

@@ -15,7 +15,6 @@ import type {
   SagaStatus,
   SagaSuccess,
   StateStore,
-  StoredAnswer,
   StoredRequest,
 } from '../store.js';
 import { FINISHED, LEDGER_COLUMNS, SAGA_COLUMNS, UNFINISHED, toEntry, toSaga, unknownSaga, type LedgerRow, type ResultRow, type SagaRow } from '../state-rows.js';
@@ -36,8 +35,6 @@ function prepareStatements(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, 'open', ?, ?, '${LOCAL_OWNER}') RETURNING id`,
     ),
     touchSaga: db.prepare<[number, number]>('UPDATE sagas SET updated_at = ? WHERE id = ?'),
-    sagaSnapshots: db.prepare<[number], { snapshots: string }>('SELECT snapshots FROM sagas WHERE id = ?'),
-    setSnapshots: db.prepare<[string, number, number]>('UPDATE sagas SET snapshots = ?, updated_at = ? WHERE id = ?'),
     upsertResult: db.prepare<[number, string, string, string | null, number]>(
       `INSERT INTO saga_results (saga_id, backend, outcome, detail, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (saga_id, backend) DO UPDATE
@@ -153,16 +150,6 @@ export class SqliteStateStore implements StateStore {
         for (const b of e.appliedOn) this.sql.markApplied.run(success.feature, e.key, b, version);
       }
       for (const b of success.lagging) this.sql.markLagging.run(success.feature, b, t);
-    });
-  }
-
-  async recordSnapshots(id: number, snapshots: Record<string, StoredAnswer>): Promise<void> {
-    this.barrier(() => {
-      const row = this.sql.sagaSnapshots.get(id);
-      if (!row) throw unknownSaga(id);
-      // Merged, not replaced: snapshots may arrive one backend at a time.
-      const merged = { ...(JSON.parse(row.snapshots) as Record<string, StoredAnswer>), ...snapshots };
-      this.sql.setSnapshots.run(JSON.stringify(merged), this.now(), id);
     });
   }
 
