@@ -5,7 +5,7 @@
 // CPU per job. The largest fleet runs once more with scripts in process on each state driver
 // (--rex-state): SQLite, and PostgreSQL on a server of the bench's own, the times compared.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectResults, fleetJobs, launchFleet } from '../../test/rex/fleet.js';
 import { client } from '../../test/support/http-client.js';
@@ -68,6 +68,8 @@ export interface RexRun {
   daemonCpuMsPerJob: number;
   /** Written to storage by the daemon over the run (its SQLite state file, its log), MiB. */
   daemonWrittenMiB: number;
+  /** Of that, the request log (growth of the file the daemon's stdout goes to), MiB. */
+  logWrittenMiB: number;
   callbackPosts: number;
   doorbellsSent: number | undefined;
   doorbellsResent: number | undefined;
@@ -194,6 +196,8 @@ export async function runFleetOnce(
     };
     const others0 = others();
     const written0 = ifAlive(storageWriteBytes, pid);
+    const logFile = join(daemon.dir, 'daemon.log');
+    const log0 = statSync(logFile).size;
     const cpu0 = cpuMs(pid);
     const t0 = performance.now();
     let launchS: number;
@@ -201,12 +205,14 @@ export async function runFleetOnce(
     let cpu: number;
     let othersCpu: { sims: number; broker: number; database: number; bench: number };
     let writtenMiB: number;
+    let logMiB: number;
     try {
       await launchFleet({ foreman, url: daemon.httpsUrl }, jobs);
       launchS = (performance.now() - t0) / 1000;
       collected = await collectResults(w.foreman, jobs, () => OUTPUT, t0 + deadlineMs, exited);
       cpu = ifAlive(cpuMs, pid) - cpu0;
       writtenMiB = (ifAlive(storageWriteBytes, pid) - written0) / 2 ** 20;
+      logMiB = (statSync(logFile).size - log0) / 2 ** 20;
       const o = others();
       othersCpu = { sims: o.sims - others0.sims, broker: o.broker - others0.broker, database: o.database - others0.database, bench: o.bench - others0.bench };
       sample();
@@ -234,6 +240,7 @@ export async function runFleetOnce(
       peakRssMiB: peak,
       daemonCpuMsPerJob: cpu / n,
       daemonWrittenMiB: writtenMiB,
+      logWrittenMiB: logMiB,
       callbackPosts: w.foreman.posts.length - posts0,
       doorbellsSent: status?.doorbellsSent,
       doorbellsResent: status?.doorbellsResent,
@@ -321,6 +328,9 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
   }
 
   const kibPerJob = (r: RexRun) => (r.daemonWrittenMiB * 1024) / r.hosts;
+  const logKibPerJob = (r: RexRun) => (r.logWrittenMiB * 1024) / r.hosts;
+  // What the state file and its WAL took (everything but the log), in SQLite's 4 KiB pages.
+  const statePagesPerJob = (r: RexRun) => Math.max(0, kibPerJob(r) - logKibPerJob(r)) / 4;
   const rows = runs.map((r) => [
     count(r.hosts),
     r.emulated ? 'in process' : 'sh fork',
@@ -334,7 +344,8 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     fmt(r.daemonCpuMsPerJob, 2),
     fmt(1000 / r.daemonCpuMsPerJob, 0),
     fmt(kibPerJob(r), 1),
-    fmt(kibPerJob(r) / 4, 1),
+    fmt(logKibPerJob(r), 2),
+    r.state === 'postgresql' ? 'n/a' : fmt(statePagesPerJob(r), 2),
     r.callbackPosts,
     r.doorbellsResent ?? 'n/a',
   ]);
@@ -386,8 +397,8 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
           `${runLabel(r)} hosts: daemon ${fmt((r.daemonCpuMsPerJob * r.hosts) / 1000, 1)} s, ${r.databaseCpuS === undefined ? '' : `PostgreSQL server ${fmt(r.databaseCpuS, 1)} s, `}simulators ${fmt(r.simCpuS, 1)} s, Mosquitto ${fmt(r.brokerCpuS, 1)} s, bench process (Foreman) ${fmt(r.benchCpuS, 1)} s`,
       )
       .join('; ')}.`,
-    `Written to storage by the daemon over the run (/proc/<pid>/io write_bytes: the SQLite state file in WAL mode, the request log; on PostgreSQL the server writes the state, not counted here): ${runs
-      .map((r) => `${runLabel(r)} hosts: ${fmt(r.daemonWrittenMiB, 0)} MiB`)
+    `Written to storage by the daemon over the run (/proc/<pid>/io write_bytes: the SQLite state file in WAL mode, the request log; state pages: the rest, in 4 KiB pages (WAL frames and checkpoint copies); on PostgreSQL the server writes the state, not counted here): ${runs
+      .map((r) => `${runLabel(r)} hosts: ${fmt(r.daemonWrittenMiB, 0)} MiB, of it ${fmt(r.logWrittenMiB, 1)} MiB of request log`)
       .join('; ')}.`,
   ];
   for (const r of runs) {
@@ -400,7 +411,7 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     title: 'Remote execution (pull-mqtt) at scale: Mosquitto, simulated hosts, `echo ok`',
     table: [
       markdownTable(
-        ['hosts', 'scripts', 'state', 'launch → last result s', 'jobs/s', 'jobs lost', 'not finished by the deadline', 'wrong outputs', 'peak RSS MiB', 'daemon CPU ms/job', 'jobs/s per daemon core', 'KiB written/job', '4 KiB pages/job', 'callback POSTs', 'doorbells resent'],
+        ['hosts', 'scripts', 'state', 'launch → last result s', 'jobs/s', 'jobs lost', 'not finished by the deadline', 'wrong outputs', 'peak RSS MiB', 'daemon CPU ms/job', 'jobs/s per daemon core', 'KiB written/job', 'of it log KiB/job', 'state pages (4 KiB) written/job', 'callback POSTs', 'doorbells resent'],
         rows,
       ),
       ...(profileTable ? ['', `CPU profile of proxy-proxy, ${at} (self time):`, '', profileTable] : []),

@@ -1,6 +1,7 @@
 // HTTP and HTTPS listeners as the smart proxy runs them: HTTPS asks for a client certificate
 // and verifies it against ssl_ca_file when one is sent (VERIFY_PEER without FAIL_IF_NO_PEER_CERT),
 // TLS 1.2 at least. A certificate from an unknown CA never reaches HTTP.
+import { constants } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -46,6 +47,11 @@ export async function openListeners(cfg: Config, onRequest: RequestListener, inh
           // Checked below: a missing certificate is allowed at TLS level, a bad one is not.
           rejectUnauthorized: false,
           minVersion: 'TLSv1.2',
+          // No session tickets: nobody resumes (yggd's TLS client keeps no session cache, Foreman
+          // opens a new client per call), yet OpenSSL would seal two tickets after every TLS 1.3
+          // handshake, each encoding the session and decoding its peer certificate again: about
+          // a sixth of the server's CPU for a connection per REX job (docs/design-notes.md).
+          secureOptions: constants.SSL_OP_NO_TICKET,
         },
         (req, res) => onRequest(req, res, 'https'),
       );
@@ -68,12 +74,26 @@ export function hasPeerCertificate(socket: TLSSocket): boolean {
   return cert !== null && cert !== undefined && Object.keys(cert).length > 0;
 }
 
-/** Whether an authorized peer sent a certificate, and its CN: one decoding of the certificate, which is the costly part. */
+/**
+ * Whether an authorized peer sent a certificate, and its CN. Read from the X509Certificate's
+ * subject line rather than getPeerCertificate(), which decodes the whole certificate (public key,
+ * three fingerprints) into an object: ten times the cost, once per connection, a REX job's each.
+ */
 export function peerIdentity(socket: TLSSocket): { hasCert: boolean; certCn: string | null } {
   if (!socket.authorized) return { hasCert: false, certCn: null };
-  const cert = socket.getPeerCertificate();
-  const hasCert = cert !== null && cert !== undefined && Object.keys(cert).length > 0;
-  return { hasCert, certCn: hasCert ? commonName(cert) : null };
+  const cert = socket.getPeerX509Certificate();
+  if (!cert) return { hasCert: false, certCn: null };
+  const subject = cert.subject;
+  // The line form escapes special characters (RFC 2253) and joins a multi-valued RDN with
+  // ' + '; such a name is read from the decoded object instead, which holds it as it is.
+  if (subject.includes('\\') || subject.includes(' + ')) return { hasCert: true, certCn: commonName(socket.getPeerCertificate()) };
+  return { hasCert: true, certCn: subjectCn(subject) };
+}
+
+/** The first CN of a subject in its one-attribute-per-line form, as the decoded object's CN[0]. */
+export function subjectCn(subject: string): string | null {
+  for (const line of subject.split('\n')) if (line.startsWith('CN=')) return line.slice(3);
+  return null;
 }
 
 function commonName(cert: ReturnType<TLSSocket['getPeerCertificate']> | undefined): string | null {
