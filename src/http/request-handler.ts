@@ -248,11 +248,13 @@ export class RequestHandler {
   private logLine(req: IncomingMessage, requestId: string, served: Served, started: number): void {
     const ms = Math.round((performance.now() - started) * 100) / 100;
     this.observer?.(served, ms);
+    // Below log_level (WARN, ERROR) neither the line nor its fields are built.
+    if (!this.logger.isLevelEnabled('info')) return;
     let tried = '';
     for (const a of served.attempts ?? []) tried += `${tried ? ' ' : ''}${a.backend}:${a.phase === 'send' ? '' : `${a.phase}:`}${a.outcome}:${a.ms}ms`;
     const where = served.feature ? ` ${served.feature}/${served.policy}` : '';
     const msg = `${req.method} ${req.url} ${served.status} ${ms}ms${where}${tried ? ` [${tried}]` : ''}`;
-    this.logger.info(msg, {
+    this.logger.request(msg, {
       request_id: requestId,
       session_id: headerValue(req, 'x-session-id'),
       method: req.method,

@@ -1,13 +1,24 @@
 // The daemon's log, on winston: JSON lines when stdout is not a terminal (journald, shippers),
-// readable lines on a terminal, and every entry also lands in the /logs buffer. The request path
-// logs a line per request, so the costly parts are the project's own: a line is formatted once
-// (timestamps once a second, fields spliced rather than copied) and lines reach stdout gathered,
-// one write(2) for all the lines of FLUSH_MS (under load one per event-loop turn was still
-// several a millisecond); winston carries each entry from the level check to the transports.
+// readable lines on a terminal, and every entry also lands in the /logs buffer. Two sinks of the
+// project's own take every entry: stdout gathered, one write(2) for all the lines of FLUSH_MS
+// (under load one per event-loop turn was still several a millisecond), and the /logs ring.
+// One formatter makes every line (formatLine: timestamps once a second, fields spliced rather
+// than copied).
+//
+// winston carries the daemon's own entries (start-up, reloads, backend changes, warnings,
+// errors) from its level check through its format step to one transport feeding both sinks.
+// The request log is the one entry per request: Logger.request() hands its line to the same
+// sinks, formatted by the same formatter, without winston's per-entry stream pipeline (an
+// object-mode stream write, the format step, the info object: about a sixth of what the request
+// log cost). Lines are the same either way, and in call order, since the transport finishes
+// each entry before winston's log() returns. The request handler asks isLevelEnabled() first:
+// below INFO no line or fields object is built at all.
 //
 // winston and its stream stack are some 70 module files: the daemon loads them once it listens
 // (attach()), not before its first answer. Entries logged before then are written straight to
 // the same two sinks, formatted by the same functions: the lines are the same either way.
+// docs/operations.md ("Start-up and memory", "The request log").
+import { fstatSync, writeSync } from 'node:fs';
 import type Winston from 'winston';
 import type { LogLevel } from '../config/types.js';
 import type { LogBuffer } from './log-buffer.js';
@@ -73,7 +84,32 @@ class Console {
     if (this.pending === '') return;
     const text = this.pending;
     this.pending = '';
-    process.stdout.write(text);
+    writeStdout(text);
+  }
+}
+
+/** stdout's descriptor if it is a regular file, checked once: null otherwise (a terminal, a pipe, journald's socket). */
+let stdoutFile: number | null | undefined;
+
+/**
+ * A file on stdout is written synchronously by Node anyway (SyncWriteStream), but only after it
+ * turns the string into a Buffer, which cost more than the write itself (about 1 µs a request
+ * line): the string goes to the file descriptor directly, the same bytes in the same order.
+ * Streams (pipes, sockets, terminals) encode in native code and are written as before, and so
+ * is a write function someone replaced (tests capture lines that way).
+ */
+function writeStdout(text: string): void {
+  const out = process.stdout;
+  if (stdoutFile === undefined) stdoutFile = fileDescriptor(out.fd);
+  if (stdoutFile === null || Object.prototype.hasOwnProperty.call(out, 'write')) out.write(text);
+  else writeSync(stdoutFile, text);
+}
+
+function fileDescriptor(fd: number | undefined): number | null {
+  try {
+    return typeof fd === 'number' && fstatSync(fd).isFile() ? fd : null;
+  } catch {
+    return null;
   }
 }
 
@@ -156,13 +192,18 @@ function formatLine(style: LineStyle, level: string, message: string, fields: Lo
   return style === 'json' ? jsonLine(level, message, fields) : textLine(level, message, fields);
 }
 
+/** An entry and its line to stdout and /logs; winston's transport and the direct path alike. */
+function toSinks(console: Console, recent: Recent, level: string, message: string, fields: LogFields | undefined, line: string): void {
+  console.line(line);
+  recent.entry(SP_LEVEL[level] ?? 'INFO', message, fields?.request_id);
+}
+
 /** winston's logger over the two sinks: the format makes the line, one transport feeds both. */
 function winstonLogger(w: typeof Winston, TransportStream: typeof import('winston-transport'), level: string, style: LineStyle, console: Console, recent: Recent): Winston.Logger {
   // One transport for both sinks: each transport is a stream write per entry.
   class Sinks extends TransportStream {
     override log(info: Entry, done: () => void): void {
-      console.line(info[MESSAGE]!);
-      recent.entry(SP_LEVEL[info.level] ?? 'INFO', info.message, info[FIELDS]?.request_id);
+      toSinks(console, recent, info.level, info.message, info[FIELDS], info[MESSAGE]!);
       done();
     }
   }
@@ -231,17 +272,33 @@ export class Logger {
     this.log('debug', message, fields);
   }
 
+  /** Whether an entry at this level would be written (winston's name): callers skip building what would be dropped. */
+  isLevelEnabled(level: string): boolean {
+    return (RANK[level] ?? RANK.silly!) <= (RANK[this.levelName] ?? RANK.info!);
+  }
+
   log(level: string, message: string, fields?: LogFields): void {
     // Checked here too: an entry below the level costs no object at all.
-    if ((RANK[level] ?? RANK.silly!) > (RANK[this.levelName] ?? RANK.info!)) return;
+    if (!this.isLevelEnabled(level)) return;
     if (this.winston) {
       const entry: Entry = { level, message, [FIELDS]: fields };
       this.winston.log(entry as unknown as Winston.LogEntry);
       return;
     }
-    const [console, recent] = this.transports;
-    console.line(formatLine(this.style, level, message, fields));
-    recent.entry(SP_LEVEL[level] ?? 'INFO', message, fields?.request_id);
+    this.write(level, message, fields);
+  }
+
+  /**
+   * The request log's line (info): straight to the two sinks, formatted as winston's entries are,
+   * without winston's per-entry stream pipeline (see the header).
+   */
+  request(message: string, fields: LogFields): void {
+    if (this.isLevelEnabled('info')) this.write('info', message, fields);
+  }
+
+  /** An entry that passed the level check, to both sinks: what winston's transport does too. */
+  private write(level: string, message: string, fields: LogFields | undefined): void {
+    toSinks(...this.transports, level, message, fields, formatLine(this.style, level, message, fields));
   }
 }
 

@@ -1,6 +1,11 @@
 // The log's lines: JSON objects with timestamp, level and message first (as winston wrote them),
-// a readable form for terminals, the level filter, silencing, and the /logs entries.
+// a readable form for terminals, the level filter, silencing, and the /logs entries; the request
+// line's own path (past winston) writes the same text, and nothing is lost when the process exits.
 import { describe, it, expect, afterEach, jest } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createLogger, FLUSH_MS } from '../../src/ops/logger.js';
 import { LogBuffer } from '../../src/ops/log-buffer.js';
 
@@ -86,6 +91,98 @@ describe('logger', () => {
     expect(await shape(early)).toEqual(before);
     early.level = 'warn';
     expect(await captured(() => early.info('dropped'))).toEqual([]);
+  });
+
+  it('writes the request line past winston with the same text, in call order, and into /logs', async () => {
+    const fields = { request_id: 'r-3', session_id: undefined, method: 'GET', path: '/dhcp?x="1"', status: 200, ms: 1.25, feature: 'dhcp', route: 'dhcp.subnets', policy: 'failover', backends: [{ backend: 'a', phase: 'send', outcome: '200', ms: 0.75 }] };
+    const message = 'GET /dhcp?x="1" 200 1.25ms dhcp/failover [a:200:0.75ms]';
+    const sameTime = (line: string) => line.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/, 'T');
+    for (const style of ['json', 'text'] as const) {
+      const logs = new LogBuffer();
+      const logger = createLogger('INFO', logs, style, { deferWinston: true });
+      await logger.attach();
+      const lines = await captured(() => {
+        logger.info(message, fields);
+        logger.request(message, fields);
+        logger.warn('after', { request_id: 'r-3' });
+        logger.request('last', { request_id: 'r-4' });
+      });
+      expect(lines).toHaveLength(4);
+      // Byte for byte what winston's route writes (bar the millisecond).
+      expect(sameTime(lines[1]!)).toBe(sameTime(lines[0]!));
+      if (style === 'json') {
+        expect(sameTime(lines[1]!)).toBe(
+          '{"timestamp":"T","level":"info","message":"GET /dhcp?x=\\"1\\" 200 1.25ms dhcp/failover [a:200:0.75ms]","request_id":"r-3","method":"GET","path":"/dhcp?x=\\"1\\"","status":200,"ms":1.25,"feature":"dhcp","route":"dhcp.subnets","policy":"failover","backends":[{"backend":"a","phase":"send","outcome":"200","ms":0.75}]}',
+        );
+      }
+      expect(lines.map((l) => (style === 'json' ? JSON.parse(l).message : l.split(' ')[2]))).toEqual(style === 'json' ? [message, message, 'after', 'last'] : ['GET', 'GET', 'after', 'last']);
+      expect((logs.query() as { logs: unknown[] }).logs).toEqual([
+        { timestamp: expect.any(Number), level: 'INFO', message, request_id: 'r-3' },
+        { timestamp: expect.any(Number), level: 'INFO', message, request_id: 'r-3' },
+        { timestamp: expect.any(Number), level: 'WARN', message: 'after', request_id: 'r-3' },
+        { timestamp: expect.any(Number), level: 'INFO', message: 'last', request_id: 'r-4' },
+      ]);
+    }
+  });
+
+  it('writes no request line below INFO, and says so to callers that would build one', async () => {
+    const logs = new LogBuffer();
+    const logger = createLogger('WARN', logs, 'json');
+    expect(logger.isLevelEnabled('info')).toBe(false);
+    expect(logger.isLevelEnabled('warn')).toBe(true);
+    expect(await captured(() => logger.request('dropped', { request_id: 'r-5' }))).toEqual([]);
+    logger.level = 'info';
+    expect(logger.isLevelEnabled('info')).toBe(true);
+    expect((await captured(() => logger.request('kept', { request_id: 'r-6' }))).map((l) => JSON.parse(l).message)).toEqual(['kept']);
+    expect((logs.query() as { logs: { message: string }[] }).logs.map((e) => e.message)).toEqual(['kept']);
+  });
+
+  // The built logger in a process of its own that exits right after logging: to a file (written
+  // by descriptor) and to a pipe (through process.stdout), every line is there, whole and in order.
+  it('loses no line at exit, to a file or a pipe, and /logs had every entry', () => {
+    const dist = resolve('dist/src/ops');
+    const script = `
+      const [{ createLogger }, { LogBuffer }] = await Promise.all([import(process.argv[1]), import(process.argv[2])]);
+      const buffer = new LogBuffer(5000);
+      const logger = createLogger('INFO', buffer, 'json', { deferWinston: true });
+      logger.request('before winston', { request_id: 'r-first' });
+      await logger.attach();
+      for (let i = 0; i < 3000; i++) {
+        logger.request('GET /dhcp/' + i + ' 200 0.5ms', { request_id: 'r-' + i, method: 'GET', status: 200, ms: 0.5, backends: [{ backend: 'a', phase: 'send', outcome: '200', ms: 0.25 }] });
+        if (i % 100 === 99) logger.warn('warn ' + i);
+      }
+      process.stderr.write(String(buffer.query().logs.length));
+      process.exit(0);`;
+    const args = ['--input-type=module', '-e', script, join(dist, 'logger.js'), join(dist, 'log-buffer.js')];
+    const expected = ['before winston'];
+    for (let i = 0; i < 3000; i++) {
+      expected.push(`GET /dhcp/${i} 200 0.5ms`);
+      if (i % 100 === 99) expected.push(`warn ${i}`);
+    }
+    const check = (out: string, stderr: string) => {
+      expect(stderr).toBe(String(expected.length));
+      expect(out.endsWith('\n')).toBe(true);
+      const lines = out.slice(0, -1).split('\n');
+      expect(lines.map((l) => JSON.parse(l).message)).toEqual(expected);
+      expect(lines[1]!.replace(/"timestamp":"[^"]+"/, '"timestamp":"T"')).toBe(
+        '{"timestamp":"T","level":"info","message":"GET /dhcp/0 200 0.5ms","request_id":"r-0","method":"GET","status":200,"ms":0.5,"backends":[{"backend":"a","phase":"send","outcome":"200","ms":0.25}]}',
+      );
+    };
+
+    const dir = mkdtempSync(join(tmpdir(), 'pp-log-exit-'));
+    try {
+      const file = join(dir, 'out.log');
+      const fd = openSync(file, 'w');
+      const toFile = spawnSync(process.execPath, args, { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 20_000 });
+      closeSync(fd);
+      expect(toFile.status).toBe(0);
+      check(readFileSync(file, 'utf8'), toFile.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const toPipe = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 * 1024 * 1024 });
+    expect(toPipe.status).toBe(0);
+    check(toPipe.stdout, toPipe.stderr);
   });
 
   it('keeps the newest entries in /logs, oldest first, and errors pushed out in the tail', () => {
