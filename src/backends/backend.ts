@@ -1,6 +1,5 @@
 // One smart proxy behind proxy-proxy: a keep-alive undici pool (mTLS when configured), its
 // health, and the one method the policies use to talk to it.
-import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { LazyPool } from './undici-dispatchers.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -53,12 +52,7 @@ export class Backend {
    * Aborted when the backend is marked down (failed checks or passive ejection), then replaced:
    * every call in flight at that moment stops waiting at once; later calls get the new one.
    */
-  private downSignal = listenedByMany(new AbortController());
-  /**
-   * A caller's signal joined with downSignal, per caller signal: requests share deadline
-   * signals (http/deadline-signals.ts), so one join serves many calls. Replaced with downSignal.
-   */
-  private joined = new WeakMap<AbortSignal, AbortSignal>();
+  private downSignal = new AbortController();
   /** Replaced when a reloaded runtime takes this backend over. */
   onStateChange: StateListener;
 
@@ -102,14 +96,13 @@ export class Backend {
    * any HTTP status is an answer. Live outcomes feed passive ejection.
    */
   async send(req: OutgoingRequest, opts: SendOptions = {}): Promise<BackendAnswer> {
-    const signal = opts.signal ? this.joinedWith(opts.signal) : this.downSignal.signal;
     try {
       const res = await exchange(
         this.pool.get(),
         opts.timeoutMs === undefined
           ? { method: req.method, path: req.path, headers: req.headers, body: req.body }
           : { method: req.method, path: req.path, headers: req.headers, body: req.body, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs },
-        signal,
+        { signal: opts.signal, downSignal: this.downSignal.signal },
       );
       const answer: BackendAnswer = { status: res.status, headers: flattenHeaders(res.headers), body: res.body };
       if (res.status >= 500 && res.status !== 501) this.health.recordLiveFailure(`HTTP ${res.status}`);
@@ -123,22 +116,10 @@ export class Backend {
     }
   }
 
-  private joinedWith(signal: AbortSignal): AbortSignal {
-    let both = this.joined.get(signal);
-    if (!both) {
-      both = AbortSignal.any([this.downSignal.signal, signal]);
-      // Every call sharing the caller's signal listens to this one.
-      setMaxListeners(0, both);
-      this.joined.set(signal, both);
-    }
-    return both;
-  }
-
   /** Marked down: calls in flight stop waiting now (a read moves on, a write may have applied). */
   private releaseInFlight(why: string): void {
     const current = this.downSignal;
-    this.downSignal = listenedByMany(new AbortController());
-    this.joined = new WeakMap();
+    this.downSignal = new AbortController();
     current.abort(backendDownError(this.name, why));
   }
 
@@ -149,12 +130,6 @@ export class Backend {
   destroy(): Promise<void> {
     return this.pool.destroy();
   }
-}
-
-/** Every call in flight listens to it: no leak warning past ten of them. */
-function listenedByMany(c: AbortController): AbortController {
-  setMaxListeners(0, c.signal);
-  return c;
 }
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {

@@ -86,7 +86,7 @@ export class ForemanClient {
     const target = new URL(req.path, this.url);
     const path = `${target.pathname}${req.query ? `?${req.query}` : ''}`;
     try {
-      const res = await exchange(this.pool.get(), { method: req.method, path, headers: req.headers, body: req.body }, req.signal, {
+      const res = await exchange(this.pool.get(), { method: req.method, path, headers: req.headers, body: req.body }, { signal: req.signal }, {
         bytes: MAX_ANSWER_BYTES,
         error: () => new ForemanUnreachable(`answer larger than ${MAX_ANSWER_BYTES} bytes`),
       });
