@@ -283,7 +283,7 @@ export class Daemon {
       answeredLocally(f.name, f.backends.length) ? `${f.name}=local` : `${f.name}=${f.policy}[${f.backends.join(',')}]`,
     );
     this.logger.info(`proxy-proxy started: ${features.join(' ')}`);
-    void this.logger.attach();
+    void this.logger.attachSoon();
   }
 
   /** URL of the first listener of a scheme, for tests and the demo banner. */
@@ -357,6 +357,7 @@ export class Daemon {
     const driftStopped = this.drift.stop();
     const retentionStopped = this.retention?.stop();
     this.history.stop();
+    this.logger.cancelSoon();
     this.logger.info(`stopping: no new connections, waiting up to ${bound} ms for ${this.handler.inFlight} in-flight request(s)`);
     const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
     for (const l of this.listeners) l.server.closeIdleConnections();

@@ -23,8 +23,8 @@ export async function runDaemon(flags: RunFlags): Promise<Daemon> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => void daemon.reload());
-  // winston, loaded once the daemon listens, is the last of the start-up's modules.
-  await daemon.logger.attach();
+  // winston, loaded a moment after the daemon listens, is the last of the start-up's modules.
+  await daemon.logger.attachSoon();
   releaseYoungGeneration();
   return daemon;
 }

@@ -8,7 +8,7 @@
 // its stamp matches the schema in force; otherwise (running from src/ under Jest, or a build
 // made without the script) the schema is compiled here, as before.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { validate as isCronExpression } from 'node-cron';
 import { allowEntryProblem } from './runtime-allow.js';
 import { configSchema } from './schema.js';
 import { isHttpBaseUrl, isHttpUrl, isMqttBroker } from './url-formats.js';
+import { underBuildFlags } from '../startup-heap.js';
 
 const require = createRequire(import.meta.url);
 
@@ -72,8 +73,24 @@ precompiledScript.instantiate = (script: Script, req: NodeJS.Require): Precompil
   return module.exports as Precompiled;
 };
 
-function precompiled(): ValidateFunction | undefined {
+let codeCacheUsed = false;
+
+/** Whether the validator in force was compiled from the build's V8 code cache (tests). */
+export function usedCodeCache(): boolean {
+  return codeCacheUsed;
+}
+
+/**
+ * Where the build put the two files: next to this module (dist/src/config/), or in config/
+ * below it when this module is part of the bundled entry point in dist/src/ (scripts/bundle-cli.mjs).
+ */
+function precompiledDir(): string {
   const dir = dirname(fileURLToPath(import.meta.url));
+  return existsSync(join(dir, PRECOMPILED_FILE)) ? dir : join(dir, 'config');
+}
+
+function precompiled(): ValidateFunction | undefined {
+  const dir = precompiledDir();
   let made: Precompiled;
   try {
     const source = readFileSync(join(dir, PRECOMPILED_FILE), 'utf8');
@@ -83,7 +100,9 @@ function precompiled(): ValidateFunction | undefined {
     } catch {
       cache = undefined;
     }
-    made = precompiledScript.instantiate(precompiledScript(source, cache), require);
+    const script = underBuildFlags(() => precompiledScript(source, cache));
+    codeCacheUsed = cache !== undefined && !script.cachedDataRejected;
+    made = precompiledScript.instantiate(script, require);
   } catch {
     return undefined;
   }

@@ -14,10 +14,10 @@
 // each entry before winston's log() returns. The request handler asks isLevelEnabled() first:
 // below INFO no line or fields object is built at all.
 //
-// winston and its stream stack are some 70 module files: the daemon loads them once it listens
-// (attach()), not before its first answer. Entries logged before then are written straight to
-// the same two sinks, formatted by the same functions: the lines are the same either way.
-// docs/operations.md ("Start-up and memory", "The request log").
+// winston and its stream stack are some 145 module files: the daemon loads them a second after
+// it listens (attachSoon()), not before its first answers. Entries logged before then are written
+// straight to the same two sinks, formatted by the same functions: the lines are the same either
+// way. docs/operations.md ("Start-up and memory", "The request log").
 import { fstatSync, writeSync } from 'node:fs';
 import type Winston from 'winston';
 import type { LogLevel } from '../config/types.js';
@@ -50,6 +50,9 @@ const unflushed = new Set<Console>();
 process.once('exit', () => {
   for (const c of unflushed) c.flush();
 });
+
+/** How long after the daemon listens winston is loaded (attachSoon()), ms. */
+export const ATTACH_AFTER_MS = 1000;
 
 /** Characters gathered before a write even within FLUSH_MS. */
 const FLUSH_AT = 64 * 1024;
@@ -221,6 +224,7 @@ export class Logger {
   readonly transports: readonly [Console, Recent];
   private winston: Winston.Logger | undefined;
   private attaching: Promise<void> | undefined;
+  private attachingSoon: Promise<void> | undefined;
   private levelName: string;
 
   constructor(
@@ -231,6 +235,25 @@ export class Logger {
     this.transports = [new Console(), new Recent(buffer)];
     this.levelName = LEVEL_NAME[level];
   }
+
+  /**
+   * attach() a moment after start-up (ATTACH_AFTER_MS): loading winston takes tens of ms of CPU
+   * during which no request is answered, so the first requests after the daemon listens (Foreman's
+   * /features, connections systemd queued) do not wait for it. Resolves once it is loaded.
+   */
+  attachSoon(): Promise<void> {
+    this.attachingSoon ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => resolve(this.attach()), ATTACH_AFTER_MS).unref();
+      this.cancelSoon = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    return this.attachingSoon;
+  }
+
+  /** A daemon stopped before attachSoon()'s moment does not load winston any more. */
+  cancelSoon(): void {}
 
   /** Loads winston and hands it every entry from now on (once; later calls wait for the first). */
   attach(): Promise<void> {
