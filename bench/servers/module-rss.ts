@@ -41,7 +41,7 @@ if (optional) {
   const daemon = new Daemon(cfg, { silent: true });
   await daemon.start();
   await sleep(idleMs);
-  report(`started, ${idleMs / 1000} s idle: listeners, state file, health checks, winston (loaded once listening)`);
+  report(`started, ${idleMs / 1000} s idle: listeners, state file, health checks, winston (loaded a second after listening)`);
   await daemon.stop();
 }
 process.exit(0);
