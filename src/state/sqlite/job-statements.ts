@@ -176,15 +176,18 @@ export function prepareStatements(db: Database.Database) {
          UNION ALL SELECT MIN(exec_due) FROM rex_job_states WHERE exec_due IS NOT NULL
          UNION ALL SELECT MIN(kill_due) FROM rex_job_states WHERE kill_due IS NOT NULL
          UNION ALL SELECT MIN(orphan_due) FROM rex_job_states WHERE orphan_due IS NOT NULL
-         UNION ALL SELECT MIN(notify_at) FROM rex_job_states WHERE notify_at IS NOT NULL
-         UNION ALL SELECT MIN(due) FROM rex_job_callbacks)`,
+         UNION ALL SELECT MIN(notify_at) FROM rex_job_states WHERE notify_at IS NOT NULL)`,
     ),
-    dueCallbacks: db.prepare<[number, number], { task_id: string; callback: string; attempts: number }>(
-      `SELECT s.task_id, s.callback, o.attempts FROM rex_job_callbacks o JOIN rex_job_specs s ON s.id = o.id
+    // Callbacks leased in memory (their ids as a JSON array) are not due: their lease says when.
+    nextCallback: db.prepare<[string], { at: number | null }>(
+      'SELECT MIN(due) AS at FROM rex_job_callbacks WHERE id NOT IN (SELECT value FROM json_each(?))',
+    ),
+    dueCallbacks: db.prepare<[number, number], { id: number; task_id: string; callback: string; attempts: number }>(
+      `SELECT o.id, s.task_id, s.callback, o.attempts FROM rex_job_callbacks o JOIN rex_job_specs s ON s.id = o.id
        WHERE o.due <= ? ORDER BY o.due LIMIT ?`,
     ),
+    callbackDue: db.prepare<[number], { due: number }>('SELECT due FROM rex_job_callbacks WHERE id = ?'),
     releaseCallbacks: db.prepare<[number, number]>('UPDATE rex_job_callbacks SET due = ? WHERE due > ?'),
-    leaseCallback: db.prepare<[number, number, number]>('UPDATE rex_job_callbacks SET due = ? WHERE id = ? AND due <= ?'),
     // Accepted: the row goes; a count of failed POSTs stays with the job.
     callbackDelivered: db.prepare<[number], { attempts: number }>('DELETE FROM rex_job_callbacks WHERE id = ? RETURNING attempts'),
     keepAttempts: db.prepare<[number, number]>('UPDATE rex_job_states SET callback_attempts = ? WHERE id = ?'),

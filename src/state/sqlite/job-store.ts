@@ -64,6 +64,12 @@ class SyncSpool {
   readonly keys = new JobKeys();
   private readonly sql: Statements;
   readonly writer: SqliteWriter;
+  /**
+   * Callbacks a POST holds: job id → until when. In memory, not in the file: one instance per
+   * file, and a restart releases every lease anyway (releaseCallbacks), so a durable lease was a
+   * commit per batch rewriting the outbox and its index for nothing.
+   */
+  private readonly leases = new Map<number, number>();
 
   constructor(
     readonly file: string,
@@ -322,34 +328,71 @@ class SyncSpool {
   }
 
   nextDue(): number | undefined {
-    return this.sql.nextDue.get()?.at ?? undefined;
+    let at = this.sql.nextDue.get()?.at ?? undefined;
+    const leased: number[] = [];
+    for (const [id, until] of this.leases) {
+      leased.push(id);
+      if (at === undefined || until < at) at = until;
+    }
+    const callback = this.sql.nextCallback.get(JSON.stringify(leased))?.at ?? undefined;
+    return callback !== undefined && (at === undefined || callback < at) ? callback : at;
+  }
+
+  /** Whether a POST holds this job's callback at `now`. */
+  private leased(id: number, now: number): boolean {
+    const until = this.leases.get(id);
+    return until !== undefined && until > now;
   }
 
   dueCallbacks(now: number, limit: number): DueCallback[] {
-    return this.sql.dueCallbacks.all(now, limit).map((r) => ({ taskId: r.task_id, callback: JSON.parse(r.callback) as unknown, attempts: r.attempts }));
+    const out: DueCallback[] = [];
+    // Leased rows are still due in the file: read past as many as there are leases.
+    for (const r of this.sql.dueCallbacks.all(now, limit + this.leases.size)) {
+      if (this.leased(r.id, now)) continue;
+      out.push({ taskId: r.task_id, callback: JSON.parse(r.callback) as unknown, attempts: r.attempts });
+      if (out.length === limit) break;
+    }
+    return out;
   }
 
   releaseCallbacks(now: number): number {
-    return this.write(() => this.sql.releaseCallbacks.run(now, now).changes);
+    const held = this.leases.size;
+    this.leases.clear();
+    return held + this.write(() => this.sql.releaseCallbacks.run(now, now).changes);
   }
 
   leaseCallbacks(taskIds: string[], now: number, until: number): string[] {
-    return this.write(() =>
-      taskIds.filter((taskId) => {
-        const id = this.keys.id(taskId);
-        return id !== undefined && this.sql.leaseCallback.run(until, id, now).changes > 0;
-      }),
-    );
+    return taskIds.filter((taskId) => {
+      const id = this.keys.id(taskId);
+      if (id === undefined || this.leased(id, now)) return false;
+      const row = this.sql.callbackDue.get(id);
+      if (!row || row.due > now) return false;
+      this.leases.set(id, until);
+      return true;
+    });
   }
 
-  callbacksDelivered(taskIds: string[], _now: number): void {
-    this.write(() => {
-      for (const taskId of taskIds) {
-        const id = this.keys.id(taskId);
-        const owed = id === undefined ? undefined : this.sql.callbackDelivered.get(id);
-        if (owed && owed.attempts > 0) this.sql.keepAttempts.run(owed.attempts, id!);
-      }
-    });
+  /** Inside the caller's transaction: the rows go, a count of failed POSTs stays with the job. */
+  deleteDelivered(ids: number[]): void {
+    for (const id of ids) {
+      const owed = this.sql.callbackDelivered.get(id);
+      if (owed && owed.attempts > 0) this.sql.keepAttempts.run(owed.attempts, id);
+    }
+  }
+
+  /** Ids of jobs whose callbacks were delivered; their leases hold until the rows are gone. */
+  idsOf(taskIds: string[]): number[] {
+    const ids: number[] = [];
+    for (const taskId of taskIds) {
+      const id = this.keys.id(taskId);
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** The rows are gone (committed): their leases with them. */
+  forgetLeases(ids: number[]): void {
+    for (const id of ids) this.leases.delete(id);
   }
 
   callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, _now: number): void {
@@ -359,6 +402,10 @@ class SyncSpool {
         if (id !== undefined) this.sql.callbackFailed.run(r.retryAt, error, id);
       }
     });
+    for (const r of retries) {
+      const id = this.keys.id(r.taskId);
+      if (id !== undefined) this.leases.delete(id);
+    }
   }
 
   prune(finishedBefore: number, limit: number): number {
@@ -418,6 +465,28 @@ class SyncSpool {
   }
 }
 
+/** A change waiting for the next transaction (SqliteJobStore.ride). */
+interface Rider {
+  change(): unknown;
+  committed: (() => void) | undefined;
+  outcome?: Settled<unknown>;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/** After the transaction: each rider learns its own outcome, or the transaction's failure. */
+function settleRiders(riders: Rider[], failed?: Error): void {
+  for (const r of riders) {
+    const outcome = failed ? { ok: false as const, error: failed } : r.outcome!;
+    if (!outcome.ok) {
+      r.reject(outcome.error);
+      continue;
+    }
+    r.committed?.();
+    r.resolve(outcome.value);
+  }
+}
+
 /**
  * The JobStore on the state file. better-sqlite3 runs every statement synchronously, so a call
  * that finds the connection free is done before it returns its promise; only a group
@@ -435,6 +504,10 @@ export class SqliteJobStore implements JobStore {
   /** 'barrier' mode: barrier commits are synced off the event loop (wal-sync.ts). */
   private readonly walSync: WalSync | undefined;
   private readonly tx: JobChanges;
+  /** Changes that go with the next transaction (see ride). */
+  private riders: Rider[] = [];
+  private riderTimer: NodeJS.Timeout | undefined;
+  private riderDeadline = Infinity;
   private readonly control: Record<'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit' | 'rollback', Database.Statement>;
 
   constructor(
@@ -477,7 +550,9 @@ export class SqliteJobStore implements JobStore {
       this.control.begin.run();
       const keys = this.spool.keys;
       const settled: Settled<T>[] = [];
+      const riders = this.takeRiders();
       try {
+        this.runRiders(riders);
         for (const op of await plan(this.tx)) {
           this.control.savepoint.run();
           const mark = keys.mark();
@@ -496,8 +571,10 @@ export class SqliteJobStore implements JobStore {
       } catch (err) {
         if (db.inTransaction) this.control.rollback.run();
         keys.rollbackTo(0);
+        settleRiders(riders, err as Error);
         throw err;
       }
+      settleRiders(riders);
       return settled;
     });
     // The sync runs after the connection is free again: other calls go on meanwhile.
@@ -590,9 +667,6 @@ export class SqliteJobStore implements JobStore {
   markRinging(taskIds: string[], now: number, slotUntil: number, retryAt: number) {
     return this.turn.run(() => this.spool.markRinging(taskIds, now, slotUntil, retryAt));
   }
-  claimDoorbells(claim: DoorbellClaim) {
-    return this.turn.run(() => this.spool.claimDoorbells(claim));
-  }
   rescheduleDoorbells(taskIds: string[], at: number) {
     return this.turn.run(() => this.spool.rescheduleDoorbells(taskIds, at));
   }
@@ -620,9 +694,87 @@ export class SqliteJobStore implements JobStore {
   leaseCallbacks(taskIds: string[], now: number, until: number) {
     return this.turn.run(() => this.spool.leaseCallbacks(taskIds, now, until));
   }
-  callbacksDelivered(taskIds: string[], now: number) {
-    return this.turn.run(() => this.spool.callbacksDelivered(taskIds, now));
+  /**
+   * Foreman has these results: their outbox rows go with the next transaction, which under load
+   * is the next group commit (rex/group-commit.ts) already rewriting the outbox's pages for the
+   * results it owes, or after two commit spacings (when none came) on their own. Resolves once
+   * that is committed. Until then the rows stay leased, so nobody sends them again; lost in a
+   * crash, they are sent again after the restart, as they would be had the crash come just
+   * before this call.
+   */
+  callbacksDelivered(taskIds: string[], _now: number): Promise<void> {
+    const ids = this.spool.idsOf(taskIds);
+    if (ids.length === 0) return Promise.resolve();
+    return this.ride(
+      () => this.spool.deleteDelivered(ids),
+      2 * COMMIT_SPACING_MS,
+      () => this.spool.forgetLeases(ids),
+    );
   }
+
+  claimDoorbells(claim: DoorbellClaim) {
+    return this.turn.run(() => this.spool.claimDoorbells(claim));
+  }
+
+  /**
+   * Runs `change` at the start of the next transaction (each in a savepoint of its own: one that
+   * throws fails alone), or in one of its own after `waitMs` if no transaction came by then.
+   * Resolves once it is committed; `committed` runs first.
+   */
+  private ride<T>(change: () => T, waitMs: number, committed?: () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.riders.push({ change, committed, resolve: resolve as (v: unknown) => void, reject });
+      const deadline = performance.now() + waitMs;
+      if (deadline >= this.riderDeadline) return;
+      if (this.riderTimer) clearTimeout(this.riderTimer);
+      this.riderDeadline = deadline;
+      this.riderTimer = setTimeout(() => {
+        this.riderTimer = undefined;
+        this.riderDeadline = Infinity;
+        void this.flushRiders();
+      }, waitMs);
+    });
+  }
+
+  /** What no transaction took in time, in one of its own. */
+  private flushRiders(): Promise<void> {
+    return this.turn.run(() => {
+      const riders = this.takeRiders();
+      if (riders.length === 0) return;
+      try {
+        this.spool.writer.write(() => this.runRiders(riders));
+      } catch (err) {
+        settleRiders(riders, err as Error);
+        return;
+      }
+      settleRiders(riders);
+    });
+  }
+
+  private takeRiders(): Rider[] {
+    const taken = this.riders;
+    this.riders = [];
+    if (this.riderTimer) clearTimeout(this.riderTimer);
+    this.riderTimer = undefined;
+    this.riderDeadline = Infinity;
+    return taken;
+  }
+
+  /** Inside an open transaction. */
+  private runRiders(riders: Rider[]): void {
+    for (const r of riders) {
+      this.control.savepoint.run();
+      try {
+        r.outcome = { ok: true, value: r.change() };
+        this.control.release.run();
+      } catch (error) {
+        this.control.rollbackTo.run();
+        this.control.release.run();
+        r.outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+    }
+  }
+
   callbacksFailed(retries: { taskId: string; retryAt: number }[], error: string, now: number) {
     return this.turn.run(() => this.spool.callbacksFailed(retries, error, now));
   }
@@ -630,6 +782,7 @@ export class SqliteJobStore implements JobStore {
     return this.turn.run(() => this.spool.prune(finishedBefore, limit));
   }
   async close() {
+    await this.flushRiders();
     await this.turn.run(() => this.spool.close());
     await this.walSync?.close();
   }
