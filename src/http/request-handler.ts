@@ -264,7 +264,8 @@ export class RequestHandler {
       feature: served.feature,
       route: served.route,
       policy: served.policy,
-      backends: served.attempts,
+      // A copy: the line is made a few ms later, and a late send may still add an attempt.
+      backends: served.attempts?.slice(),
     });
   }
 }

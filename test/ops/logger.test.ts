@@ -125,6 +125,20 @@ describe('logger', () => {
     }
   });
 
+  it('stamps a request line with the time it was logged, not the time its batch is written', async () => {
+    const logs = new LogBuffer();
+    const logger = createLogger('INFO', logs, 'json', { deferWinston: true });
+    await logger.attach();
+    const at = Date.parse('2026-01-02T03:04:05.678Z');
+    const lines = await captured(() => {
+      const now = jest.spyOn(Date, 'now').mockReturnValue(at);
+      logger.request('GET /dhcp 200', { request_id: 'r-7' });
+      now.mockRestore();
+    });
+    expect(lines).toEqual(['{"timestamp":"2026-01-02T03:04:05.678Z","level":"info","message":"GET /dhcp 200","request_id":"r-7"}']);
+    expect(logs.query()).toMatchObject({ logs: [{ timestamp: at / 1000, level: 'INFO', message: 'GET /dhcp 200', request_id: 'r-7' }] });
+  });
+
   it('writes no request line below INFO, and says so to callers that would build one', async () => {
     const logs = new LogBuffer();
     const logger = createLogger('WARN', logs, 'json');
