@@ -9,19 +9,19 @@
 // errors) from its level check through its format step to one transport feeding both sinks.
 // The request log is the one entry per request, and what it cost was nearly all per-entry
 // work: Logger.request() takes it past winston's stream pipeline (an object-mode stream write,
-// the format step, the info object) straight to the same sinks; its /logs entry is added at
-// once, its line made by the same formatter when its batch is written (a run of lines formats
-// at about half the cost of one line at a time between other work); and a file on stdout is
-// written without the Buffer Node would make first. Lines are the same either way and in call
-// order: the transport finishes each entry before winston's log() returns, and made lines and
-// entries wait in one queue. The request handler asks isLevelEnabled() first: below INFO no line
-// or fields object is built at all.
+// the format step, the info object) straight to the same sinks. Its /logs entry is added at
+// once; its line is made by the same formatter when its batch is written (lines made in a run
+// cost some 3 µs a request less than one at a time between the requests' other work); stdout is
+// written by its descriptor (see writeStdout). Lines are the same either way and in call order:
+// the transport finishes each entry before winston's log() returns, and made lines and entries
+// wait in one queue. The request handler asks isLevelEnabled() first: below INFO no line or
+// fields object is built at all.
 //
 // winston and its stream stack are some 145 module files: the daemon loads them a second after
 // it listens (attachSoon()), not before its first answers. Entries logged before then are written
 // straight to the same two sinks, formatted by the same functions: the lines are the same either
 // way. docs/operations.md ("Start-up and memory", "The request log").
-import { fstatSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import type Winston from 'winston';
 import type { LogLevel } from '../config/types.js';
 import type { LogBuffer } from './log-buffer.js';
@@ -119,28 +119,41 @@ class Console {
   }
 }
 
-/** stdout's descriptor if it is a regular file, checked once: null otherwise (a terminal, a pipe, journald's socket). */
-let stdoutFile: number | null | undefined;
-
 /**
- * A file on stdout is written synchronously by Node anyway (SyncWriteStream), but only after it
- * turns the string into a Buffer, which cost more than the write itself (about 1 µs a request
- * line): the string goes to the file descriptor directly, the same bytes in the same order.
- * Streams (pipes, sockets, terminals) encode in native code and are written as before, and so
- * is a write function someone replaced (tests capture lines that way).
+ * Lines reach stdout by write(2) on its descriptor, whole and at once, unless it is a terminal
+ * (Node writes those synchronously itself) or someone replaced process.stdout.write (tests
+ * capture lines that way). Through process.stdout, a pipe or journald's socket that was full
+ * kept the rest in memory for later, and process.exit (after SIGTERM) dropped it: a test lost
+ * 90 % of a burst's lines that way. Now a reader that stops reading holds the daemon up, as a
+ * file (always written synchronously) did. A file went through SyncWriteStream, which turns the
+ * string into a Buffer first, at more than the write's own cost (about 1 µs a request line).
  */
 function writeStdout(text: string): void {
   const out = process.stdout;
-  if (stdoutFile === undefined) stdoutFile = fileDescriptor(out.fd);
-  if (stdoutFile === null || Object.prototype.hasOwnProperty.call(out, 'write')) out.write(text);
-  else writeSync(stdoutFile, text);
+  if (out.isTTY || typeof out.fd !== 'number' || Object.prototype.hasOwnProperty.call(out, 'write')) out.write(text);
+  else writeFully(out.fd, text);
 }
 
-function fileDescriptor(fd: number | undefined): number | null {
+/** Slept on (Atomics.wait, nobody wakes it) while a pipe is full. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** All of text to fd, waiting out a full pipe (EAGAIN: Node keeps stdout pipes non-blocking). */
+function writeFully(fd: number, text: string): void {
+  let n = 0;
   try {
-    return typeof fd === 'number' && fstatSync(fd).isFile() ? fd : null;
-  } catch {
-    return null;
+    n = writeSync(fd, text);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  }
+  if (n === text.length && n === Buffer.byteLength(text)) return;
+  let rest = Buffer.from(text).subarray(n);
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
   }
 }
 
