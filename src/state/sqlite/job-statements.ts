@@ -178,10 +178,9 @@ export function prepareStatements(db: Database.Database) {
          UNION ALL SELECT MIN(orphan_due) FROM rex_job_states WHERE orphan_due IS NOT NULL
          UNION ALL SELECT MIN(notify_at) FROM rex_job_states WHERE notify_at IS NOT NULL)`,
     ),
-    // Callbacks leased in memory (their ids as a JSON array) are not due: their lease says when.
-    nextCallback: db.prepare<[string], { at: number | null }>(
-      'SELECT MIN(due) AS at FROM rex_job_callbacks WHERE id NOT IN (SELECT value FROM json_each(?))',
-    ),
+    // The earliest owed callbacks, through rex_job_callbacks_due: those leased in memory are
+    // skipped by the caller (their lease says when), so it reads one more than it holds leases.
+    earliestCallbacks: db.prepare<[number], { id: number; due: number }>('SELECT id, due FROM rex_job_callbacks ORDER BY due LIMIT ?'),
     dueCallbacks: db.prepare<[number, number], { id: number; task_id: string; callback: string; attempts: number }>(
       `SELECT o.id, s.task_id, s.callback, o.attempts FROM rex_job_callbacks o JOIN rex_job_specs s ON s.id = o.id
        WHERE o.due <= ? ORDER BY o.due LIMIT ?`,

@@ -329,13 +329,13 @@ class SyncSpool {
 
   nextDue(): number | undefined {
     let at = this.sql.nextDue.get()?.at ?? undefined;
-    const leased: number[] = [];
-    for (const [id, until] of this.leases) {
-      leased.push(id);
-      if (at === undefined || until < at) at = until;
+    for (const until of this.leases.values()) if (at === undefined || until < at) at = until;
+    for (const r of this.sql.earliestCallbacks.iterate(this.leases.size + 1)) {
+      if (this.leases.has(r.id)) continue;
+      if (at === undefined || r.due < at) at = r.due;
+      break;
     }
-    const callback = this.sql.nextCallback.get(JSON.stringify(leased))?.at ?? undefined;
-    return callback !== undefined && (at === undefined || callback < at) ? callback : at;
+    return at;
   }
 
   /** Whether a POST holds this job's callback at `now`. */
