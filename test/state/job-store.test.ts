@@ -3,25 +3,12 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import type { JobStore, NewJob } from '../../src/state/job-store.js';
 import { jobStoreDrivers, type JobStoreFixture } from './job-store-drivers.js';
+import { newJob } from './new-job.js';
 
 const T0 = 1_700_000_000_000;
 
 function job(n: number, over: Partial<NewJob> = {}): NewJob {
-  return {
-    taskId: `task-${n}`,
-    parentId: 'parent-1',
-    jobUuid: `uuid-${n}`,
-    host: `h${n}.example.test`,
-    operation: 'ssh',
-    callback: { task_id: `ft-${n}`, step_id: 3 },
-    input: { hostname: `h${n}` },
-    script: 'echo hi',
-    effectiveUser: null,
-    baseUrl: 'https://proxy.example.test',
-    pickupDue: T0 + 60_000,
-    execDue: null,
-    ...over,
-  };
+  return newJob(n, { parentId: 'parent-1', input: { hostname: `h${n}` }, pickupDue: T0 + 60_000, ...over });
 }
 
 describe.each(jobStoreDrivers())('job store on $name', (driver) => {

@@ -20,6 +20,7 @@ import { openSqliteStateStore } from '../../src/state/sqlite/open.js';
 import type { SagaStatus, StateStore } from '../../src/state/store.js';
 import { freshDatabase } from '../support/postgres.js';
 import { formRequest, manualClock, tempDir } from './temp-store.js';
+import { newJob } from './new-job.js';
 
 const HOUR = 3_600_000;
 const NOW = 1_700_000_000_000;
@@ -98,22 +99,7 @@ features:
   tftp: { policy: replicate }
 `);
 
-function job(n: number): NewJob {
-  return {
-    taskId: `task-${n}`,
-    parentId: null,
-    jobUuid: `uuid-${n}`,
-    host: `h${n}.example.test`,
-    operation: 'ssh',
-    callback: { task_id: `ft-${n}`, step_id: 3 },
-    input: {},
-    script: 'echo hi',
-    effectiveUser: null,
-    baseUrl: 'https://proxy.example.test',
-    pickupDue: null,
-    execDue: null,
-  };
-}
+const job = (n: number): NewJob => newJob(n);
 
 const quiet = () => {
   const logs = new LogBuffer();

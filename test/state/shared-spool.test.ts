@@ -7,25 +7,12 @@ import pg from 'pg';
 import { PICKUP_STATES, type DueDeadline, type JobChanges, type NewJob } from '../../src/state/job-store.js';
 import { SpoolListener, type SpoolEvent } from '../../src/state/postgresql/spool-events.js';
 import { pgSpool } from './job-store-drivers.js';
+import { newJob } from './new-job.js';
 
 const T0 = 1_700_000_000_000;
 
 function job(n: number, over: Partial<NewJob> = {}): NewJob {
-  return {
-    taskId: `task-${n}`,
-    parentId: null,
-    jobUuid: `uuid-${n}`,
-    host: `h${n}.example.test`,
-    operation: 'single',
-    callback: { task_id: `ft-${n}`, step_id: 3 },
-    input: {},
-    script: 'echo hi',
-    effectiveUser: null,
-    baseUrl: 'https://proxy.example.test',
-    pickupDue: T0 + 60_000,
-    execDue: null,
-    ...over,
-  };
+  return newJob(n, { operation: 'single', pickupDue: T0 + 60_000, ...over });
 }
 
 describe('one spool, several instances (PostgreSQL)', () => {

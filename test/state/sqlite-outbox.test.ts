@@ -12,25 +12,11 @@ import { createInterface } from 'node:readline';
 import type { NewJob } from '../../src/state/job-store.js';
 import { SqliteJobStore } from '../../src/state/sqlite/job-store.js';
 import { tempDir } from './temp-store.js';
+import { newJob } from './new-job.js';
 
 const T0 = 1_700_000_000_000;
 
-function job(n: number): NewJob {
-  return {
-    taskId: `task-${n}`,
-    parentId: null,
-    jobUuid: `uuid-${n}`,
-    host: `h${n}.example.test`,
-    operation: 'ssh',
-    callback: { task_id: `ft-${n}`, step_id: 3 },
-    input: { hostname: `h${n}` },
-    script: 'echo hi',
-    effectiveUser: null,
-    baseUrl: 'https://proxy.example.test',
-    pickupDue: null,
-    execDue: null,
-  };
-}
+const job = (n: number): NewJob => newJob(n, { input: { hostname: `h${n}` } });
 
 /** Commits in the WAL file since it was last reset (commit frames with the header's salt). */
 function walCommits(file: string): number {
