@@ -267,6 +267,8 @@ export class Logger {
   private winston: Winston.Logger | undefined;
   private attaching: Promise<void> | undefined;
   private attachingSoon: Promise<void> | undefined;
+  /** Stops attachSoon()'s timer and settles its promise; set while it waits. */
+  private cancelAttach: (() => void) | undefined;
   private levelName: string;
 
   constructor(
@@ -286,7 +288,7 @@ export class Logger {
   attachSoon(): Promise<void> {
     this.attachingSoon ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => resolve(this.attach()), ATTACH_AFTER_MS).unref();
-      this.cancelSoon = () => {
+      this.cancelAttach = () => {
         clearTimeout(timer);
         resolve();
       };
@@ -295,7 +297,9 @@ export class Logger {
   }
 
   /** A daemon stopped before attachSoon()'s moment does not load winston any more. */
-  cancelSoon(): void {}
+  cancelSoon(): void {
+    this.cancelAttach?.();
+  }
 
   /** Loads winston and hands it every entry from now on (once; later calls wait for the first). */
   attach(): Promise<void> {
