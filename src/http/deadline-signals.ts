@@ -26,14 +26,17 @@ export class DeadlineSignals {
     // Every request of the bucket listens (undici, key locks): no leak warning for that.
     setMaxListeners(0, controller.signal);
     const owner = buckets;
-    setTimeout(
-      () => {
-        owner.delete(index);
-        controller.abort(new DeadlineReached(lengthMs));
-      },
-      Math.max(0, index * GRAIN_MS - performance.now()),
-      // Requests in flight keep the process up, not their deadlines.
-    ).unref();
+    const at = index * GRAIN_MS;
+    const fire = (): void => {
+      // Timers count whole milliseconds from the event loop's cached clock and may come up to
+      // one early: never before the deadline, so wait out the rest.
+      const early = at - performance.now();
+      if (early > 0) return void setTimeout(fire, Math.ceil(early)).unref();
+      owner.delete(index);
+      controller.abort(new DeadlineReached(lengthMs));
+    };
+    // Requests in flight keep the process up, not their deadlines.
+    setTimeout(fire, Math.max(0, at - performance.now())).unref();
     buckets.set(index, controller.signal);
     return controller.signal;
   }
