@@ -20,5 +20,6 @@ export const RESPONDER_MAIN = join(REPO_ROOT, 'dist', 'bench', 'servers', 'respo
 export const FORWARDER_MAIN = join(REPO_ROOT, 'dist', 'bench', 'servers', 'forwarder.js');
 export const MODULE_RSS_MAIN = join(REPO_ROOT, 'dist', 'bench', 'servers', 'module-rss.js');
 export const SIM_HOST_MAIN = join(REPO_ROOT, 'dist', 'src', 'sim', 'host', 'main.js');
+export const TLS_FLOOR_MAIN = join(REPO_ROOT, 'dist', 'bench', 'servers', 'tls-floor.js');
 export const BENCHMARKS_MD = join(REPO_ROOT, 'BENCHMARKS.md');
 export const BENCH_MAIN = join(REPO_ROOT, 'dist', 'bench', 'run.js');

@@ -15,6 +15,7 @@ import { cpuMs, ifAlive, peakRssMiB, sleep, storageWriteBytes, treeCpuMs } from 
 import { createDatabase, startPostgres } from '../postgres.js';
 import { summarize } from '../profile-summary.js';
 import { hostNames, prepareRexWorld, startFleetBroker, startRexDaemonProcess, startSimFleet, type RexWorld } from '../rex-fleet.js';
+import { measureTlsFloor } from '../tls-floor.js';
 import { ensureTool } from '../tools.js';
 import { fmt, markdownTable, type BenchOptions, type SectionResult, type Verdict } from '../types.js';
 
@@ -327,10 +328,14 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     profileNote = `CPU profile: one more run of ${count(largest)} hosts (scripts in process) with the daemon under \`node --cpu-prof\` (${fmt(r.totalS, 1)} s to the last result, ${r.lost} lost); self time over the whole process life: ${fmt((s.totalMs - s.idleMs) / 1000, 1)} s busy, ${fmt(s.idleMs / 1000, 1)} s idle.`;
   }
 
+  // The same host connections to a server that does nothing but TLS and HTTP.
+  opts.log('rex-scale: the TLS floor (a bare node:https server, the same certificates and TLS settings)…');
+  const floor = await measureTlsFloor(w, opts.quick ? 300 : 3000);
+
   const kibPerJob = (r: RexRun) => (r.daemonWrittenMiB * 1024) / r.hosts;
   const logKibPerJob = (r: RexRun) => (r.logWrittenMiB * 1024) / r.hosts;
-  // What the state file and its WAL took (everything but the log), in SQLite's 4 KiB pages.
-  const statePagesPerJob = (r: RexRun) => Math.max(0, kibPerJob(r) - logKibPerJob(r)) / 4;
+  // What the state file and its WAL took (everything but the log), in the file's 1 KiB pages.
+  const statePagesPerJob = (r: RexRun) => Math.max(0, kibPerJob(r) - logKibPerJob(r));
   const rows = runs.map((r) => [
     count(r.hosts),
     r.emulated ? 'in process' : 'sh fork',
@@ -369,7 +374,12 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
       goal: '0',
       pass: big.lost === 0 && big.unfinished === 0 && wrong === 0,
     },
-    { target: `REX, ${at}: proxy-proxy CPU per job`, measured: `${fmt(big.daemonCpuMsPerJob, 2)} ms`, goal: `≤ ${TARGET_CPU_MS} ms`, pass: big.daemonCpuMsPerJob <= TARGET_CPU_MS },
+    {
+      target: `REX, ${at}: proxy-proxy CPU per job`,
+      measured: `${fmt(big.daemonCpuMsPerJob, 2)} ms (a bare node:https server: ${fmt(floor.msPerConnection, 2)} ms per host connection)`,
+      goal: `≤ ${TARGET_CPU_MS} ms`,
+      pass: big.daemonCpuMsPerJob <= TARGET_CPU_MS,
+    },
     { target: `REX, ${at}: written to storage per job`, measured: `${fmt(kibPerJob(big), 1)} KiB`, goal: `≤ ${TARGET_KIB} KiB`, pass: kibPerJob(big) <= TARGET_KIB },
     // 300 MB as the issue says; MiB is the stricter reading.
     { target: `REX, ${at}: proxy-proxy peak RSS`, measured: `${fmt(big.peakRssMiB, 0)} MiB`, goal: `≤ ${TARGET_RSS} MB`, pass: big.peakRssMiB <= TARGET_RSS },
@@ -397,7 +407,7 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
           `${runLabel(r)} hosts: daemon ${fmt((r.daemonCpuMsPerJob * r.hosts) / 1000, 1)} s, ${r.databaseCpuS === undefined ? '' : `PostgreSQL server ${fmt(r.databaseCpuS, 1)} s, `}simulators ${fmt(r.simCpuS, 1)} s, Mosquitto ${fmt(r.brokerCpuS, 1)} s, bench process (Foreman) ${fmt(r.benchCpuS, 1)} s`,
       )
       .join('; ')}.`,
-    `Written to storage by the daemon over the run (/proc/<pid>/io write_bytes: the SQLite state file in WAL mode, the request log; state pages: the rest, in 4 KiB pages (WAL frames and checkpoint copies); on PostgreSQL the server writes the state, not counted here): ${runs
+    `Written to storage by the daemon over the run (/proc/<pid>/io write_bytes: the SQLite state file in WAL mode, the request log; state pages: the rest, in the state file's 1 KiB pages (WAL frames and checkpoint copies); on PostgreSQL the server writes the state, not counted here): ${runs
       .map((r) => `${runLabel(r)} hosts: ${fmt(r.daemonWrittenMiB, 0)} MiB, of it ${fmt(r.logWrittenMiB, 1)} MiB of request log`)
       .join('; ')}.`,
   ];
@@ -405,19 +415,25 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     if (r.simProblems) notes.push(`${runLabel(r)} hosts: ${r.simProblems} trouble event(s) at the simulators, e.g. ${r.simProblemSamples.map((s) => `\`${s}\``).join('; ')}.`);
     if (r.wrong) notes.push(`${runLabel(r)} hosts: wrong results, e.g. ${r.wrongSample.map((s) => `\`${s.slice(0, 200)}\``).join('; ')}.`);
   }
+  notes.push(
+    `TLS floor: every job is a fresh HTTPS connection with a client certificate (as yggd makes it), which a Node.js ${process.version} server pays for in its TLS handshake (OpenSSL ${process.versions.openssl}) before any REX work. Measured: ${count(floor.connections)} host connections, each the job fetch and the update post as the simulated hosts make them, to a bare node:https server in its own process with the daemon's TLS settings (bench/servers/tls-floor.ts), 8 at once: ${fmt(floor.msPerConnection, 2)} ms of its CPU per connection, against proxy-proxy's ${fmt(big.daemonCpuMsPerJob, 2)} ms per job with the REX work included (its hosts keep their connection open a while after the job, so part of their closing falls after its window).`,
+  );
   if (profileNote) notes.push(profileNote);
   return {
     name: 'rex-scale',
     title: 'Remote execution (pull-mqtt) at scale: Mosquitto, simulated hosts, `echo ok`',
     table: [
       markdownTable(
-        ['hosts', 'scripts', 'state', 'launch → last result s', 'jobs/s', 'jobs lost', 'not finished by the deadline', 'wrong outputs', 'peak RSS MiB', 'daemon CPU ms/job', 'jobs/s per daemon core', 'KiB written/job', 'of it log KiB/job', 'state pages (4 KiB) written/job', 'callback POSTs', 'doorbells resent'],
+        ['hosts', 'scripts', 'state', 'launch → last result s', 'jobs/s', 'jobs lost', 'not finished by the deadline', 'wrong outputs', 'peak RSS MiB', 'daemon CPU ms/job', 'jobs/s per daemon core', 'KiB written/job', 'of it log KiB/job', 'state pages (1 KiB) written/job', 'callback POSTs', 'doorbells resent'],
         rows,
       ),
       ...(profileTable ? ['', `CPU profile of proxy-proxy, ${at} (self time):`, '', profileTable] : []),
     ].join('\n'),
     notes,
     verdicts,
-    data: Object.fromEntries(runs.map((r) => [`${r.hosts}${r.emulated ? '-in-process' : ''}${r.state === 'postgresql' ? '-postgresql' : ''}`, r])),
+    data: {
+      ...Object.fromEntries(runs.map((r) => [`${r.hosts}${r.emulated ? '-in-process' : ''}${r.state === 'postgresql' ? '-postgresql' : ''}`, r])),
+      tlsFloor: floor,
+    },
   };
 }

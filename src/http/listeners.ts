@@ -39,20 +39,7 @@ export async function openListeners(cfg: Config, onRequest: RequestListener, inh
     }
     if (cfg.https_port !== undefined && cfg.ssl_certificate && cfg.ssl_private_key && cfg.ssl_ca_file) {
       const server = https.createServer(
-        {
-          cert: readFileSync(cfg.ssl_certificate),
-          key: readFileSync(cfg.ssl_private_key),
-          ca: readFileSync(cfg.ssl_ca_file),
-          requestCert: true,
-          // Checked below: a missing certificate is allowed at TLS level, a bad one is not.
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.2',
-          // No session tickets: nobody resumes (yggd's TLS client keeps no session cache, Foreman
-          // opens a new client per call), yet OpenSSL would seal two tickets after every TLS 1.3
-          // handshake, each encoding the session and decoding its peer certificate again: about
-          // a sixth of the server's CPU for a connection per REX job (docs/design-notes.md).
-          secureOptions: constants.SSL_OP_NO_TICKET,
-        },
+        httpsServerOptions({ certificate: cfg.ssl_certificate, privateKey: cfg.ssl_private_key, caFile: cfg.ssl_ca_file }),
         (req, res) => onRequest(req, res, 'https'),
       );
       server.on('secureConnection', (socket: TLSSocket) => {
@@ -67,6 +54,24 @@ export async function openListeners(cfg: Config, onRequest: RequestListener, inh
     l.server.headersTimeout = 66_000;
   }
   return out;
+}
+
+/** The HTTPS listener's TLS settings (also what the bench's bare TLS server uses, to compare). */
+export function httpsServerOptions(files: { certificate: string; privateKey: string; caFile: string }): https.ServerOptions {
+  return {
+    cert: readFileSync(files.certificate),
+    key: readFileSync(files.privateKey),
+    ca: readFileSync(files.caFile),
+    requestCert: true,
+    // Checked on 'secureConnection': a missing certificate is allowed at TLS level, a bad one is not.
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+    // No session tickets: nobody resumes (yggd's TLS client keeps no session cache, Foreman
+    // opens a new client per call), yet OpenSSL would seal two tickets after every TLS 1.3
+    // handshake, each encoding the session and decoding its peer certificate again: about
+    // a sixth of the server's CPU for a connection per REX job (docs/design-notes.md).
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  };
 }
 
 export function hasPeerCertificate(socket: TLSSocket): boolean {

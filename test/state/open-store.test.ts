@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { openConnection } from '../../src/state/sqlite/connection.js';
 import { openSqliteStateStore as openStateStore, stateFilePath } from '../../src/state/sqlite/open.js';
 import { formRequest, tempDir } from './temp-store.js';
 
@@ -12,7 +13,7 @@ describe('openStateStore', () => {
   });
   afterEach(() => tmp.remove());
 
-  it('creates a private state directory and file, in WAL mode', async () => {
+  it('creates a private state directory and file, in WAL mode with 1 KiB pages', async () => {
     const stateDir = join(tmp.dir, 'var', 'lib', 'proxy-proxy');
     await openStateStore(stateDir).close();
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
@@ -22,6 +23,25 @@ describe('openStateStore', () => {
     const db = new Database(file, { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      // Each commit writes whole pages: small ones for the spool's scattered small changes.
+      expect(db.pragma('page_size', { simple: true })).toBe(1024);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps the page size of a file made before, and its statement journals in memory', async () => {
+    const stateDir = join(tmp.dir, 'state');
+    mkdirSync(stateDir, { recursive: true });
+    const old = new Database(stateFilePath(stateDir));
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE made_before (x)');
+    old.close();
+    const { db } = openConnection(stateFilePath(stateDir));
+    try {
+      expect(db.pragma('page_size', { simple: true })).toBe(4096);
+      // 2: MEMORY. A group commit's savepoints would otherwise spill to temp files.
+      expect(db.pragma('temp_store', { simple: true })).toBe(2);
     } finally {
       db.close();
     }

@@ -162,4 +162,10 @@ export const POSTGRESQL_MIGRATIONS: readonly Migration[] = [
     // SQLite only: there each commit rewrites whole pages of one file (see sqlite/migrations.ts).
     sql: '-- nothing on PostgreSQL',
   },
+  {
+    version: 11,
+    name: 'launch inputs as patches of their batch',
+    // SQLite only: PostgreSQL keeps each job's input whole (see sqlite/migrations.ts).
+    sql: '-- nothing on PostgreSQL',
+  },
 ];

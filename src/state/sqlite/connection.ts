@@ -30,20 +30,35 @@ export interface ConnectionOptions {
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-const WAL_CHECKPOINT_PAGES = 4000;
+/**
+ * The page size of a new state file. In WAL mode every commit writes each page it changed whole,
+ * and the REX spool's commits change a few rows on many pages: at 1 KiB a job's life wrote about
+ * half the bytes it did at SQLite's 4 KiB (BENCHMARKS.md). A file made with another page size
+ * keeps it (WAL mode cannot change it).
+ */
+const PAGE_SIZE = 1024;
+/** 16 MiB of WAL between automatic checkpoints. */
+const WAL_CHECKPOINT_PAGES = (16 * 2 ** 20) / PAGE_SIZE;
 
 export function openConnection(file: string, options: ConnectionOptions = {}): { db: Database.Database; migrated: MigrateResult } {
   const db = new Database(file);
   try {
     // First, so that the pragmas and migrations below wait for a busy peer instead of failing.
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
+    // Only takes effect while the file is still empty (before the first table).
+    db.pragma(`page_size = ${PAGE_SIZE}`);
     // WAL: readers (status page, drift CLI) never block the writer; commits append, not rewrite.
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (String(mode).toLowerCase() !== 'wal') throw new Error(`state file ${file}: cannot switch to WAL (journal_mode is ${String(mode)})`);
     // Checkpoints copy each page the WAL holds into the file once, however often it was
-    // rewritten since the last one: 4000 pages (16 MiB) rather than SQLite's 1000 copy the pages
-    // a busy REX spool rewrites many times a quarter as often. The WAL file grows to about that.
+    // rewritten since the last one: 16 MiB rather than SQLite's 1000 pages copy the pages a busy
+    // REX spool rewrites many times less often. The WAL file grows to about that.
     db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+    // A group commit runs each change in a savepoint; SQLite keeps what a savepoint would roll
+    // back in a statement journal, which spills to a temp file past 64 KiB (a REX group commit
+    // wrote about 1 KiB per job there). In memory it is bounded by the pages one transaction
+    // touches, and nothing of it needs to survive a crash.
+    db.pragma('temp_store = MEMORY');
     // 'barrier' raises this to FULL around its barrier commits (see SqliteStateStore).
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     // Off by default in SQLite and per connection: without it saga_results would outlive its saga.

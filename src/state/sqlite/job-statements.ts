@@ -74,12 +74,14 @@ interface TargetRow {
 }
 
 const JOB =
-  'SELECT s.id, s.task_id, s.parent_id, s.job_uuid, s.host, s.operation, s.callback, s.input, s.effective_user, s.base_url, s.created_at, ' +
+  'SELECT s.id, s.task_id, s.parent_id, s.job_uuid, s.host, s.operation, s.callback, ' +
+  // A batch child's input is a merge patch against its parent's (input-patch.ts).
+  'CASE WHEN s.input_patched = 1 THEN json_patch(p.input, s.input) ELSE s.input END AS input, s.effective_user, s.base_url, s.created_at, ' +
   't.state, t.output_state, t.delivery, t.exit_status, t.exit_us, t.kill_due, o.id IS NOT NULL AS owed, ' +
   'COALESCE(o.attempts, t.callback_attempts) AS callback_attempts, o.error AS callback_error, ' +
   't.delivered_at, t.finished_at, t.reported_at, t.orphan_since, t.orphan_due, c.script ' +
   'FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id ' +
-  'LEFT JOIN rex_job_callbacks o ON o.id = s.id';
+  'LEFT JOIN rex_job_callbacks o ON o.id = s.id LEFT JOIN rex_parents p ON p.id = s.parent_id';
 const PROGRESS =
   'SELECT t.id, s.task_id, s.host, s.callback IS NULL AS no_callback, t.state, t.output_state, t.delivery, t.output_seq, t.output_bytes, ' +
   't.output_truncated, t.last_output_us, t.orphan_since, t.orphan_due FROM rex_job_states t JOIN rex_job_specs s ON s.id = t.id';
@@ -89,10 +91,10 @@ const DUE = (column: string) =>
 
 export function prepareStatements(db: Database.Database) {
   return {
-    insertParent: db.prepare<[string, string, number]>('INSERT INTO rex_parents (id, operation, created_at) VALUES (?, ?, ?)'),
-    insertSpec: db.prepare<[string, string, string, string | null, string, string | null, string, string | null, string, number]>(
-      `INSERT INTO rex_job_specs (task_id, job_uuid, host, parent_id, operation, callback, input, effective_user, base_url, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertParent: db.prepare<[string, string, string | null, number]>('INSERT INTO rex_parents (id, operation, input, created_at) VALUES (?, ?, ?, ?)'),
+    insertSpec: db.prepare<[string, string, string, string | null, string, string | null, string, number, string | null, string, number]>(
+      `INSERT INTO rex_job_specs (task_id, job_uuid, host, parent_id, operation, callback, input, input_patched, effective_user, base_url, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertState: db.prepare<[number, number, number | null, number | null]>(
       'INSERT INTO rex_job_states (id, state, output_state, notify_at, pickup_due, exec_due) VALUES (?, 0, 0, ?, ?, ?)',

@@ -12,6 +12,7 @@ import { OneAtATime } from '../one-at-a-time.js';
 import { SqliteWriter } from './writer.js';
 import { JobKeys } from './job-keys.js';
 import { WalSync } from './wal-sync.js';
+import { mergePatchFrom } from './input-patch.js';
 import {
   FINISHED,
   jobState,
@@ -90,13 +91,16 @@ class SyncSpool {
 
   insertLaunch(parent: NewParent | null, jobs: NewJob[], now: number): { existing: string[] } {
     return this.write(() => {
-      if (parent) this.sql.insertParent.run(parent.id, parent.operation, now);
+      // The batch's shared input: its first child's, which the others are stored as patches of.
+      const shared = parent ? jobs.find((j) => j.parentId === parent.id)?.input : undefined;
+      if (parent) this.sql.insertParent.run(parent.id, parent.operation, shared === undefined ? null : JSON.stringify(shared), now);
       const existing: string[] = [];
       for (const j of jobs) {
         if (this.keys.id(j.taskId) !== undefined) {
           existing.push(j.taskId);
           continue;
         }
+        const patch = shared !== undefined && j.parentId === parent!.id ? mergePatchFrom(shared, j.input) : undefined;
         const id = Number(
           this.sql.insertSpec.run(
             j.taskId,
@@ -105,7 +109,8 @@ class SyncSpool {
             j.parentId,
             j.operation,
             j.callback === null || j.callback === undefined ? null : JSON.stringify(j.callback),
-            JSON.stringify(j.input),
+            JSON.stringify(patch ?? j.input),
+            patch === undefined ? 0 : 1,
             j.effectiveUser,
             j.baseUrl,
             now,

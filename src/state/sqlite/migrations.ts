@@ -6,6 +6,29 @@ import type { Migration } from '../migration.js';
 
 export type { Migration } from '../migration.js';
 
+/**
+ * The spool as one row per job (a view over the narrow tables, for `state migrate` and for reading
+ * the file by hand). `input`: how a job's launch input is read; `joins`: what that needs.
+ */
+function rexJobsView(input: string, joins: string): string {
+  return `
+      CREATE VIEW rex_jobs AS
+        SELECT s.id AS id, s.task_id, s.parent_id, s.job_uuid, s.host, s.operation, s.callback, ${input} AS input, COALESCE(c.script, '') AS script,
+          s.effective_user, s.base_url,
+          CASE t.state WHEN 0 THEN 'ready_for_pickup' WHEN 1 THEN 'notified' WHEN 2 THEN 'delivered' WHEN 3 THEN 'running' ELSE 'finished' END AS state,
+          CASE t.output_state WHEN 0 THEN 'ready_for_pickup' WHEN 1 THEN 'notified' WHEN 2 THEN 'delivered' WHEN 3 THEN 'running' ELSE 'finished' END AS output_state,
+          t.delivery, t.exit_status, t.exit_us, t.output_seq, t.output_bytes, t.output_truncated, t.last_output_us, t.notify_at, t.slot_until,
+          t.doorbells, t.pickup_due, t.exec_due, t.kill_due, t.cancel_publish,
+          CASE WHEN o.id IS NOT NULL THEN 'pending' WHEN t.state = 4 AND s.callback IS NOT NULL THEN 'done' ELSE 'none' END AS callback_state,
+          o.due AS callback_due, COALESCE(o.attempts, t.callback_attempts) AS callback_attempts, o.error AS callback_error,
+          s.created_at, t.delivered_at, t.finished_at,
+          MAX(s.created_at, COALESCE(t.finished_at, 0), COALESCE(t.reported_at, 0), COALESCE(t.delivered_at, 0)) AS updated_at,
+          t.reported_at, t.orphan_since, t.orphan_due
+        FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id
+          LEFT JOIN rex_job_callbacks o ON o.id = s.id${joins};
+`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -361,22 +384,22 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE rex_jobs;
 
       -- The spool as one row per job, with the columns and values it had before.
-      CREATE VIEW rex_jobs AS
-        SELECT s.id AS id, s.task_id, s.parent_id, s.job_uuid, s.host, s.operation, s.callback, s.input, COALESCE(c.script, '') AS script,
-          s.effective_user, s.base_url,
-          CASE t.state WHEN 0 THEN 'ready_for_pickup' WHEN 1 THEN 'notified' WHEN 2 THEN 'delivered' WHEN 3 THEN 'running' ELSE 'finished' END AS state,
-          CASE t.output_state WHEN 0 THEN 'ready_for_pickup' WHEN 1 THEN 'notified' WHEN 2 THEN 'delivered' WHEN 3 THEN 'running' ELSE 'finished' END AS output_state,
-          t.delivery, t.exit_status, t.exit_us, t.output_seq, t.output_bytes, t.output_truncated, t.last_output_us, t.notify_at, t.slot_until,
-          t.doorbells, t.pickup_due, t.exec_due, t.kill_due, t.cancel_publish,
-          CASE WHEN o.id IS NOT NULL THEN 'pending' WHEN t.state = 4 AND s.callback IS NOT NULL THEN 'done' ELSE 'none' END AS callback_state,
-          o.due AS callback_due, COALESCE(o.attempts, t.callback_attempts) AS callback_attempts, o.error AS callback_error,
-          s.created_at, t.delivered_at, t.finished_at,
-          MAX(s.created_at, COALESCE(t.finished_at, 0), COALESCE(t.reported_at, 0), COALESCE(t.delivered_at, 0)) AS updated_at,
-          t.reported_at, t.orphan_since, t.orphan_due
-        FROM rex_job_specs s JOIN rex_job_states t ON t.id = s.id LEFT JOIN rex_job_scripts c ON c.id = s.id
-          LEFT JOIN rex_job_callbacks o ON o.id = s.id;
+${rexJobsView('s.input', '')}
       CREATE VIEW rex_output AS
         SELECT s.task_id, o.seq, o.output_type, o.output, o.at_us FROM rex_job_output o JOIN rex_job_specs s ON s.id = o.id;
+    `,
+  },
+  {
+    version: 11,
+    name: 'launch inputs as patches of their batch',
+    // SQLite only. A batch's children share most of their launch input: the parent keeps the
+    // first child's, each child a JSON merge patch against it (input-patch.ts), about a third
+    // of a job's launch row. Rows stored whole keep input_patched = 0.
+    sql: `
+      ALTER TABLE rex_parents ADD COLUMN input TEXT;
+      ALTER TABLE rex_job_specs ADD COLUMN input_patched INTEGER NOT NULL DEFAULT 0;
+      DROP VIEW rex_jobs;
+${rexJobsView('CASE WHEN s.input_patched = 1 THEN json_patch(p.input, s.input) ELSE s.input END', ' LEFT JOIN rex_parents p ON p.id = s.parent_id')}
     `,
   },
 ];
