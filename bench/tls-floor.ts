@@ -1,20 +1,21 @@
-// What a REX job's connection costs a Node.js HTTPS server that does nothing else: the floor
-// under proxy-proxy's CPU per job. Hosts connect as the simulated ones do (their own certificate,
-// a fresh connection per job, the fetch and the update post on it), to bench/servers/tls-floor.ts.
+// The least a REX job's connection costs a Node.js HTTPS server that does nothing else: the
+// floor under proxy-proxy's CPU per job. Each host connection is what every job needs at the
+// least (yggd opens one per job): a TLS handshake with the host's own certificate and one GET,
+// here answered by bench/servers/tls-floor.ts, then closed by the server (connection: close).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { connect } from 'node:tls';
 import { TLS_FLOOR_MAIN } from './paths.js';
 import { cpuMs, spawnServer, stopChild } from './proc.js';
 import { hostNames, type RexWorld } from './rex-fleet.js';
 
 export interface TlsFloor {
   connections: number;
-  /** The bare server's CPU (user + system) per connection of two requests. */
+  /** The bare server's CPU (user + system) per connection. */
   msPerConnection: number;
 }
 
-export async function measureTlsFloor(w: RexWorld, connections: number, parallel = 8): Promise<TlsFloor> {
+export async function measureTlsFloor(w: RexWorld, connections: number, parallel = 16): Promise<TlsFloor> {
   const { child, port } = await spawnServer(TLS_FLOOR_MAIN, [w.world.proxy.cert, w.world.proxy.key, w.caBundle]);
   try {
     const ca = readFileSync(w.world.pki.caCert);
@@ -22,19 +23,16 @@ export async function measureTlsFloor(w: RexWorld, connections: number, parallel
       cert: readFileSync(join(w.certDir, `${cn}.crt`)),
       key: readFileSync(join(w.certDir, `${cn}.key`)),
     }));
-    const url = `https://127.0.0.1:${port}/ssh/jobs/floor`;
-    const job = async (i: number) => {
-      const agent = new Agent({ connect: { ca, ...hosts[i % hosts.length]!, rejectUnauthorized: true } });
-      try {
-        const got = await request(url, { dispatcher: agent });
-        await got.body.dump();
-        const posted = await request(`${url}/update`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: '{"version":"1","updates":[]}' });
-        await posted.body.dump();
-        if (got.statusCode !== 200 || posted.statusCode !== 200) throw new Error(`TLS floor server answered ${got.statusCode}, ${posted.statusCode}`);
-      } finally {
-        await agent.close();
-      }
-    };
+    const job = (i: number) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port, ca, ...hosts[i % hosts.length]! }, () => {
+          socket.end('GET /ssh/jobs/floor HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+        });
+        let head = '';
+        socket.setEncoding('utf8').on('data', (d: string) => (head += d.length < 64 ? d : d.slice(0, 64)));
+        socket.on('error', reject);
+        socket.on('close', () => (head.startsWith('HTTP/1.1 200') ? resolve() : reject(new Error(`TLS floor server answered: ${head.slice(0, 40)}`))));
+      });
     // A warm-up round, then the measured ones.
     for (let i = 0; i < parallel * 4; i++) await job(i);
     const cpu0 = cpuMs(child.pid!);

@@ -376,7 +376,7 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     },
     {
       target: `REX, ${at}: proxy-proxy CPU per job`,
-      measured: `${fmt(big.daemonCpuMsPerJob, 2)} ms (a bare node:https server: ${fmt(floor.msPerConnection, 2)} ms per host connection)`,
+      measured: `${fmt(big.daemonCpuMsPerJob, 2)} ms (TLS floor: a bare node:https server spends ${fmt(floor.msPerConnection, 2)} ms per host connection)`,
       goal: `≤ ${TARGET_CPU_MS} ms`,
       pass: big.daemonCpuMsPerJob <= TARGET_CPU_MS,
     },
@@ -416,7 +416,7 @@ export async function rexScale(opts: BenchOptions): Promise<SectionResult> {
     if (r.wrong) notes.push(`${runLabel(r)} hosts: wrong results, e.g. ${r.wrongSample.map((s) => `\`${s.slice(0, 200)}\``).join('; ')}.`);
   }
   notes.push(
-    `TLS floor: every job is a fresh HTTPS connection with a client certificate (as yggd makes it), which a Node.js ${process.version} server pays for in its TLS handshake (OpenSSL ${process.versions.openssl}) before any REX work. Measured: ${count(floor.connections)} host connections, each the job fetch and the update post as the simulated hosts make them, to a bare node:https server in its own process with the daemon's TLS settings (bench/servers/tls-floor.ts), 8 at once: ${fmt(floor.msPerConnection, 2)} ms of its CPU per connection, against proxy-proxy's ${fmt(big.daemonCpuMsPerJob, 2)} ms per job with the REX work included (its hosts keep their connection open a while after the job, so part of their closing falls after its window).`,
+    `TLS floor: every job is a fresh HTTPS connection with a client certificate (yggd opens one per job), which a Node.js ${process.version} server pays for in its TLS handshake (OpenSSL ${process.versions.openssl}) before any REX work. Measured: ${count(floor.connections)} connections from the hosts' certificates, each a TLS handshake and one GET answered with a script, to a bare node:https server in its own process with the daemon's TLS settings (bench/servers/tls-floor.ts), 16 at once: ${fmt(floor.msPerConnection, 2)} ms of its CPU per connection, the least a job can cost a Node.js 20 server; proxy-proxy: ${fmt(big.daemonCpuMsPerJob, 2)} ms per job, REX work included.`,
   );
   if (profileNote) notes.push(profileNote);
   return {

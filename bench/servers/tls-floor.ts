@@ -1,7 +1,7 @@
 // The floor under a REX job's CPU: a bare node:https server with the daemon's own TLS settings
-// (client certificates, no tickets) and nothing behind it. It answers a host's two requests, the
-// job fetch with a script and the update post with 200, as the daemon does, and does no other
-// work. Own process; prints {"port": N} once listening.
+// (client certificates, no tickets) and nothing behind it. It answers a job fetch with a script
+// and an update post with 200, as the daemon does, and does no other work. Own process; prints
+// {"port": N} once listening.
 // Usage: tls-floor.js <certificate> <private key> <CA file>
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
