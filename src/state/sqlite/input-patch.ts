@@ -1,7 +1,7 @@
 // The jobs of one batch launch share most of their input (Foreman sends the same options for
 // every host; the host's names differ). The SQLite spool keeps the first child's input on the
 // parent row and each child's input as a JSON merge patch (RFC 7396) against it, which SQLite's
-// json_patch() applies when the job is read: a launch writes a third of the bytes it did.
+// json_patch() applies when the job is read: a job's launch row is well under half its old size.
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
