@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { LogBuffer } from '../../src/ops/log-buffer.js';
-import type { JobStore, NewJob } from '../../src/state/job-store.js';
+import type { JobStore } from '../../src/state/job-store.js';
 import { openJobStore } from '../../src/state/open-job-store.js';
 import { openPluginStore } from '../../src/state/open-store.js';
 import type { PluginStore } from '../../src/state/plugin-store.js';
@@ -99,8 +99,6 @@ features:
   tftp: { policy: replicate }
 `);
 
-const job = (n: number): NewJob => newJob(n);
-
 const quiet = () => {
   const logs = new LogBuffer();
   const logger = createLogger('DEBUG', logs);
@@ -152,7 +150,7 @@ describe.each(drivers)('retention clean-up ($name)', (driver) => {
 
     // REX: finished and delivered long ago (goes, output too); finished long ago but Foreman has
     // not taken the result (stays); finished recently (stays).
-    await w.jobs.insertLaunch(null, [job(1), job(2), job(3)], OLD);
+    await w.jobs.insertLaunch(null, [newJob(1), newJob(2), newJob(3)], OLD);
     await w.jobs.finish('task-1', 0, ['done'], OLD);
     await w.jobs.finish('task-2', 0, [], OLD);
     await w.jobs.finish('task-3', 0, [], RECENT);
