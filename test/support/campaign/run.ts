@@ -115,6 +115,23 @@ export async function runCampaign(setup: CampaignSetup): Promise<CampaignReport>
       `${sim.name} never seen down by every instance`,
     );
 
+  /**
+   * Every running instance sees every backend up again. Until then a backend that came back
+   * rebuilt looks settled (nothing was written while it was away) though it holds nothing: the
+   * reset check that refills it starts only when an instance sees it return.
+   */
+  const seenUp = () =>
+    waitFor(
+      async () => {
+        for (const inst of instances.filter((x) => x.alive)) {
+          if ((await getStatus(inst.http)).backends.some((b) => b.state !== 'up')) return false;
+        }
+        return true;
+      },
+      10_000,
+      'a backend never seen up again by every instance',
+    );
+
   const lift = async (sim: ManagedSim) => {
     const f = active.get(sim)!;
     active.delete(sim);
@@ -143,6 +160,7 @@ export async function runCampaign(setup: CampaignSetup): Promise<CampaignReport>
 
   const verify = async (label: string) => {
     for (const s of [...active.keys()]) await lift(s);
+    await seenUp();
     const running = instances.filter((x) => x.alive);
     const settling = Date.now();
     for (const inst of running) await waitSettled(inst.http, setup.settleMs, `${label}, ${inst.name}`);
