@@ -1,7 +1,9 @@
 // Per-key write order across instances: two stores on one PostgreSQL database stand for two
 // instances; a key held by one makes the other wait, other keys pass, a deadline ends the wait,
-// and a connection that dies (the instance was killed) frees what it held.
+// and a connection that dies (the instance was killed) frees what it held. Claims: one holder
+// per name across instances, many at once on one connection, one query at a time on it.
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
+import pg from 'pg';
 import { PgStateStore } from '../../src/state/postgresql/store.js';
 import { freshDatabase } from '../support/postgres.js';
 
@@ -78,5 +80,36 @@ describe('advisory key locks (postgresql)', () => {
     // The dead connection is dropped from the lock pool, not reused.
     await releaseA();
     expect(a.keyLocks.pool.totalCount).toBe(0);
+  });
+
+  it('claims taken at once: one holder per name across instances, one query at a time on the claims connection', async () => {
+    // Queries each pg connection has in flight, highest seen: pg queues a second one itself,
+    // but that is deprecated (gone in pg 9), so the claims must not ask it to.
+    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const original = proto.query;
+    const inFlight = new WeakMap<object, number>();
+    let most = 0;
+    proto.query = function (this: object, ...args: unknown[]) {
+      const result = original.apply(this, args);
+      if (!(result instanceof Promise)) return result;
+      const n = (inFlight.get(this) ?? 0) + 1;
+      inFlight.set(this, n);
+      most = Math.max(most, n);
+      return result.finally(() => inFlight.set(this, (inFlight.get(this) ?? 1) - 1));
+    };
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `catch-up/tftp/sim-${i}`);
+      const [byA, byB] = await Promise.all([Promise.all(names.map((n) => a.claims.tryHold(n))), Promise.all(names.map((n) => b.claims.tryHold(n)))]);
+      names.forEach((n, i) => expect([n, [byA[i], byB[i]].filter(Boolean).length]).toEqual([n, 1]));
+      // Within one instance too: a name it holds is not given out again.
+      expect(await Promise.all(names.map((n) => a.claims.tryHold(n)))).toEqual(names.map(() => undefined));
+      await Promise.all([...byA, ...byB].map((release) => release?.()));
+      const again = await Promise.all(names.map((n) => b.claims.tryHold(n)));
+      expect(again.every(Boolean)).toBe(true);
+      await Promise.all(again.map((release) => release!()));
+    } finally {
+      proto.query = original;
+    }
+    expect(most).toBe(1);
   });
 });

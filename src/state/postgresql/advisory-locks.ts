@@ -68,8 +68,20 @@ export class AdvisoryClaims implements ClusterClaims {
   private generation = 0;
   private readonly held = new Set<string>();
   private closed = false;
+  /** The last query sent on the connection: the next one waits for it (see `serially`). */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: pg.ClientConfig) {}
+
+  /**
+   * Claims taken at once share the one connection: their queries go one after another. pg
+   * would queue them itself, but that is deprecated and goes in its next major version.
+   */
+  private serially<T>(query: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(query, query);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
 
   async tryHold(name: string): Promise<(() => Promise<void>) | undefined> {
     if (this.held.has(name) || this.closed) return undefined;
@@ -80,7 +92,7 @@ export class AdvisoryClaims implements ClusterClaims {
     try {
       client = await this.connection();
       generation = this.generation;
-      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [CLAIM_CLASS, name])).rows[0]!.ok;
+      ok = (await this.serially(() => client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [CLAIM_CLASS, name]))).rows[0]!.ok;
     } catch (err) {
       this.held.delete(name);
       throw err;
@@ -96,7 +108,7 @@ export class AdvisoryClaims implements ClusterClaims {
       this.held.delete(name);
       if (generation !== this.generation) return;
       // Unknown whether the lock went: drop the connection, which releases it for sure.
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [CLAIM_CLASS, name]).catch(() => this.drop(client));
+      await this.serially(() => client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [CLAIM_CLASS, name])).catch(() => this.drop(client));
     };
   }
 
