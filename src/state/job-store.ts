@@ -48,18 +48,10 @@ export interface NewJob {
   execDue: number | null;
 }
 
-export interface JobRecord {
-  taskId: string;
-  parentId: string | null;
-  jobUuid: string;
-  host: string;
-  operation: string;
-  callback: unknown;
-  input: Record<string, unknown>;
+/** A job as stored: what it was launched with (its deadlines aside), and how far it got. */
+export interface JobRecord extends Omit<NewJob, 'pickupDue' | 'execDue'> {
   /** '' once the job finished (it is not needed any more). */
   script: string;
-  effectiveUser: string | null;
-  baseUrl: string;
   state: JobState;
   /** PullScript's output.state: the last state before 'finished'. */
   outputState: JobState;

@@ -19,7 +19,7 @@ import { foremanAcl, startMosquitto, type Mosquitto } from '../support/mosquitto
 import { freshDatabase } from '../support/postgres.js';
 import type { IssuedCert } from '../support/pki.js';
 import { inParallel } from '../rex/fleet.js';
-import { batchLaunch, createWorld, FOREMAN_CN, postJson, PROXY_CN, startFakeForeman, TestHost, waitFor, type FakeForeman, type JobSpec, type World } from '../rex/rex-harness.js';
+import { batchLaunch, createWorld, rexYaml, postJson, PROXY_CN, startFakeForeman, TestHost, waitFor, type FakeForeman, type JobSpec, type World } from '../rex/rex-harness.js';
 
 const JOBS = 500;
 const HOSTS = 50;
@@ -92,32 +92,27 @@ describe('REX on two instances: A killed mid-run', () => {
   });
 
   /** The daemon as systemd runs it; its callbacks carry a certificate of its own, so Foreman tells A's POSTs from B's. */
-  const yaml = (name: string, callbackCert: IssuedCert) => `bind_host: 127.0.0.1
-https_port: 0
-ssl_certificate: ${world.proxy.cert}
-ssl_private_key: ${world.proxy.key}
-ssl_ca_file: ${world.pki.caCert}
-trusted_hosts: [${FOREMAN_CN}]
-foreman_url: ${foreman.url}
-state_dir: ${mkdtempSync(join(tmpdir(), `pp-rex-kill-${name}-`))}
-log_level: INFO
-features: {}
-state: { driver: postgresql, url: "${url}", pool_size: 8 }
-rex:
-  enabled: true
-  lost_report_timeout: ${LOST_REPORT_S}
-  # Generous: hosts share one connection per host, and the machine may be loaded.
-  cancel_grace: 20
-  mqtt: { broker: "${broker.tlsUrl}", ttl: 2, resend_interval: 4 }
-  callback:
-    batch_interval_ms: 50
-    # Far longer than the test: a result A had in a POST can only come back through its instance lease.
-    timeout_ms: 300000
-    retry: { base_ms: 100, max_ms: 500 }
-    ssl_certificate: ${callbackCert.cert}
-    ssl_private_key: ${callbackCert.key}
-    ssl_ca_file: ${world.pki.caCert}
-`;
+  const yaml = (name: string, callbackCert: IssuedCert) =>
+    rexYaml(world, {
+      foremanUrl: foreman.url,
+      stateDir: mkdtempSync(join(tmpdir(), `pp-rex-kill-${name}-`)),
+      top: { https_port: 0, state: { driver: 'postgresql', url, pool_size: 8 } },
+      rex: {
+        lost_report_timeout: LOST_REPORT_S,
+        // Generous: hosts share one connection per host, and the machine may be loaded.
+        cancel_grace: 20,
+        mqtt: { broker: broker.tlsUrl, ttl: 2, resend_interval: 4 },
+        callback: {
+          batch_interval_ms: 50,
+          // Far longer than the test: a result A had in a POST can only come back through its instance lease.
+          timeout_ms: 300000,
+          retry: { base_ms: 100, max_ms: 500 },
+          ssl_certificate: callbackCert.cert,
+          ssl_private_key: callbackCert.key,
+          ssl_ca_file: world.pki.caCert,
+        },
+      },
+    });
 
   it('every result reaches Foreman exactly once; B takes over what A held once its lease expired', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pp-rex-kill-'));

@@ -11,13 +11,12 @@ import { createPki } from '../support/pki.js';
 import { freshDatabase } from '../support/postgres.js';
 import { startSimProcess, type SimProcess } from '../support/sim-process.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { documentedHaproxyConfig, startHaproxy, type Haproxy } from '../support/haproxy.js';
+import { startDocumentedHaproxy, type Haproxy } from '../support/haproxy.js';
 import { client, type Client, type Reply } from '../support/http-client.js';
 import { runCli } from '../converge/cli-process.js';
 
 const CLUSTER = 'proxy.example.com';
 const FOREMAN = 'foreman.example.test';
-const hostPort = (url: string) => new URL(url).host;
 const mac = (i: number) => `52:54:00:aa:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
 const tftpFile = (i: number) => `pxelinux.cfg/01-${mac(i).replace(/:/g, '-')}`;
 
@@ -71,20 +70,7 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
     instances = [];
     for (const n of ['pp1', 'pp2']) instances.push(await startDaemonProcess(dir, n, yaml(n)));
     const [a, b] = instances as [DaemonProcess, DaemonProcess];
-    haproxy = await startHaproxy({
-      ports: 2,
-      config: ([https, http]) =>
-        documentedHaproxyConfig({
-          'log /dev/log local0': 'log stderr format raw local0',
-          '192.0.2.10:8443': `127.0.0.1:${https}`,
-          '192.0.2.10:8000': `127.0.0.1:${http}`,
-          '192.0.2.11:8443': hostPort(a.urls.https!),
-          '192.0.2.12:8443': hostPort(b.urls.https!),
-          '192.0.2.11:8000': hostPort(a.urls.http!),
-          '192.0.2.12:8000': hostPort(b.urls.http!),
-          '/etc/haproxy/proxy-proxy-ca.pem': pki.caCert,
-        }),
-    });
+    haproxy = await startDocumentedHaproxy(pki.caCert, [a.urls, b.urls]);
     foreman = client(
       `https://127.0.0.1:${haproxy.ports[0]}`,
       { ca: readFileSync(pki.caCert), cert: readFileSync(foremanCert.cert), key: readFileSync(foremanCert.key), servername: CLUSTER },

@@ -9,13 +9,11 @@ import { join } from 'node:path';
 import { createPki, type Pki } from '../support/pki.js';
 import { startSimProcess, type SimProcess } from '../support/sim-process.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { documentedHaproxyConfig, startHaproxy, type Haproxy } from '../support/haproxy.js';
+import { startDocumentedHaproxy, type Haproxy } from '../support/haproxy.js';
 import { client, type Client, type Reply } from '../support/http-client.js';
 
 const CLUSTER = 'proxy.example.com';
 const FOREMAN = 'foreman.example.test';
-
-const hostPort = (url: string) => new URL(url).host;
 
 const countOf = (text: string, what: string) => text.split(what).length - 1;
 
@@ -71,20 +69,7 @@ ${sims.map((s) => `  ${s.name}:\n    url: ${s.url}\n`).join('')}features:
 `;
     instances = await Promise.all(['pp1', 'pp2'].map((n) => startDaemonProcess(dir, n, yaml(n))));
     const [a, b] = instances as [DaemonProcess, DaemonProcess];
-    haproxy = await startHaproxy({
-      ports: 2,
-      config: ([https, http]) =>
-        documentedHaproxyConfig({
-          'log /dev/log local0': 'log stderr format raw local0',
-          '192.0.2.10:8443': `127.0.0.1:${https}`,
-          '192.0.2.10:8000': `127.0.0.1:${http}`,
-          '192.0.2.11:8443': hostPort(a.urls.https!),
-          '192.0.2.12:8443': hostPort(b.urls.https!),
-          '192.0.2.11:8000': hostPort(a.urls.http!),
-          '192.0.2.12:8000': hostPort(b.urls.http!),
-          '/etc/haproxy/proxy-proxy-ca.pem': pki.caCert,
-        }),
-    });
+    haproxy = await startDocumentedHaproxy(pki.caCert, [a.urls, b.urls]);
     // Foreman's RestClient opens a connection per call; the certificate is checked for the cluster name.
     foreman = client(
       `https://127.0.0.1:${haproxy.ports[0]}`,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { client } from '../support/http-client.js';
-import { batchLaunch, createWorld, FOREMAN_CN, postJson, startFakeForeman, TestHost, waitFor, type FakeForeman, type JobSpec, type World } from './rex-harness.js';
+import { batchLaunch, createWorld, rexYaml, postJson, startFakeForeman, TestHost, waitFor, type FakeForeman, type JobSpec, type World } from './rex-harness.js';
 
 const CLI = resolve('dist/src/cli.js');
 
@@ -65,21 +65,15 @@ describe('proxy-proxy killed mid-run', () => {
     const config = join(dir, 'proxy-proxy.yaml');
     writeFileSync(
       config,
-      `bind_host: 127.0.0.1
-https_port: ${httpsPort}
-ssl_certificate: ${world.proxy.cert}
-ssl_private_key: ${world.proxy.key}
-ssl_ca_file: ${world.pki.caCert}
-trusted_hosts: [${FOREMAN_CN}]
-foreman_url: ${foreman.url}
-state_dir: ${join(dir, 'state')}
-log_level: INFO
-features: {}
-rex:
-  enabled: true
-  mqtt: { embedded_bind: 127.0.0.1, embedded_port: ${mqttPort}, ttl: 1, resend_interval: 3 }
-  callback: { batch_interval_ms: 50, retry: { base_ms: 100, max_ms: 500 } }
-`,
+      rexYaml(world, {
+        foremanUrl: foreman.url,
+        stateDir: join(dir, 'state'),
+        top: { https_port: httpsPort },
+        rex: {
+          mqtt: { embedded_bind: '127.0.0.1', embedded_port: mqttPort, ttl: 1, resend_interval: 3 },
+          callback: { batch_interval_ms: 50, retry: { base_ms: 100, max_ms: 500 } },
+        },
+      }),
     );
     daemon = await startDaemon(config);
     const base = `https://127.0.0.1:${httpsPort}`;

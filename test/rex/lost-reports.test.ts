@@ -15,7 +15,7 @@ import { issueHostCerts } from '../support/host-pki.js';
 import { foremanAcl, freePort, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startSimHostProcess, type SimHostProcess } from '../sim-host/sim-host-process.js';
 import { CLI, startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { batchLaunch, createWorld, FOREMAN_CN, postJson, PROXY_CN, startFakeForeman, waitFor, type FakeForeman, type JobSpec, type World } from './rex-harness.js';
+import { batchLaunch, createWorld, rexYaml, postJson, PROXY_CN, startFakeForeman, waitFor, type FakeForeman, type JobSpec, type World } from './rex-harness.js';
 
 const run = promisify(execFile);
 const RATE_LIMIT = 10;
@@ -60,22 +60,17 @@ describe('reports lost while proxy-proxy was down', () => {
     const base = `https://127.0.0.1:${httpsPort}`;
     const config = join(dir, 'proxy-proxy.yaml');
     const gate = join(dir, 'gate');
-    const yaml = (lostReportTimeout: number) => `bind_host: 127.0.0.1
-https_port: ${httpsPort}
-ssl_certificate: ${world.proxy.cert}
-ssl_private_key: ${world.proxy.key}
-ssl_ca_file: ${world.pki.caCert}
-trusted_hosts: [${FOREMAN_CN}]
-foreman_url: ${foreman.url}
-state_dir: ${join(dir, 'state')}
-log_level: INFO
-features: {}
-rex:
-  enabled: true
-  lost_report_timeout: ${lostReportTimeout}
-  mqtt: { broker: "${broker.tlsUrl}", ttl: 1, resend_interval: 2, rate_limit: ${RATE_LIMIT} }
-  callback: { batch_interval_ms: 50, timeout_ms: 2000, retry: { base_ms: 100, max_ms: 500 } }
-`;
+    const yaml = (lostReportTimeout: number) =>
+      rexYaml(world, {
+        foremanUrl: foreman.url,
+        stateDir: join(dir, 'state'),
+        top: { https_port: httpsPort },
+        rex: {
+          lost_report_timeout: lostReportTimeout,
+          mqtt: { broker: broker.tlsUrl, ttl: 1, resend_interval: 2, rate_limit: RATE_LIMIT },
+          callback: { batch_interval_ms: 50, timeout_ms: 2000, retry: { base_ms: 100, max_ms: 500 } },
+        },
+      });
     const launch = async (jobs: JobSpec[]) => {
       const c = client(base, world.foreman);
       try {

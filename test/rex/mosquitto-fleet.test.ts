@@ -18,7 +18,7 @@ import { startSimHostProcess, type HostEvent, type SimHostProcess } from '../sim
 import {
   batchLaunch,
   createWorld,
-  FOREMAN_CN,
+  rexYaml,
   getJson,
   postJson,
   PROXY_CN,
@@ -249,21 +249,15 @@ describe('REX through Mosquitto with simulated hosts on their own certificates',
     // before sending them again (35 s with the default).
     writeFileSync(
       config,
-      `bind_host: 127.0.0.1
-https_port: ${httpsPort}
-ssl_certificate: ${world.proxy.cert}
-ssl_private_key: ${world.proxy.key}
-ssl_ca_file: ${world.pki.caCert}
-trusted_hosts: [${FOREMAN_CN}]
-foreman_url: ${foreman2.url}
-state_dir: ${join(dir, 'state')}
-log_level: INFO
-features: {}
-rex:
-  enabled: true
-  mqtt: { broker: "${broker.tlsUrl}", ttl: 10, resend_interval: 2, rate_limit: 70 }
-  callback: { batch_interval_ms: 50, timeout_ms: 2000, retry: { base_ms: 100, max_ms: 500 } }
-`,
+      rexYaml(world, {
+        foremanUrl: foreman2.url,
+        stateDir: join(dir, 'state'),
+        top: { https_port: httpsPort },
+        rex: {
+          mqtt: { broker: broker.tlsUrl, ttl: 10, resend_interval: 2, rate_limit: 70 },
+          callback: { batch_interval_ms: 50, timeout_ms: 2000, retry: { base_ms: 100, max_ms: 500 } },
+        },
+      }),
     );
     const log: string[] = [];
     let daemon: ChildProcess | undefined = await startDaemonProcess(config, log);

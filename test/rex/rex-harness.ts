@@ -3,9 +3,8 @@
 // spool on its embedded broker, and a minimal host (mqtt.js subscriber + undici with its own
 // client certificate) that runs a tiny script language. All on loopback, every wait bounded.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
-import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { connect, type MqttClient } from 'mqtt';
 import { Agent, request } from 'undici';
+import { stringify } from 'yaml';
 import { configFromObject } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import type { SharedSpool } from '../../src/state/postgresql/open-spool.js';
@@ -181,29 +181,45 @@ export function tempStateDir(): string {
   return mkdtempSync(join(tmpdir(), 'pp-rex-'));
 }
 
-export async function startRexDaemon(world: World, foreman: FakeForeman, opts: RexDaemonOptions = {}): Promise<RexDaemon> {
-  const rex = {
-    enabled: true,
-    mqtt: { broker: 'embedded', embedded_bind: '127.0.0.1', embedded_port: opts.mqttPort ?? 0, ttl: 1, resend_interval: 3 },
-    callback: { batch_interval_ms: 50, retry: { base_ms: 100, max_ms: 400 } },
-    cancel_grace: 2,
-    ...opts.rex,
-  };
-  const config = configFromObject({
+/**
+ * A REX daemon's settings: the test PKI's proxy certificate, Foreman trusted, no feature of
+ * the smart proxy. `top` is merged into the top level, `rex` into the rex: section.
+ */
+export function rexSettings(world: World, o: { foremanUrl: string; stateDir: string; top?: Record<string, unknown>; rex: Record<string, unknown> }): Record<string, unknown> {
+  return {
     bind_host: '127.0.0.1',
-    https_port: opts.httpsPort ?? 0,
     ssl_certificate: world.proxy.cert,
     ssl_private_key: world.proxy.key,
     ssl_ca_file: world.pki.caCert,
     trusted_hosts: [FOREMAN_CN],
-    foreman_url: foreman.url,
-    state_dir: opts.stateDir ?? tempStateDir(),
-    log_level: 'DEBUG',
-    shutdown_timeout_ms: 3000,
-    ...opts.top,
-    rex,
+    foreman_url: o.foremanUrl,
+    state_dir: o.stateDir,
+    log_level: 'INFO',
     features: {},
-  });
+    ...o.top,
+    rex: { enabled: true, ...o.rex },
+  };
+}
+
+/** The same as the YAML file a daemon process reads. */
+export function rexYaml(world: World, o: Parameters<typeof rexSettings>[1]): string {
+  return stringify(rexSettings(world, o));
+}
+
+export async function startRexDaemon(world: World, foreman: FakeForeman, opts: RexDaemonOptions = {}): Promise<RexDaemon> {
+  const config = configFromObject(
+    rexSettings(world, {
+      foremanUrl: foreman.url,
+      stateDir: opts.stateDir ?? tempStateDir(),
+      top: { https_port: opts.httpsPort ?? 0, log_level: 'DEBUG', shutdown_timeout_ms: 3000, ...opts.top },
+      rex: {
+        mqtt: { broker: 'embedded', embedded_bind: '127.0.0.1', embedded_port: opts.mqttPort ?? 0, ttl: 1, resend_interval: 3 },
+        callback: { batch_interval_ms: 50, retry: { base_ms: 100, max_ms: 400 } },
+        cancel_grace: 2,
+        ...opts.rex,
+      },
+    }),
+  );
   const daemon = new Daemon(config, { silent: true, ...(opts.spool ? { rexSpool: opts.spool } : {}) });
   await daemon.start();
   const url = daemon.url('https')!;

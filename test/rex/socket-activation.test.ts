@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { client } from '../support/http-client.js';
 import { freePort } from '../support/mosquitto.js';
 import { startSocketActivated, type SocketActivated } from '../support/socket-activated.js';
-import { batchLaunch, createWorld, FOREMAN_CN, postJson, startFakeForeman, TestHost, waitFor, type FakeForeman, type JobSpec, type World } from './rex-harness.js';
+import { batchLaunch, createWorld, rexYaml, postJson, startFakeForeman, TestHost, waitFor, type FakeForeman, type JobSpec, type World } from './rex-harness.js';
 
 describe('proxy-proxy under socket activation, killed mid-run', () => {
   let world: World;
@@ -43,22 +43,15 @@ describe('proxy-proxy under socket activation, killed mid-run', () => {
     const config = join(dir, 'proxy-proxy.yaml');
     writeFileSync(
       config,
-      `bind_host: 127.0.0.1
-http_port: ${httpPort}
-https_port: ${httpsPort}
-ssl_certificate: ${world.proxy.cert}
-ssl_private_key: ${world.proxy.key}
-ssl_ca_file: ${world.pki.caCert}
-trusted_hosts: [${FOREMAN_CN}]
-foreman_url: ${foreman.url}
-state_dir: ${join(dir, 'state')}
-log_level: INFO
-features: {}
-rex:
-  enabled: true
-  mqtt: { embedded_bind: 127.0.0.1, embedded_port: ${mqttPort}, ttl: 1, resend_interval: 3 }
-  callback: { batch_interval_ms: 50, timeout_ms: 2000, retry: { base_ms: 100, max_ms: 500 } }
-`,
+      rexYaml(world, {
+        foremanUrl: foreman.url,
+        stateDir: join(dir, 'state'),
+        top: { http_port: httpPort, https_port: httpsPort },
+        rex: {
+          mqtt: { embedded_bind: '127.0.0.1', embedded_port: mqttPort, ttl: 1, resend_interval: 3 },
+          callback: { batch_interval_ms: 50, timeout_ms: 2000, retry: { base_ms: 100, max_ms: 500 } },
+        },
+      }),
     );
     activated = await startSocketActivated(dir, config, [
       { port: httpsPort, name: 'https' },

@@ -168,3 +168,30 @@ export function documentedHaproxyConfig(substitutions: Record<string, string>): 
   }
   return cfg;
 }
+
+/**
+ * haproxy as docs/high-availability.md configures it, in front of two instances; its front
+ * ends (ports[0] HTTPS, ports[1] HTTP) on loopback instead of the documented address.
+ */
+export function startDocumentedHaproxy(caCert: string, [a, b]: [InstanceUrls, InstanceUrls]): Promise<Haproxy> {
+  const hostPort = (url: string | undefined) => new URL(url!).host;
+  return startHaproxy({
+    ports: 2,
+    config: ([https, http]) =>
+      documentedHaproxyConfig({
+        'log /dev/log local0': 'log stderr format raw local0',
+        '192.0.2.10:8443': `127.0.0.1:${https}`,
+        '192.0.2.10:8000': `127.0.0.1:${http}`,
+        '192.0.2.11:8443': hostPort(a.https),
+        '192.0.2.12:8443': hostPort(b.https),
+        '192.0.2.11:8000': hostPort(a.http),
+        '192.0.2.12:8000': hostPort(b.http),
+        '/etc/haproxy/proxy-proxy-ca.pem': caCert,
+      }),
+  });
+}
+
+interface InstanceUrls {
+  https?: string;
+  http?: string;
+}

@@ -71,6 +71,13 @@ function warnings(instance: CampaignInstance): string[] {
     .map((l) => `${instance.name} ${l.level} ${l.message.slice(0, 240)}`);
 }
 
+/** Answers per status code (0: lost to a kill). */
+export function answerCounts(answers: Answer[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
+  return counts;
+}
+
 /** Answer times: median, 90th percentile and longest, ms. */
 export function latency(answers: Answer[]): string {
   const ms = answers.filter((a) => a.status !== 0).map((a) => a.ms).sort((x, y) => x - y);
@@ -259,8 +266,6 @@ export async function runCampaign(setup: CampaignSetup): Promise<CampaignReport>
       else await verify(`checkpoint after op ${step.after}`);
     }
   } catch (err) {
-    const counts: Record<string, number> = {};
-    for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
     const e = err as Error;
     writeFileSync(setup.planFile, JSON.stringify(plan, null, 1));
     const logFiles = instances.map((inst) => {
@@ -269,7 +274,7 @@ export async function runCampaign(setup: CampaignSetup): Promise<CampaignReport>
       return file;
     });
     e.message =
-      `seed ${setup.seed} (replay: PP_SEED=${setup.seed}, or PP_PLAN=${setup.planFile}), ${answers.length} answers ${JSON.stringify(counts)}\n${e.message}\n` +
+      `seed ${setup.seed} (replay: PP_SEED=${setup.seed}, or PP_PLAN=${setup.planFile}), ${answers.length} answers ${JSON.stringify(answerCounts(answers))}\n${e.message}\n` +
       `proxy-proxy logs: ${logFiles.join(' ')}\n` +
       `error answers by kind:\n${errorKinds(answers)}\n` +
       `proxy-proxy warnings (last 15 per instance):\n  ${instances.flatMap(warnings).join('\n  ')}\n` +
