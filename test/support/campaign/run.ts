@@ -5,7 +5,7 @@
 // written to a file the error names, with what led to each difference.
 import { writeFileSync } from 'node:fs';
 import type { DriftReport } from '../../../src/converge/drift/drift-report.js';
-import { getStatus, waitFor, waitSettled, type BackendView, type ManagedSim } from '../converge-cluster.js';
+import { getStatus, waitFor, waitSettled, type BackendView, type ManagedSim, type StatusDocument } from '../converge-cluster.js';
 import type { CampaignInstance } from './instances.js';
 import { canon, Model, type Outcome } from './model.js';
 import { FILE_KEYS, type FaultSpec, type Step } from './plan.js';
@@ -108,36 +108,26 @@ export async function runCampaign(setup: CampaignSetup): Promise<CampaignReport>
   const log: string[] = [];
   const report: CampaignReport = { answers, batches: 0, faults: 0, kills: 0, lost: 0, recovered: 0, takenOver: 0, opMs: 0, settleMs: 0, checkpoints: 0, survivorCheckpoints: 0 };
 
-  /** Every running instance has marked the backend down. */
-  const seenDown = (sim: ManagedSim) => () =>
+  /** Waits until what every running instance's status says of the backends holds. */
+  const everyInstanceSees = (holds: (backends: StatusDocument['backends']) => boolean, what: string) =>
     waitFor(
       async () => {
-        for (const inst of instances.filter((x) => x.alive)) {
-          const state = (await getStatus(inst.http)).backends.find((b) => b.name === sim.name)?.state;
-          if (state !== 'down') return false;
-        }
+        for (const inst of instances.filter((x) => x.alive)) if (!holds((await getStatus(inst.http)).backends)) return false;
         return true;
       },
       10_000,
-      `${sim.name} never seen down by every instance`,
+      `${what} by every instance`,
     );
+
+  /** Every running instance has marked the backend down. */
+  const seenDown = (sim: ManagedSim) => () => everyInstanceSees((bs) => bs.find((b) => b.name === sim.name)?.state === 'down', `${sim.name} never seen down`);
 
   /**
    * Every running instance sees every backend up again. Until then a backend that came back
    * rebuilt looks settled (nothing was written while it was away) though it holds nothing: the
    * reset check that refills it starts only when an instance sees it return.
    */
-  const seenUp = () =>
-    waitFor(
-      async () => {
-        for (const inst of instances.filter((x) => x.alive)) {
-          if ((await getStatus(inst.http)).backends.some((b) => b.state !== 'up')) return false;
-        }
-        return true;
-      },
-      10_000,
-      'a backend never seen up again by every instance',
-    );
+  const seenUp = () => everyInstanceSees((bs) => bs.every((b) => b.state === 'up'), 'a backend never seen up again');
 
   const lift = async (sim: ManagedSim) => {
     const f = active.get(sim)!;
